@@ -1,0 +1,1 @@
+"""The long-running process: timers, schedule ticks, sensors, backfills, leases, HTTP."""

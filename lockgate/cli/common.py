@@ -1,0 +1,106 @@
+"""What every command shares: the --config option, loading, output helpers.
+
+Kept light: importing this module must not import SQLAlchemy, pydantic or pendulum,
+so that ``lockgate --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lockgate.definitions import Definitions
+    from lockgate.store import Store
+
+__all__ = [
+    "ConfigOpt",
+    "JsonOpt",
+    "console",
+    "err_console",
+    "load",
+    "open_store",
+    "print_json",
+    "state",
+]
+
+
+class _State:
+    """Options given before the command (``lockgate --config X check``)."""
+
+    config: str | None = None
+    log_format: str = "auto"
+
+
+state = _State()
+
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config", "-c",
+        help="Config file (default: $LOCKGATE_CONFIG, then ./lockgate.yaml).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def load(config: str | None) -> Definitions:
+    """The definitions of ``--config`` (the command's, else the global one)."""
+    from lockgate.settings import load_definitions
+
+    return load_definitions(config or state.config)
+
+
+def open_store(defs: Definitions, *, upgrade: bool = False) -> Store:
+    """The store of ``defs``; refuses a schema that is not current unless ``upgrade``."""
+    from lockgate.store import Store
+
+    store = Store.open(defs.storage_url)
+    if upgrade:
+        store.upgrade()
+    else:
+        store.require_current()
+    return store
+
+
+def setup_logging(fmt: str | None = None) -> None:
+    from lockgate import logs
+
+    logs.configure(fmt or state.log_format)  # type: ignore[arg-type]  # validated by Typer
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, default=_jsonable, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _jsonable(value: Any) -> Any:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.timedelta):
+        from lockgate.clock import format_duration
+
+        return format_duration(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)

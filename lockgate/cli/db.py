@@ -1,0 +1,57 @@
+"""``lockgate db``: create and upgrade the store's schema, and report its revision."""
+
+from __future__ import annotations
+
+import typer
+
+from lockgate.cli import common
+
+app = typer.Typer(help="Create, upgrade and inspect the store's schema.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+    """Apply the schema migrations to the configured database (idempotent)."""
+    from lockgate.store import Store
+
+    defs = common.load(config)
+    store = Store.open(defs.storage_url)
+    try:
+        before = store.revision()
+        after = store.upgrade()
+    finally:
+        store.close()
+    if json:
+        common.print_json({"url": store.url, "from": before, "to": after,
+                           "changed": before != after})
+    else:
+        what = "already at" if before == after else f"upgraded from {before or 'empty'} to"
+        common.console().print(f"{store.url}: {what} revision {after}")
+
+
+@app.command("status")
+def status(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+    """Report the database's schema revision and whether it is current.
+
+    Exits 0 when current, 1 when an upgrade is needed or the database is newer than
+    this lockgate.
+    """
+    from lockgate.store import Store, migrate
+
+    defs = common.load(config)
+    store = Store.open(defs.storage_url)
+    try:
+        report = migrate.status(store)
+    finally:
+        store.close()
+    if json:
+        common.print_json(report)
+    else:
+        common.console().print(
+            f"{report['url']}: revision {report['current'] or 'none (empty database)'}, "
+            f"head {report['head']}: {report['state']}"
+        )
+        if report["state"] != "current":
+            common.err_console().print(report["fix"])
+    if report["state"] != "current":
+        raise typer.Exit(1)

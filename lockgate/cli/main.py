@@ -1,0 +1,82 @@
+"""``lockgate``: the entry point. Subcommands live in their own modules."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+import lockgate
+from lockgate.cli import common
+
+app = typer.Typer(
+    name="lockgate",
+    help="Turn time and events into idempotent runs of data jobs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lockgate {lockgate.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    config: common.ConfigOpt = None,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", help="auto (JSON unless a terminal), json or console.",
+                     case_sensitive=False),
+    ] = "auto",
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    if log_format not in ("auto", "json", "console"):
+        raise typer.BadParameter(f"{log_format!r}: use auto, json or console",
+                                 param_hint="--log-format")
+    common.state.config = config
+    common.state.log_format = log_format
+
+
+def _register() -> None:
+    from lockgate.cli import check, db
+
+    app.command("check")(check.check)
+    app.add_typer(db.app, name="db")
+
+
+_register()
+
+
+def main() -> None:
+    """Run the CLI; a user error exits 2 with its message, never a traceback."""
+    from lockgate.errors import LockgateError
+
+    try:
+        app()
+    except LockgateError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _report(exc: BaseException) -> None:
+    from lockgate.errors import UserError
+
+    label = "error" if isinstance(exc, UserError) else type(exc).__name__
+    sys.stderr.write(f"lockgate: {label}: {exc}\n")
+
+
+if __name__ == "__main__":
+    main()

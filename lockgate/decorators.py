@@ -1,0 +1,127 @@
+"""Decorators that declare jobs, assets, schedules and sensors in Python.
+
+A decorated function keeps working as a plain function; the decorator only records
+its declaration on it (``__lockgate__``). A config's ``definitions: [my.module]``
+imports the module and collects every declaration found in its namespace, so there
+is no global registry to reset between tests.
+
+Example::
+
+    import lockgate
+
+    @lockgate.asset(partitions={"cadence": "daily", "start": "2024-01-01"})
+    def daily_sales(context):
+        print(context.partition_key)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+__all__ = ["Declaration", "asset", "declarations_in", "job", "schedule", "sensor"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+ATTRIBUTE = "__lockgate__"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Declaration:
+    """What a decorator recorded: the section (jobs, assets, ...), the name and options.
+
+    The options have the same shape as the YAML section's entries, so both sources go
+    through the same validation.
+    """
+
+    section: str
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    fn: Callable[..., Any] | None = None
+
+
+def _declare(section: str, name: str | None, options: dict[str, Any]) -> Callable[[F], F]:
+    def wrap(fn: F) -> F:
+        declared = Declaration(
+            section=section,
+            name=name or fn.__name__,
+            options={k: v for k, v in options.items() if v is not None},
+            fn=fn,
+        )
+        existing = list(getattr(fn, ATTRIBUTE, ()))
+        setattr(fn, ATTRIBUTE, (*existing, declared))
+        return fn
+
+    return wrap
+
+
+def job(
+    name: str | None = None,
+    *,
+    timeout: str | None = None,
+    retries: Mapping[str, Any] | None = None,
+    max_concurrent: int | None = None,
+    concurrency_key: str | None = None,
+    key_policy: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Callable[[F], F]:
+    """Declare a Python job: the function receives the run's context object."""
+    return _declare("jobs", name, dict(locals()) | {"name": None})
+
+
+def asset(
+    name: str | None = None,
+    *,
+    partitions: Mapping[str, Any] | None = None,
+    deps: list[Any] | None = None,
+    timeout: str | None = None,
+    retries: Mapping[str, Any] | None = None,
+    max_concurrent: int | None = None,
+    concurrency_key: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+) -> Callable[[F], F]:
+    """Declare an asset materialized by the function (called with the run's context)."""
+    return _declare("assets", name, dict(locals()) | {"name": None})
+
+
+def schedule(
+    name: str | None = None,
+    *,
+    cron: str,
+    target: str,
+    timezone: str | None = None,
+    dst: Any = None,
+    catchup: str | None = None,
+    catchup_window: str | None = None,
+    overlap: str | None = None,
+    partition_offset: int | None = None,
+    config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Callable[[F], F]:
+    """Declare a schedule; the function may return run config or a SkipReason per tick."""
+    return _declare("schedules", name, dict(locals()) | {"name": None})
+
+
+def sensor(
+    name: str | None = None,
+    *,
+    target: str,
+    interval: str | int | None = None,
+) -> Callable[[F], F]:
+    """Declare a Python sensor: ``fn(context) -> iterable of RunRequest | SkipReason``."""
+    return _declare("sensors", name, {"target": target, "interval": interval, "kind": "python"})
+
+
+def declarations_in(namespace: Mapping[str, Any]) -> list[Declaration]:
+    """Every declaration recorded on the objects of a module's namespace, once each."""
+    seen: set[int] = set()
+    found: list[Declaration] = []
+    for value in namespace.values():
+        for declared in getattr(value, ATTRIBUTE, ()) or ():
+            if isinstance(declared, Declaration) and id(declared) not in seen:
+                seen.add(id(declared))
+                found.append(declared)
+    return found

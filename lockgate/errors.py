@@ -1,0 +1,101 @@
+"""lockgate's errors, grouped by whose fault they are.
+
+::
+
+    LockgateError
+    ├── UserError                 the user's input: fix the config or the command line
+    │   ├── ConfigError           a definition is invalid (file, line, key path, value, fix)
+    │   └── UsageError            a CLI argument is invalid (names the option and the fix)
+    ├── JobError                  the user's job or sensor code failed (recorded, never fatal)
+    ├── EnvironmentFault          something around lockgate: database, filesystem, network
+    │   └── StoreError            the database refused or could not be reached
+    │       └── SchemaMismatch    the database's schema is not the one this code expects
+    └── InternalError             a bug in lockgate itself
+
+Every error carries the offending value and says the fix in its message. Lower-level
+errors (SQLAlchemy, httpx, OS) are translated where they enter with ``raise ... from``.
+The CLI maps ``UserError`` to exit code 2 and every other ``LockgateError`` to 1.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "EnvironmentFault",
+    "InternalError",
+    "JobError",
+    "LockgateError",
+    "SchemaMismatch",
+    "StoreError",
+    "UsageError",
+    "UserError",
+]
+
+
+class LockgateError(Exception):
+    """Root of every error lockgate raises on purpose."""
+
+    exit_code = 1
+
+
+class UserError(LockgateError):
+    """The user's input is wrong; the message says what to change."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """A definition is invalid.
+
+    Attributes name where (``file``, ``line``), what (``path`` like
+    ``sensors.incoming.target``, ``value``) and the fix (``hint``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        path: str | None = None,
+        value: object = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.path = path
+        self.value = value
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = self.file or "<config>"
+        if self.line is not None:
+            where += f":{self.line}"
+        head = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return f"{head}\n  fix: {self.hint}" if self.hint else head
+
+
+class UsageError(UserError):
+    """A command-line argument is invalid."""
+
+
+class JobError(LockgateError):
+    """A user's job, sensor or callable failed; recorded as a failed run or tick."""
+
+
+class EnvironmentFault(LockgateError):
+    """The environment failed lockgate: database, filesystem, network."""
+
+
+class StoreError(EnvironmentFault):
+    """The store's database refused a statement or could not be reached."""
+
+
+class SchemaMismatch(StoreError):
+    """The database's schema revision is not the one this lockgate expects."""
+
+
+class InternalError(LockgateError):
+    """A bug in lockgate; please report it with the log."""

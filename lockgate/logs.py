@@ -1,0 +1,97 @@
+"""Logging setup: structlog events, JSON lines off a terminal, redacted secrets.
+
+Configure once with :func:`configure`, read with :func:`get_logger`, undo with
+:func:`reset` (tests use structlog's ``capture_logs``). Events are snake_case names
+with fields: ``log.info("run_queued", run_id=7, run_key="k")``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any, Literal, TextIO
+
+import structlog
+
+__all__ = ["LogFormat", "configure", "get_logger", "is_configured", "redact", "reset"]
+
+LogFormat = Literal["auto", "json", "console"]
+SECRET_KEY = re.compile(r"pass(word|wd)?|token|secret|api[_-]?key|authorization|credential",
+                        re.IGNORECASE)
+REDACTED = "[redacted]"
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<at>@)")
+_configured = False
+
+
+def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Replace the values of secret-looking keys, also inside nested mappings and URLs."""
+    for key, value in list(event.items()):
+        event[key] = _redact_value(key, value)
+    return event
+
+
+def _redact_value(key: str, value: Any) -> Any:
+    if isinstance(key, str) and SECRET_KEY.search(key) and value not in (None, ""):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redact_value(k, v) for k, v in value.items()}
+    if isinstance(value, str) and "://" in value:
+        return _URL_PASSWORD.sub(rf"\g<head>{REDACTED}\g<at>", value)
+    return value
+
+
+def _timestamp(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    from lockgate import clock
+
+    event["timestamp"] = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return event
+
+
+def configure(fmt: LogFormat = "auto", *, level: str = "info",
+              stream: TextIO | None = None) -> None:
+    """Set up structlog; ``auto`` writes JSON unless ``stream`` is a terminal."""
+    global _configured
+    out = stream or sys.stdout
+    if fmt == "auto":
+        fmt = "console" if out.isatty() else "json"
+    renderer: Any
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(sort_keys=False)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            _timestamp,
+            redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.WriteLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    _configured = True
+
+
+def is_configured() -> bool:
+    return _configured
+
+
+def reset() -> None:
+    """Back to structlog's defaults (for tests, and before reconfiguring)."""
+    global _configured
+    structlog.reset_defaults()
+    _configured = False
+
+
+def get_logger(name: str | None = None, **fields: Any) -> Any:
+    """A bound structlog logger; ``name`` becomes the ``logger`` field."""
+    log = structlog.get_logger()
+    if name:
+        fields = {"logger": name, **fields}
+    return log.bind(**fields) if fields else log

@@ -1,0 +1,374 @@
+"""The config's shape, validated with pydantic; one model per section entry.
+
+Models only check shape and single values (types, durations, zones, crons, partition
+starts). Cross-references (targets, dependencies, cycles, pools) are checked by the
+loader once every source, YAML and Python, is in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from lockgate import clock
+from lockgate.cron import parse_cron
+
+__all__ = ["DEFAULT_STORAGE_URL", "RootModel", "SECTION_MODELS"]
+
+DEFAULT_STORAGE_URL = "sqlite:///.lockgate/lockgate.db"
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def _duration(value: Any) -> dt.timedelta:
+    return clock.parse_duration(value)
+
+
+def _zone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"timezone must be a string like 'Europe/Berlin', not {value!r}")
+    clock.zone(value)
+    return value
+
+
+def _cron(value: Any) -> str:
+    return parse_cron(value).expression
+
+
+def _local(value: Any) -> dt.datetime:
+    return clock.parse_local_datetime(value)
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
+Zone = Annotated[str, BeforeValidator(_zone)]
+Cron = Annotated[str, BeforeValidator(_cron)]
+LocalDateTime = Annotated[dt.datetime, BeforeValidator(_local)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class StorageModel(Model):
+    url: str = DEFAULT_STORAGE_URL
+
+
+class LauncherModel(Model):
+    max_concurrent_runs: PositiveInt = 8
+    state_dir: str = ".lockgate"
+    kill_grace: Duration = dt.timedelta(seconds=10)
+    heartbeat_interval: Duration = dt.timedelta(seconds=10)
+    heartbeat_timeout: Duration = dt.timedelta(seconds=60)
+    poll_interval: Duration = dt.timedelta(seconds=1)
+
+
+class DaemonModel(Model):
+    shutdown_grace: Duration = dt.timedelta(seconds=30)
+    lease_ttl: Duration = dt.timedelta(seconds=15)
+    tick_timeout: Duration = dt.timedelta(seconds=60)
+
+
+class HttpModel(Model):
+    bind: str = "127.0.0.1:8686"
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8686)")
+        return value
+
+
+class RetriesModel(Model):
+    max: NonNegativeInt = 0
+    backoff: Duration = dt.timedelta(seconds=30)
+    max_backoff: Duration = dt.timedelta(hours=1)
+    jitter: bool = True
+
+
+def _retries(value: Any) -> Any:
+    # `retries: 3` is short for `retries: {max: 3}`.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {"max": value}
+    return value
+
+
+class JobModel(Model):
+    command: list[str] | str | None = None
+    python: str | None = None
+    shell: bool = False
+    timeout: Duration | None = None
+    retries: Annotated[RetriesModel, BeforeValidator(_retries)] = RetriesModel()
+    env: dict[str, str] = {}
+    cwd: str | None = None
+    max_concurrent: PositiveInt | None = None
+    concurrency_key: str | None = None
+    key_policy: Literal["once", "rerun_failed"] = "once"
+    config: dict[str, Any] = {}
+    tags: dict[str, str] = {}
+    description: str = ""
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _argv(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            bad = [v for v in value if not isinstance(v, str | int | float) or isinstance(v, bool)]
+            if bad:
+                raise ValueError(f"every argument must be a string; {bad[0]!r} is not")
+            return [str(v) for v in value]
+        return value
+
+    @field_validator("python")
+    @classmethod
+    def _python_ref(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.]+:[\w.]+", value):
+            raise ValueError(f"{value!r} is not 'package.module:function'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_run(self) -> JobModel:
+        self._check_runnable(allow_job_ref=False)
+        return self
+
+    def _check_runnable(self, *, allow_job_ref: bool, job_ref: str | None = None) -> None:
+        ways = [w for w, v in (("command", self.command), ("python", self.python),
+                               ("job", job_ref)) if v]
+        if len(ways) > 1:
+            raise ValueError(f"give only one of {' / '.join(ways)}")
+        if not ways:
+            options = "`command` (an argv list) or `python` ('module:function')"
+            if allow_job_ref:
+                options += ", or `job` (the name of a job)"
+            raise ValueError(f"nothing to run: give {options}")
+        if isinstance(self.command, str) and not self.shell:
+            raise ValueError(
+                f"command {self.command!r} is a string; write it as an argv list "
+                '(["python", "load.py"]) or add `shell: true` to run it through a shell'
+            )
+        if isinstance(self.command, list) and not self.command:
+            raise ValueError("command is an empty list; give the program and its arguments")
+
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def _weekday(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in WEEKDAYS:
+        return WEEKDAYS.index(value.strip().lower())
+    return value
+
+
+class PartitionsModel(Model):
+    cadence: Literal["hourly", "daily", "weekly", "monthly", "yearly", "cron"] | None = None
+    cron: Cron | None = None
+    start: LocalDateTime | None = None
+    end: LocalDateTime | None = None
+    timezone: Zone = "UTC"
+    minute_offset: Annotated[int, Field(ge=0, le=59)] = 0
+    hour_offset: Annotated[int, Field(ge=0, le=23)] = 0
+    day_offset: Annotated[int, Field(ge=0, le=30)] = 0
+    end_offset: int = 0
+    format: str | None = None
+    week_start: Annotated[int, BeforeValidator(_weekday), Field(ge=0, le=6)] = 0
+    keys: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> PartitionsModel:
+        if self.keys is not None:
+            if self.cadence or self.cron or self.start:
+                raise ValueError("give either `keys` (static partitions) or `cadence`/`start`")
+            if not self.keys:
+                raise ValueError("`keys` is empty; list at least one partition key")
+            dupes = sorted({k for k in self.keys if self.keys.count(k) > 1})
+            if dupes:
+                raise ValueError(f"duplicate partition keys: {', '.join(dupes)}")
+            return self
+        if self.cadence is None and self.cron is None:
+            raise ValueError(
+                "give `cadence` (hourly, daily, weekly, monthly, yearly) or `cron`, "
+                "or `keys` for static partitions"
+            )
+        if self.cadence == "cron" and self.cron is None:
+            raise ValueError("cadence `cron` needs a `cron` expression")
+        if self.cadence not in (None, "cron") and self.cron is not None:
+            raise ValueError(f"give either cadence {self.cadence!r} or `cron`, not both")
+        if self.start is None:
+            raise ValueError("time partitions need a `start` (e.g. 2024-01-01)")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        if self.format is not None:
+            try:
+                self.start.strftime(self.format)
+            except ValueError as exc:
+                raise ValueError(f"format {self.format!r} is not a strftime format: {exc}") from None
+        return self
+
+
+class DepModel(Model):
+    asset: str
+    offset: int = 0
+
+
+def _dep(value: Any) -> Any:
+    return {"asset": value} if isinstance(value, str) else value
+
+
+class AssetModel(JobModel):
+    job: str | None = None
+    partitions: PartitionsModel | None = None
+    deps: list[Annotated[DepModel, BeforeValidator(_dep)]] = []
+
+    @model_validator(mode="after")
+    def _one_way_to_run(self) -> AssetModel:
+        self._check_runnable(allow_job_ref=True, job_ref=self.job)
+        return self
+
+
+class DstModel(Model):
+    nonexistent: Literal["next", "skip"] = "next"
+    ambiguous: Literal["first", "last", "both"] = "first"
+
+
+def _dst(value: Any) -> Any:
+    # `dst: skip` or `dst: both` set the one rule they belong to.
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("next", "skip"):
+            return {"nonexistent": word}
+        if word in ("first", "last", "both"):
+            return {"ambiguous": word}
+        raise ValueError(
+            f"{value!r} is not a DST rule; write next/skip (nonexistent local times) or "
+            "first/last/both (repeated local times), or a mapping {nonexistent: .., ambiguous: ..}"
+        )
+    if isinstance(value, dict):
+        aliases = {"spring_forward": "nonexistent", "fall_back": "ambiguous"}
+        return {aliases.get(k, k): v for k, v in value.items()}
+    return value
+
+
+class ScheduleModel(Model):
+    cron: Cron
+    target: str
+    timezone: Zone = "UTC"
+    dst: Annotated[DstModel, BeforeValidator(_dst)] = DstModel()
+    catchup: Literal["none", "latest", "all"] = "latest"
+    catchup_window: Duration = dt.timedelta(days=1)
+    overlap: Literal["allow", "skip", "queue_one", "cancel_previous"] = "allow"
+    partition_offset: int = 0
+    config: dict[str, Any] = {}
+    tags: dict[str, str] = {}
+    description: str = ""
+
+
+class SensorBase(Model):
+    target: str
+    interval: Duration = dt.timedelta(seconds=30)
+    description: str = ""
+
+
+def _str_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+StrList = Annotated[list[str], BeforeValidator(_str_list)]
+
+
+class OnSuccessModel(Model):
+    move_to: str | None = None
+    delete: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> OnSuccessModel:
+        if bool(self.move_to) == bool(self.delete):
+            raise ValueError("give exactly one of `move_to: DIR` or `delete: true`")
+        return self
+
+
+class FileSensorModel(SensorBase):
+    kind: Literal["file"]
+    path: str
+    pattern: StrList = ["*"]
+    exclude: StrList = []
+    recursive: bool = False
+    events: list[Literal["created", "moved", "modified", "closed"]] = ["created", "moved"]
+    settle: Duration = dt.timedelta(0)
+    ignore_hidden: bool = True
+    temp_suffixes: list[str] = [".tmp", ".part", "~"]
+    poll: bool = False
+    key: Literal["default", "content"] = "default"
+    on_success: OnSuccessModel | None = None
+    interval: Duration = dt.timedelta(seconds=60)  # periodic rescan (and poll period)
+
+
+class HttpSensorModel(SensorBase):
+    kind: Literal["http"]
+    url: str
+    jitter: Duration | None = None
+    method: Literal["GET", "POST"] = "GET"
+    headers: dict[str, str] = {}
+    params: dict[str, str] = {}
+    timeout: Duration = dt.timedelta(seconds=10)
+    items: str | None = None
+    key: str | None = None
+    cursor: str | None = None
+    cursor_param: str | None = None
+    max_backoff: Duration = dt.timedelta(minutes=10)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value
+
+
+class AssetSensorModel(SensorBase):
+    kind: Literal["asset"]
+    assets: StrList
+    wait_for: Literal["any", "all"] = "any"
+    interval: Duration = dt.timedelta(seconds=5)
+
+
+class PythonSensorModel(SensorBase):
+    kind: Literal["python"]
+    python: str | None = None  # "module:function" when declared in YAML
+
+
+SensorModel = Annotated[
+    FileSensorModel | HttpSensorModel | AssetSensorModel | PythonSensorModel,
+    Field(discriminator="kind"),
+]
+SENSOR_KINDS = ("file", "http", "asset", "python")
+
+
+class RootModel(Model):
+    storage: StorageModel = StorageModel()
+    launcher: LauncherModel = LauncherModel()
+    daemon: DaemonModel = DaemonModel()
+    http: HttpModel = HttpModel()
+    pools: dict[str, PositiveInt] = {}
+    definitions: StrList = []
+    jobs: dict[str, JobModel] = {}
+    assets: dict[str, AssetModel] = {}
+    schedules: dict[str, ScheduleModel] = {}
+    sensors: dict[str, SensorModel] = {}
+
+
+SECTION_MODELS: dict[str, Any] = {
+    "jobs": JobModel,
+    "assets": AssetModel,
+    "schedules": ScheduleModel,
+}

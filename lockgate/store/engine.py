@@ -1,0 +1,97 @@
+"""Creating engines: SQLite in WAL mode with IMMEDIATE write transactions, or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from lockgate.errors import StoreError
+
+__all__ = ["READ_ONLY", "make_engine", "normalize_url"]
+
+# Execution option marking a read transaction: on SQLite it begins DEFERRED instead of
+# IMMEDIATE, so readers never queue behind writers.
+READ_ONLY = "lockgate_read_only"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3; others stay as written."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with lockgate's settings.
+
+    Raises:
+        StoreError: the URL does not parse or names a driver that is not installed.
+    """
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"storage url {url!r} does not parse: {exc}; write e.g. "
+            "sqlite:///.lockgate/lockgate.db or postgresql://user@host/db"
+        ) from None
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            return _sqlite_engine(parsed, **kwargs)
+        if backend == "postgresql":
+            kwargs.setdefault("pool_pre_ping", True)
+            kwargs.setdefault("pool_size", 10)
+            kwargs.setdefault("max_overflow", 20)
+            return create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"the driver for {parsed.drivername!r} is not installed ({exc.name}); "
+            "install it with: pip install 'lockgate[postgres]'"
+        ) from None
+    raise StoreError(
+        f"storage url {parsed.render_as_string(hide_password=True)!r}: lockgate supports "
+        "sqlite:/// and postgresql:// URLs"
+    )
+
+
+def _sqlite_engine(parsed: Any, **kwargs: Any) -> Engine:
+    database = parsed.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the database folder {str(folder)!r}: {exc.strerror}; "
+                "check its permissions or set storage.url"
+            ) from None
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    connect_args.setdefault("check_same_thread", False)
+    engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN IMMEDIATE can be issued:
+        # with DEFERRED, two writers that both read first deadlock into SQLITE_BUSY.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,92 @@
+"""The Store handle: an engine, transactions, and schema checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from lockgate.errors import StoreError
+from lockgate.store.engine import READ_ONLY, make_engine
+
+__all__ = ["Store"]
+
+
+class Store:
+    """lockgate's database. Thread-safe; share one per process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect: str = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, **engine_kwargs: Any) -> Store:
+        return cls(make_engine(url, **engine_kwargs))
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction (IMMEDIATE on SQLite), committed when the block ends."""
+        with self._translate(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction; never blocks writers on SQLite."""
+        with self._translate(), self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            raise StoreError(
+                f"database {self.url!r} failed: {_first_line(exc.orig or exc)}; "
+                "check that it is reachable and writable"
+            ) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreError(f"lost the connection to {self.url!r}: "
+                                 f"{_first_line(exc.orig or exc)}") from exc
+            raise
+
+    # Schema management lives in lockgate.store.migrate; these delegate to it.
+
+    def upgrade(self) -> str:
+        """Apply every migration; returns the revision the database is at."""
+        from lockgate.store import migrate
+
+        return migrate.upgrade(self)
+
+    def revision(self) -> str | None:
+        """The database's revision, or None before the first upgrade."""
+        from lockgate.store import migrate
+
+        return migrate.current_revision(self)
+
+    def require_current(self) -> None:
+        """Raise SchemaMismatch unless the database is at this code's head revision."""
+        from lockgate.store import migrate
+
+        migrate.require_current(self)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""Time-window and static partitions, mappings between assets, status and backfills."""

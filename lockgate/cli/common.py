@@ -43,6 +43,7 @@ ConfigOpt = Annotated[
     str | None,
     typer.Option(
         "--config", "-c",
+        metavar="PATH",
         help="Config file (default: $LOCKGATE_CONFIG, then ./lockgate.yaml).",
         show_default=False,
     ),

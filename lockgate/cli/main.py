@@ -32,7 +32,8 @@ def _root(
     config: common.ConfigOpt = None,
     log_format: Annotated[
         str,
-        typer.Option("--log-format", help="auto (JSON unless a terminal), json or console.",
+        typer.Option("--log-format", metavar="FORMAT",
+                     help="auto (JSON unless a terminal), json or console.",
                      case_sensitive=False),
     ] = "auto",
     version: Annotated[

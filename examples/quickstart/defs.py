@@ -1,0 +1,20 @@
+"""Definitions in Python, next to the ones in lockgate.yaml (which names this module).
+
+Names are shared across both sources: the `weekly_summary` schedule in lockgate.yaml
+targets the `summarize` job declared here.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import lockgate
+
+
+@lockgate.job(timeout="5m", retries={"max": 1, "backoff": "1m"})
+def summarize(context: object) -> None:
+    """Sum up every daily_numbers partition written so far."""
+    folder = Path(os.environ.get("QUICKSTART_OUTPUT", "output")) / "daily_numbers"
+    days = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    total = sum(json.loads(p.read_text())["value"] for p in days)
+    print(f"summary: {len(days)} days, total {total}")

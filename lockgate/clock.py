@@ -185,6 +185,10 @@ _LOCAL_FORMATS = (
 )
 
 
+_LOCAL_SHAPE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
+_OFFSET = re.compile(r"\d[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
 def parse_local_datetime(value: str | dt.date | dt.datetime) -> dt.datetime:
     """A wall-clock (naive) datetime from ``2024-01-01`` or ``2024-01-01T00:00[:00]``.
 
@@ -208,6 +212,20 @@ def parse_local_datetime(value: str | dt.date | dt.datetime) -> dt.datetime:
             return dt.datetime.strptime(text, fmt)
         except ValueError:
             continue
+    shape = _LOCAL_SHAPE.fullmatch(text)
+    if shape:
+        # The right shape with an impossible field (month 13, hour 25): say which.
+        try:
+            year, month, day, hour, minute, second = (int(g or 0) for g in shape.groups())
+            dt.datetime(year, month, day, hour, minute, second)
+        except ValueError as exc:
+            what = "date" if shape.group(4) is None else "date-time"
+            raise ValueError(f"{value!r} is not a valid {what}: {exc}") from None
+    if _OFFSET.search(text):
+        raise ValueError(
+            f"{value!r} carries a UTC offset or zone; write local time "
+            "(2024-01-01T00:00) and set `timezone`"
+        )
     raise ValueError(
         f"{value!r} is not a date or local date-time "
         "(write 2024-01-01 or 2024-01-01T00:00, without an offset)"

@@ -40,7 +40,14 @@ class Declaration:
     fn: Callable[..., Any] | None = None
 
 
-def _declare(section: str, name: str | None, options: dict[str, Any]) -> Callable[[F], F]:
+def _declare(section: str, name: Any, options: dict[str, Any]) -> Any:
+    """The decorator for ``section``; applied at once when used bare (``@lockgate.job``)."""
+    options = {k: v for k, v in options.items() if k != "name"}
+    if callable(name):
+        return _declare(section, None, options)(name)
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"the name of a {section[:-1]} must be a string, not {name!r}")
+
     def wrap(fn: F) -> F:
         declared = Declaration(
             section=section,
@@ -56,7 +63,7 @@ def _declare(section: str, name: str | None, options: dict[str, Any]) -> Callabl
 
 
 def job(
-    name: str | None = None,
+    name: str | Callable[..., Any] | None = None,
     *,
     timeout: str | None = None,
     retries: Mapping[str, Any] | None = None,
@@ -65,13 +72,17 @@ def job(
     key_policy: str | None = None,
     config: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
-) -> Callable[[F], F]:
-    """Declare a Python job: the function receives the run's context object."""
-    return _declare("jobs", name, dict(locals()) | {"name": None})
+) -> Any:  # the function itself when used bare, else a decorator
+    """Declare a Python job: the function receives the run's context object.
+
+    Use it bare (``@lockgate.job``) or with options (``@lockgate.job(timeout="10m")``);
+    the job's name is the function's unless ``name`` is given.
+    """
+    return _declare("jobs", name, dict(locals()))
 
 
 def asset(
-    name: str | None = None,
+    name: str | Callable[..., Any] | None = None,
     *,
     partitions: Mapping[str, Any] | None = None,
     deps: list[Any] | None = None,
@@ -82,9 +93,12 @@ def asset(
     config: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
-) -> Callable[[F], F]:
-    """Declare an asset materialized by the function (called with the run's context)."""
-    return _declare("assets", name, dict(locals()) | {"name": None})
+) -> Any:  # the function itself when used bare, else a decorator
+    """Declare an asset materialized by the function (called with the run's context).
+
+    Use it bare (``@lockgate.asset``) or with options, as :func:`job`.
+    """
+    return _declare("assets", name, dict(locals()))
 
 
 def schedule(
@@ -102,7 +116,7 @@ def schedule(
     tags: Mapping[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Declare a schedule; the function may return run config or a SkipReason per tick."""
-    return _declare("schedules", name, dict(locals()) | {"name": None})
+    return _declare("schedules", name, dict(locals()))
 
 
 def sensor(

@@ -18,10 +18,18 @@ import structlog
 __all__ = ["LogFormat", "configure", "get_logger", "is_configured", "redact", "reset"]
 
 LogFormat = Literal["auto", "json", "console"]
-SECRET_KEY = re.compile(r"pass(word|wd)?|token|secret|api[_-]?key|authorization|credential",
-                        re.IGNORECASE)
+# Keys whose values are secrets. `pass` alone only as a whole word part, so that
+# "passes" or "bypass_cache" stay readable.
+SECRET_KEY = re.compile(
+    r"passw(or)?d|passphrase|(^|[_-])pass($|[_-])|token|secret|api[_-]?key|private[_-]?key"
+    r"|authorization|credential|cookie",
+    re.IGNORECASE,
+)
 REDACTED = "[redacted]"
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<at>@)")
+# user:password@ in a URL; a password cannot hold an unencoded '/' or '@'.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<at>@)", re.IGNORECASE
+)
 _configured = False
 
 
@@ -32,17 +40,20 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
-def _redact_value(key: str, value: Any) -> Any:
+def _redact_value(key: Any, value: Any) -> Any:
     if isinstance(key, str) and SECRET_KEY.search(key) and value not in (None, ""):
         return REDACTED
     if isinstance(value, dict):
         return {k: _redact_value(k, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value("", v) for v in value]
     if isinstance(value, str) and "://" in value:
         return _URL_PASSWORD.sub(rf"\g<head>{REDACTED}\g<at>", value)
     return value
 
 
-def _timestamp(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def _timestamp(_logger: Any, _name: str,
+               event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     from lockgate import clock
 
     event["timestamp"] = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -67,8 +78,10 @@ def configure(fmt: LogFormat = "auto", *, level: str = "info",
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             _timestamp,
-            redact,
+            # Format the exception first so that a URL with a password in its text is
+            # redacted too.
             structlog.processors.format_exc_info,
+            redact,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from lockgate.errors import ConfigError
+from lockgate.settings.schema import KeyProblem
 from lockgate.settings.source import ConfigSource, Path_
 
 __all__ = ["did_you_mean", "translate"]
@@ -89,6 +90,7 @@ def translate(
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     hint: str | None = None
+    ctx = err.get("ctx") or {}
 
     if kind == "extra_forbidden":
         key = str(loc[-1])
@@ -98,31 +100,105 @@ def translate(
         hint = f"valid keys here: {', '.join(allowed)}" if allowed else "remove the key"
         value = key
     elif kind == "missing":
-        message = f"required key {str(loc[-1])!r} is missing"
-        hint = f"add `{loc[-1]}:` here"
-        path = path
+        key = str(loc[-1])
+        owner = _owner_model(model, loc)
+        given = value if isinstance(value, dict) else {}
+        missing = [n for n, f in owner.model_fields.items()
+                   if f.is_required() and n not in given] if owner else []
+        message = f"required key {key!r} is missing"
+        hint = f"add `{key}:` here"
+        if len(missing) > 1:
+            hint += f" (also missing: {', '.join(m for m in missing if m != key)})"
+        value = None
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         from lockgate.settings.schema import SENSOR_KINDS
 
-        tag = (err.get("ctx") or {}).get("tag")
+        tag = ctx.get("tag")
         if kind == "union_tag_not_found":
             message = "sensor has no `kind`"
         else:
             message = f"unknown sensor kind {tag!r}{did_you_mean(str(tag), SENSOR_KINDS)}"
             path = (*path, "kind")
+            value = tag
         hint = f"set `kind:` to one of {', '.join(SENSOR_KINDS)}"
     elif kind == "literal_error":
-        expected = (err.get("ctx") or {}).get("expected", "")
-        message = f"{value!r} is not allowed{did_you_mean(str(value), _literals(expected))}"
+        expected = ctx.get("expected", "")
+        message = f"{_show(value)} is not allowed{did_you_mean(str(value), _literals(expected))}"
         hint = f"use one of {expected}"
-    elif kind.endswith("_type") or kind.endswith("_parsing"):
-        message = f"{_show(value)} is the wrong type: {message[0].lower()}{message[1:]}"
-        hint = _type_hint(kind)
+    elif kind in _EXPECTED:
+        expected = _EXPECTED[kind]
+        if value is None:
+            message = f"is empty; expected {expected}"
+            hint = _empty_hint(clean) or f"write {expected} here, or remove the key"
+        else:
+            message = f"expected {expected}, got {_kind(value)}: {_show(value)}"
+            hint = _HINTS.get(expected)
+    elif kind in _BOUNDS:
+        words = " and ".join(f"{_BOUNDS[kind]} {ctx[k]}" for k in ("gt", "ge", "lt", "le")
+                             if k in ctx and k == _BOUND_KEY[kind])
+        message = f"{_show(value)} is out of range: it must be {words}"
+        hint = f"write a number that is {words}"
+    elif isinstance(ctx.get("error"), KeyProblem):
+        problem = ctx["error"]
+        path = (*path, problem.key)
+        message = str(problem)
+        value = problem.value
     else:
         message = f"{message[0].lower()}{message[1:]}" if message else kind
-        if value is not None and not isinstance(value, dict | list):
-            hint = None
     return source.error(path, message, value=value, hint=hint)
+
+
+_EXPECTED = {
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+    "string_type": "a string",
+}
+_HINTS = {
+    "a whole number": "write a whole number, e.g. 8",
+    "a number": "write a number, e.g. 1.5",
+    "true or false": "write true or false",
+    "a mapping": "write a mapping (`key: value` lines, indented below this key)",
+    "a list": "write a list ([a, b] or `- item` lines)",
+    "a string": "write a string (quote it if it looks like a number, date or boolean)",
+}
+_BOUNDS = {"greater_than": "greater than", "greater_than_equal": "at least",
+           "less_than": "less than", "less_than_equal": "at most"}
+_BOUND_KEY = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
+              "less_than_equal": "le"}
+
+
+def _empty_hint(loc: list[str | int]) -> str | None:
+    if len(loc) == 2 and loc[0] in ("jobs", "assets"):
+        return ("give what it runs, indented below it: `command: [program, args]` "
+                "or `python: module:function`")
+    if len(loc) == 2 and loc[0] == "schedules":
+        return "give its `cron:` and `target:`, indented below it"
+    if len(loc) == 2 and loc[0] == "sensors":
+        return "give its `kind:` and `target:`, indented below it"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 def _literals(expected: str) -> list[str]:
@@ -132,15 +208,3 @@ def _literals(expected: str) -> list[str]:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) < 60 else text[:57] + "..."
-
-
-def _type_hint(kind: str) -> str | None:
-    return {
-        "int_parsing": "write a whole number, e.g. 8",
-        "int_type": "write a whole number, e.g. 8",
-        "bool_parsing": "write true or false",
-        "bool_type": "write true or false",
-        "dict_type": "write a mapping (key: value lines, indented)",
-        "list_type": "write a list ([a, b] or `- item` lines)",
-        "string_type": "write a string (quote it if it looks like a number or date)",
-    }.get(kind)

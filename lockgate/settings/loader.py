@@ -40,15 +40,27 @@ def find_config(explicit: str | os.PathLike[str] | None = None,
     env = os.environ if environ is None else environ
     if explicit:
         path, origin = Path(explicit), "--config"
+        fix = "check the path given to --config"
     elif env.get(CONFIG_ENV):
         path, origin = Path(env[CONFIG_ENV]), f"${CONFIG_ENV}"
+        fix = f"point {CONFIG_ENV} at an existing file, or unset it to use ./{DEFAULT_NAME}"
     else:
         path, origin = Path(DEFAULT_NAME), "the current folder"
-    if not path.is_file():
+        fix = (f"create {DEFAULT_NAME} in {Path.cwd()}, pass --config PATH, "
+               f"or set {CONFIG_ENV}")
+    if path.is_dir():
+        inside = path / DEFAULT_NAME
         raise ConfigError(
-            f"no config file at {str(path)!r} (from {origin})",
-            file=str(path),
-            hint="create lockgate.yaml here, or pass --config PATH, or set LOCKGATE_CONFIG",
+            f"is a folder, not a config file (from {origin})",
+            file=str(path), value=str(path),
+            hint=f"did you mean {str(inside)!r}?" if inside.is_file()
+            else "give the path of the YAML file itself",
+        )
+    if not path.is_file():
+        full = "" if path.is_absolute() else f", looked for {path.absolute()}"
+        raise ConfigError(
+            f"config file not found (from {origin}{full})",
+            file=str(path), value=str(path), hint=fix,
         )
     return path
 
@@ -147,7 +159,7 @@ class _Builder:
         build(name, model, origin, fn)
 
     def _job(self, name: str, m: schema.JobModel, origin: str, python: str | None) -> d.Job:
-        command = None
+        command: tuple[str, ...] | None = None
         if isinstance(m.command, str):
             command = (m.command,)
         elif m.command is not None:
@@ -243,13 +255,14 @@ class _Builder:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
+            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
                 raise self.source.error(
                     where, f"Python module {module_name!r} not found", value=module_name,
-                    hint=f"check the name; modules are imported with {base} on sys.path",
+                    hint=f"check the name; modules are imported from {base} (the config's "
+                    "folder) and the installed packages",
                 ) from None
             raise self._import_error(module_name, where, exc) from None
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit: a module that calls sys.exit()
             raise self._import_error(module_name, where, exc) from None
         file = getattr(module, "__file__", None) or module_name
         for declared in declarations_in(vars(module)):
@@ -257,15 +270,22 @@ class _Builder:
 
     def _import_error(self, module_name: str, where: tuple[Any, ...],
                       exc: BaseException) -> ConfigError:
-        frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        # Show the user's own error: drop the frames of importlib and lockgate.
-        lines = [f for f in frames if "importlib" not in f and "lockgate/settings" not in f]
+        # Show the user's own error, where it happened in their code: drop the frames
+        # of importlib and of lockgate, and the "Traceback" header that reads as a crash.
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__)
+            if not f.filename.startswith("<frozen") and not _in_lockgate(f.filename)
+            and not f.filename.startswith(_IMPORTLIB_DIR)
+        ]
+        lines = [f"  File \"{f.filename}\", line {f.lineno}, in {f.name}"
+                 + (f"\n    {f.line.strip()}" if f.line else "") for f in frames]
+        lines += [line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc)]
         return self.source.error(
             where,
-            f"Python module {module_name!r} failed to import:\n" + "".join(lines).rstrip(),
+            f"Python module {module_name!r} failed to import:\n" + "\n".join(lines),
             value=module_name,
             hint="fix the error in that module (run `python -c 'import "
-            f"{module_name}'` to see it alone)",
+            f"{module_name}'` in {self.base_dir} to see it alone)",
         )
 
     def _add_declaration(self, declared: Declaration, file: str) -> None:
@@ -366,6 +386,14 @@ class _Builder:
         for name in sorted(self.assets):
             if name not in state:
                 visit(name)
+
+
+_LOCKGATE_DIR = str(Path(__file__).resolve().parent.parent)
+_IMPORTLIB_DIR = os.path.dirname(importlib.__file__) + os.sep
+
+
+def _in_lockgate(filename: str) -> bool:
+    return filename.startswith(_LOCKGATE_DIR + os.sep)
 
 
 def _python_ref(fn: Any) -> str | None:

@@ -16,7 +16,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PositiveInt,
     field_validator,
     model_validator,
 )
@@ -24,10 +23,37 @@ from pydantic import (
 from lockgate import clock
 from lockgate.cron import parse_cron
 
-__all__ = ["DEFAULT_STORAGE_URL", "RootModel", "SECTION_MODELS"]
+__all__ = ["DEFAULT_STORAGE_URL", "SECTION_MODELS", "KeyProblem", "RootModel"]
 
 DEFAULT_STORAGE_URL = "sqlite:///.lockgate/lockgate.db"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+class KeyProblem(ValueError):
+    """A check across several keys that blames one of them.
+
+    Raised in model validators so the error points at that key's line and value
+    instead of at the whole entry.
+    """
+
+    def __init__(self, key: str, message: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.value = value
+
+
+def _not_bool(value: Any) -> Any:
+    # pydantic takes true/false for 1/0; in a config that is always a mistake.
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a boolean; write a whole number")
+    return value
+
+
+def _env_value(value: Any) -> Any:
+    # `PORT: 5432` means the text "5432"; env values are strings anyway.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _duration(value: Any) -> dt.timedelta:
@@ -53,7 +79,10 @@ Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
 Zone = Annotated[str, BeforeValidator(_zone)]
 Cron = Annotated[str, BeforeValidator(_cron)]
 LocalDateTime = Annotated[dt.datetime, BeforeValidator(_local)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
+Int = Annotated[int, BeforeValidator(_not_bool)]
+PositiveInt = Annotated[int, BeforeValidator(_not_bool), Field(gt=0)]
+NonNegativeInt = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
+EnvValue = Annotated[str, BeforeValidator(_env_value)]
 
 
 class Model(BaseModel):
@@ -111,7 +140,7 @@ class JobModel(Model):
     shell: bool = False
     timeout: Duration | None = None
     retries: Annotated[RetriesModel, BeforeValidator(_retries)] = RetriesModel()
-    env: dict[str, str] = {}
+    env: dict[str, EnvValue] = {}
     cwd: str | None = None
     max_concurrent: PositiveInt | None = None
     concurrency_key: str | None = None
@@ -146,19 +175,27 @@ class JobModel(Model):
         ways = [w for w, v in (("command", self.command), ("python", self.python),
                                ("job", job_ref)) if v]
         if len(ways) > 1:
-            raise ValueError(f"give only one of {' / '.join(ways)}")
+            raise KeyProblem(
+                ways[1],
+                f"give only one of {' / '.join(f'`{w}`' for w in ways)}; "
+                "an entry runs exactly one thing",
+                getattr(self, ways[1], None) if ways[1] != "job" else job_ref,
+            )
         if not ways:
             options = "`command` (an argv list) or `python` ('module:function')"
             if allow_job_ref:
                 options += ", or `job` (the name of a job)"
             raise ValueError(f"nothing to run: give {options}")
         if isinstance(self.command, str) and not self.shell:
-            raise ValueError(
+            raise KeyProblem(
+                "command",
                 f"command {self.command!r} is a string; write it as an argv list "
-                '(["python", "load.py"]) or add `shell: true` to run it through a shell'
+                '(["python", "load.py"]) or add `shell: true` to run it through a shell',
+                self.command,
             )
         if isinstance(self.command, list) and not self.command:
-            raise ValueError("command is an empty list; give the program and its arguments")
+            raise KeyProblem("command", "command is an empty list; give the program and its "
+                             'arguments, e.g. ["python", "load.py"]', [])
 
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -176,24 +213,27 @@ class PartitionsModel(Model):
     start: LocalDateTime | None = None
     end: LocalDateTime | None = None
     timezone: Zone = "UTC"
-    minute_offset: Annotated[int, Field(ge=0, le=59)] = 0
-    hour_offset: Annotated[int, Field(ge=0, le=23)] = 0
-    day_offset: Annotated[int, Field(ge=0, le=30)] = 0
-    end_offset: int = 0
+    minute_offset: Annotated[Int, Field(ge=0, le=59)] = 0
+    hour_offset: Annotated[Int, Field(ge=0, le=23)] = 0
+    day_offset: Annotated[Int, Field(ge=0, le=30)] = 0
+    end_offset: Int = 0
     format: str | None = None
-    week_start: Annotated[int, BeforeValidator(_weekday), Field(ge=0, le=6)] = 0
+    week_start: Annotated[Int, BeforeValidator(_weekday), Field(ge=0, le=6)] = 0
     keys: list[str] | None = None
 
     @model_validator(mode="after")
     def _kind(self) -> PartitionsModel:
         if self.keys is not None:
             if self.cadence or self.cron or self.start:
-                raise ValueError("give either `keys` (static partitions) or `cadence`/`start`")
+                raise KeyProblem("keys", "give either `keys` (static partitions) or "
+                                 "`cadence`/`cron` with `start` (time partitions), not both",
+                                 self.keys)
             if not self.keys:
-                raise ValueError("`keys` is empty; list at least one partition key")
+                raise KeyProblem("keys", "`keys` is empty; list at least one partition key", [])
             dupes = sorted({k for k in self.keys if self.keys.count(k) > 1})
             if dupes:
-                raise ValueError(f"duplicate partition keys: {', '.join(dupes)}")
+                raise KeyProblem("keys", f"duplicate partition keys: {', '.join(dupes)}; "
+                                 "list each key once", dupes)
             return self
         if self.cadence is None and self.cron is None:
             raise ValueError(
@@ -201,24 +241,29 @@ class PartitionsModel(Model):
                 "or `keys` for static partitions"
             )
         if self.cadence == "cron" and self.cron is None:
-            raise ValueError("cadence `cron` needs a `cron` expression")
+            raise KeyProblem("cadence", "cadence `cron` needs a `cron` expression "
+                             "(e.g. cron: '0 */6 * * *')", self.cadence)
         if self.cadence not in (None, "cron") and self.cron is not None:
-            raise ValueError(f"give either cadence {self.cadence!r} or `cron`, not both")
+            raise KeyProblem("cron", f"give either cadence {self.cadence!r} or `cron`, not both",
+                             self.cron)
         if self.start is None:
-            raise ValueError("time partitions need a `start` (e.g. 2024-01-01)")
+            raise ValueError("time partitions need a `start`: add e.g. `start: 2024-01-01`")
         if self.end is not None and self.end <= self.start:
-            raise ValueError(f"end {self.end} is not after start {self.start}")
+            raise KeyProblem("end", f"end {self.end.isoformat()} is not after start "
+                             f"{self.start.isoformat()}; give a later end or remove it",
+                             self.end.isoformat())
         if self.format is not None:
             try:
                 self.start.strftime(self.format)
             except ValueError as exc:
-                raise ValueError(f"format {self.format!r} is not a strftime format: {exc}") from None
+                raise KeyProblem("format", f"format {self.format!r} is not a strftime format: "
+                                 f"{exc} (write e.g. %Y-%m-%d)", self.format) from None
         return self
 
 
 class DepModel(Model):
     asset: str
-    offset: int = 0
+    offset: Int = 0
 
 
 def _dep(value: Any) -> Any:
@@ -267,7 +312,7 @@ class ScheduleModel(Model):
     catchup: Literal["none", "latest", "all"] = "latest"
     catchup_window: Duration = dt.timedelta(days=1)
     overlap: Literal["allow", "skip", "queue_one", "cancel_previous"] = "allow"
-    partition_offset: int = 0
+    partition_offset: Int = 0
     config: dict[str, Any] = {}
     tags: dict[str, str] = {}
     description: str = ""

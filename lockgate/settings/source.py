@@ -52,33 +52,32 @@ def dotted(path: Path_) -> str:
                    for i, p in enumerate(path))
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates and times as the text the user wrote.
+
+    PyYAML turns ``2024-01-01`` into a ``date`` while parsing and raises a bare
+    ValueError, with no line, for ``2024-13-01``. Kept as text, a date goes through
+    the schema's validator like any other value and a bad one is reported with its
+    key path and line.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def read_yaml(file: Path) -> ConfigSource:
     """Parse ``file``; a syntax error, a duplicate key or a non-mapping top is a ConfigError."""
     name = str(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            "config file not found", file=name,
-            hint="create it, or point --config / LOCKGATE_CONFIG at an existing file",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the config: {exc}", file=name,
-                          hint="check the file's permissions and that it is UTF-8 text") from None
-    loader = yaml.SafeLoader(text)
+    text = _read_text(file)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise ConfigError(
-            f"YAML syntax error: {problem}",
-            file=name,
-            line=mark.line + 1 if mark else None,
-            hint="check indentation, colons and quotes on that line (column "
-            f"{mark.column + 1 if mark else '?'})",
-        ) from None
+        raise _syntax_error(exc, name) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", file=name,
                           hint="fix the YAML syntax") from None
@@ -88,13 +87,82 @@ def read_yaml(file: Path) -> ConfigSource:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"the top level is a {type(data).__name__}, not a mapping",
-            file=name, line=1, hint="start with keys such as `jobs:`, `assets:`, `schedules:`",
+            f"the top level is {_kind(data)}, not a mapping of sections",
+            file=name, line=1, value=data,
+            hint="start with section keys such as `jobs:`, `assets:`, `schedules:`, `sensors:`",
         )
     source = ConfigSource(file=name, data=data)
     if node is not None:
         _collect_lines(node, (), source)
     return source
+
+
+def _read_text(file: Path) -> str:
+    name = str(file)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found", file=name,
+            hint="create it, or point --config / LOCKGATE_CONFIG at an existing file",
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            "is a folder, not a config file", file=name,
+            hint=f"point at the YAML file inside it, e.g. {file / 'lockgate.yaml'}",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the config: {exc.strerror or exc}", file=name,
+            hint="check the file's permissions (the user running lockgate must read it)",
+        ) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"the file is not UTF-8 text: byte 0x{raw[exc.start]:02x} at column {column} "
+            "cannot be decoded",
+            file=name, line=line, value=raw[exc.start : exc.end],
+            hint="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+        ) from None
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, name: str) -> ConfigError:
+    mark = exc.problem_mark or exc.context_mark
+    context = exc.context or ""
+    if context and exc.context_mark is not None and exc.problem_mark is not None \
+            and exc.context_mark.line != exc.problem_mark.line:
+        context += f" (started on line {exc.context_mark.line + 1})"
+    problem = ": ".join(p for p in (context, exc.problem) if p)
+    column = mark.column + 1 if mark else "?"
+    if "'\\t'" in (exc.problem or ""):
+        hint = f"indent with spaces, not tabs (a tab is at column {column})"
+    elif "<block end>" in (exc.problem or "") or "mapping values are not allowed" in problem:
+        hint = (f"the indentation at column {column} does not match the lines above: keys of "
+                "one mapping line up, and a value that contains ': ' needs quotes")
+    else:
+        hint = (f"check indentation, colons, brackets and quotes around column {column}; "
+                "quote values that contain ': ' or start with a special character")
+    return ConfigError(
+        f"YAML syntax error: {problem}",
+        file=name,
+        line=mark.line + 1 if mark else None,
+        hint=hint,
+    )
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    return f"a {type(value).__name__}"
 
 
 def _collect_lines(node: yaml.Node, path: Path_, source: ConfigSource) -> None:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 
 from lockgate.errors import StoreError
 from lockgate.store.engine import READ_ONLY, make_engine
@@ -58,6 +58,11 @@ class Store:
                 "check that it is reachable and writable"
             ) from exc
         except DBAPIError as exc:
+            if type(exc) is DatabaseError:  # not a subclass: e.g. "file is not a database"
+                raise StoreError(
+                    f"database {self.url!r} failed: {_first_line(exc.orig or exc)}; "
+                    "check that storage.url names a lockgate database"
+                ) from exc
             if exc.connection_invalidated:
                 raise StoreError(f"lost the connection to {self.url!r}: "
                                  f"{_first_line(exc.orig or exc)}") from exc

@@ -236,6 +236,7 @@ class RunRequest:
     run_key: str | None = None
     partition_key: str | None = None
     partition_end_key: str | None = None  # set for a run covering a range of partitions
+    partition_count: int | None = None  # keys covered; None: 1 with a key, else 0
     config: Mapping[str, Any] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
     priority: int = 0

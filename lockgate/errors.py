@@ -19,6 +19,8 @@ The CLI maps ``UserError`` to exit code 2 and every other ``LockgateError`` to 1
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "ConfigError",
     "EnvironmentFault",
@@ -29,6 +31,7 @@ __all__ = [
     "StoreError",
     "UsageError",
     "UserError",
+    "did_you_mean",
 ]
 
 
@@ -99,3 +102,11 @@ class SchemaMismatch(StoreError):
 
 class InternalError(LockgateError):
     """A bug in lockgate; please report it with the log."""
+
+
+def did_you_mean(value: object, choices: Iterable[object]) -> str:
+    """``; did you mean 'x'?`` naming the closest of ``choices``, or an empty string."""
+    import difflib
+
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -53,8 +53,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 def load(config: str | None) -> Definitions:
     """The definitions of ``--config`` (the command's, else the global one)."""
+    from lockgate import logs
     from lockgate.settings import load_definitions
 
+    if not logs.is_configured():
+        # Commands print their results on stdout; their log events go to stderr so
+        # `--json` output stays parseable. The worker and daemon log to stdout.
+        logs.configure(state.log_format, stream=sys.stderr)  # type: ignore[arg-type]
     return load_definitions(config or state.config)
 
 
@@ -73,6 +78,7 @@ def open_store(defs: Definitions, *, upgrade: bool = False) -> Store:
 def setup_logging(fmt: str | None = None) -> None:
     from lockgate import logs
 
+    logs.reset()
     logs.configure(fmt or state.log_format)  # type: ignore[arg-type]  # validated by Typer
 
 

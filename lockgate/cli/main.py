@@ -50,10 +50,14 @@ def _root(
 
 
 def _register() -> None:
-    from lockgate.cli import check, db
+    from lockgate.cli import check, db, keys, runs, worker
 
     app.command("check")(check.check)
     app.add_typer(db.app, name="db")
+    app.command("trigger")(runs.trigger)
+    app.add_typer(runs.app, name="runs")
+    app.add_typer(keys.app, name="keys")
+    app.command("worker")(worker.worker)
 
 
 _register()

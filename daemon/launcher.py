@@ -1,0 +1,165 @@
+"""The local launcher: one child process per run attempt, in its own process group.
+
+A child never shares the daemon's fate by accident: it runs in its own session (so a
+timeout or cancel can kill its whole process group, grandchildren included) and asks
+the kernel to kill it if the launching process dies (PR_SET_PDEATHSIG), so a crashed
+worker cannot leave a run executing while recovery starts it again. Output goes
+straight to the attempt's log file through the file descriptor: a job that writes
+gigabytes costs disk, not memory.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lockgate.context import RunContext, render_argv
+from lockgate.definitions import Job
+from lockgate.errors import JobError
+
+__all__ = ["Child", "LaunchError", "LocalLauncher", "tail"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the heartbeat timeout still recovers
+        pass
+
+
+class LaunchError(JobError):
+    """The run could not be started (bad placeholder, missing program); not retried."""
+
+
+@dataclass
+class Child:
+    """A started attempt, watched by the worker."""
+
+    run_id: int
+    attempt: int
+    popen: subprocess.Popen[bytes]
+    log_path: str
+    started: float  # monotonic
+    deadline: float | None  # monotonic; None without a timeout
+    stop_reason: str | None = None  # timeout, canceled, shutdown
+    kill_at: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+class LocalLauncher:
+    """Starts, signals and reaps children for the runs a worker claimed."""
+
+    def __init__(self, *, state_dir: str | os.PathLike[str], base_env: dict[str, str] | None
+                 = None, pythonpath: str | None = None) -> None:
+        self.log_root = Path(state_dir) / "logs"
+        self.base_env = dict(os.environ if base_env is None else base_env)
+        self.pythonpath = pythonpath
+
+    def log_path(self, run_id: int, attempt: int) -> Path:
+        return self.log_root / str(run_id) / f"attempt-{attempt}.log"
+
+    def argv_for(self, job: Job, context: RunContext) -> list[str]:
+        """The argv to execute: placeholders filled, a shell only with ``shell: true``.
+
+        Raises:
+            LaunchError: a placeholder cannot be filled.
+        """
+        from lockgate.context import PlaceholderError
+
+        try:
+            if job.python:
+                return [sys.executable, "-m", "lockgate.runner", job.python]
+            assert job.command is not None  # the config guarantees one of the two
+            if job.shell:
+                script = " ".join(job.command)
+                rendered = render_argv([script], context, quote=shlex.quote)[0]
+                return ["/bin/sh", "-c", rendered]
+            return render_argv(job.command, context)
+        except PlaceholderError as exc:
+            raise LaunchError(str(exc)) from None
+
+    def spawn(self, job: Job, context: RunContext, *, timeout_at: float | None,
+              now_monotonic: float) -> Child:
+        """Start the attempt; its output goes to its log file.
+
+        Raises:
+            LaunchError: naming why it could not start (placeholder, program, folder).
+        """
+        argv = self.argv_for(job, context)
+        log_path = self.log_path(context.run_id, context.attempt)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(self.base_env)
+        env.update(job.env)
+        env.update(context.to_environ())
+        env["LOCKGATE_LOG_PATH"] = str(log_path)
+        if job.python and self.pythonpath:
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (self.pythonpath, env.get("PYTHONPATH", "")) if p)
+        with open(log_path, "ab", buffering=0) as log:
+            log.write(f"lockgate: run {context.run_id} attempt {context.attempt}: "
+                      f"{shlex.join(argv)}\n".encode())
+            try:
+                popen = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=job.cwd or None,
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                    close_fds=True,
+                )
+            except FileNotFoundError as exc:
+                missing = exc.filename or argv[0]
+                where = f" in {job.cwd}" if job.cwd and missing == job.cwd else ""
+                raise LaunchError(
+                    f"cannot start {argv[0]!r}: {missing!r} not found{where}; "
+                    "check the program name and PATH, or the job's cwd"
+                ) from None
+            except PermissionError as exc:
+                raise LaunchError(f"cannot start {argv[0]!r}: permission denied ({exc}); "
+                                  "make it executable") from None
+            except OSError as exc:
+                raise LaunchError(f"cannot start {argv[0]!r}: {exc}") from None
+        return Child(run_id=context.run_id, attempt=context.attempt, popen=popen,
+                     log_path=str(log_path), started=now_monotonic, deadline=timeout_at)
+
+    @staticmethod
+    def signal_group(child: Child, sig: int) -> None:
+        """Send ``sig`` to the child's whole process group (it leads its own session)."""
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError:  # the group is gone and its id reused by someone else
+            pass
+
+
+def tail(path: str | os.PathLike[str], *, max_bytes: int = 4000, max_lines: int = 20) -> str:
+    """The last lines of a log file, for the error of a failed run."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read()
+    except OSError:
+        return ""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if size > max_bytes and lines:
+        lines = lines[1:]  # the first one is probably cut
+    lines = [line for line in lines if not line.startswith("lockgate: run ")]
+    return "\n".join(lines[-max_lines:])

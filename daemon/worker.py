@@ -1,0 +1,400 @@
+"""The worker loop: claim queued runs, launch them, watch them, record how they end.
+
+One thread runs the loop; other threads talk to it only through :meth:`Worker.wake`
+and :meth:`Worker.request_stop`. Every state change goes through the store first
+(claim before spawn, result before forgetting the child), so a worker killed at any
+instruction leaves runs that recovery can find: ``starting``/``running`` rows whose
+worker is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from lockgate import clock
+from lockgate.definitions import Definitions, Job, RetryPolicy
+from lockgate.errors import LockgateError, StoreError
+from lockgate.logs import get_logger
+from lockgate.runs import queue
+from lockgate.runs.queue import AttemptResult, Limits
+from lockgate.runs.records import Run
+from lockgate.store import Store
+from lockgate.daemon.contexts import context_for
+from lockgate.daemon.launcher import Child, LaunchError, LocalLauncher, tail
+from lockgate.daemon.recovery import recover_lost_runs
+
+__all__ = ["FinishHook", "Worker", "WorkerStats", "new_worker_id"]
+
+FinishHook = Callable[[Connection, list[tuple[AttemptResult, bool]], dt.datetime], None]
+_BUSY_WAIT = 0.002  # seconds between looks at running children
+_DB_BACKOFF_MAX = 30.0
+
+
+def new_worker_id() -> str:
+    """``host:pid:random``: recovery reads the host and pid back to spot dead workers."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class WorkerStats:
+    launched: int = 0
+    succeeded: int = 0
+    failed: int = 0  # failed finally (no retry left)
+    canceled: int = 0
+    retried: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+class Worker:
+    """Claims and executes runs from ``store`` within the limits of ``defs``."""
+
+    def __init__(
+        self,
+        store: Store,
+        defs: Definitions,
+        *,
+        worker_id: str | None = None,
+        slots: int | None = None,
+        launcher: LocalLauncher | None = None,
+    ) -> None:
+        self.store = store
+        self.worker_id = worker_id or new_worker_id()
+        self.log = get_logger("worker", worker_id=self.worker_id)
+        self.children: dict[int, Child] = {}
+        self.stats = WorkerStats()
+        self.finish_hooks: list[FinishHook] = []
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pending: list[AttemptResult] = []  # results not yet recorded (store down)
+        self._db_failures = 0
+        self._next_db_try = 0.0
+        self.set_definitions(defs, slots=slots)
+        self.launcher = launcher or LocalLauncher(state_dir=defs.launcher.state_dir,
+                                                  pythonpath=defs.base_dir)
+        self.last_beat = clock.monotonic()
+
+    # -- control from other threads ---------------------------------------------------
+
+    def set_definitions(self, defs: Definitions, *, slots: int | None = None) -> None:
+        """Swap in new definitions (a reload); running children are not touched."""
+        jobs: dict[str, Job] = {**{a.job.name: a.job for a in defs.assets.values()},
+                                **defs.jobs}
+        self.defs = defs
+        self.slots = slots or getattr(self, "slots", None) or defs.launcher.max_concurrent_runs
+        self.limits = Limits(
+            max_concurrent_runs=defs.launcher.max_concurrent_runs,
+            per_job={name: job.max_concurrent for name, job in jobs.items()
+                     if job.max_concurrent},
+            pools=dict(defs.pools),
+        )
+
+    def wake(self) -> None:
+        """Look at the queue now (runs were just queued)."""
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        """Stop claiming; :meth:`run` then drains within its grace period."""
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run(self, *, drain: bool = False, grace: float | None = None) -> WorkerStats:
+        """Loop until stopped (or, with ``drain``, until the queue is empty and idle).
+
+        On stop, running children get ``grace`` seconds to finish; then they are
+        terminated and their runs left ``running`` for recovery at the next start.
+        """
+        grace = self.defs.launcher.shutdown_grace.total_seconds() if grace is None else grace
+        self.recover()
+        last_heartbeat = last_recovery = clock.monotonic()
+        settings = self.defs.launcher
+        while not self._stopping.is_set():
+            now_m = clock.monotonic()
+            self.last_beat = now_m
+            self._watch_children(now_m)
+            claimed = self._claim_and_launch()
+            if now_m - last_heartbeat >= settings.heartbeat_interval.total_seconds():
+                self._heartbeat()
+                last_heartbeat = now_m
+            if now_m - last_recovery >= settings.heartbeat_timeout.total_seconds() / 2:
+                self.recover()
+                last_recovery = now_m
+            if drain and not self.children and not claimed and not self._pending \
+                    and self._queue_empty():
+                break
+            if claimed:
+                continue
+            wait = _BUSY_WAIT if self.children else settings.poll_interval.total_seconds()
+            if drain and not self.children:
+                wait = min(wait, 0.05)
+            self._wake.wait(wait)
+            self._wake.clear()
+        self._shutdown(grace)
+        return self.stats
+
+    def _queue_empty(self) -> bool:
+        try:
+            with self.store.read() as conn:
+                return not conn.exec_driver_sql(
+                    "SELECT 1 FROM runs WHERE status = 'queued' LIMIT 1").first()
+        except StoreError:
+            return False
+
+    # -- claiming and launching ---------------------------------------------------------
+
+    def _claim_and_launch(self) -> int:
+        free = self.slots - len(self.children)
+        if free <= 0 or self._stopping.is_set() or not self._store_ok():
+            return 0
+        try:
+            with self.store.begin() as conn:
+                claimed = queue.claim(conn, worker_id=self.worker_id, limits=self.limits,
+                                      now=clock.now(), max_runs=free)
+        except StoreError as exc:
+            self._store_failed(exc)
+            return 0
+        self._store_recovered()
+        if not claimed:
+            return 0
+        started: list[Child] = []
+        for run in claimed:
+            child = self._launch(run)
+            if child is not None:
+                started.append(child)
+        if started:
+            try:
+                with self.store.begin() as conn:
+                    for child in started:
+                        queue.mark_running(conn, run_id=child.run_id, attempt=child.attempt,
+                                           pid=child.pid, log_path=child.log_path)
+            except StoreError as exc:  # the rows stay `starting`; results still land later
+                self._store_failed(exc)
+        return len(claimed)
+
+    def _launch(self, run: Run) -> Child | None:
+        if not self.defs.has_target(run.target):
+            self._pending.append(AttemptResult(
+                run_id=run.id, attempt=run.attempt, status="failed", retryable=False,
+                error=f"target {run.target!r} is no longer defined in the config; "
+                      "restore it or cancel the run"))
+            return None
+        job = self.defs.target_job(run.target)
+        now_m = clock.monotonic()
+        try:
+            context = context_for(run, self.defs)
+            child = self.launcher.spawn(
+                job, context, now_monotonic=now_m,
+                timeout_at=now_m + job.timeout.total_seconds() if job.timeout else None)
+        except (LaunchError, LockgateError) as exc:
+            self.log.warning("run_launch_failed", run_id=run.id, target=run.target,
+                             error=str(exc))
+            self._pending.append(AttemptResult(run_id=run.id, attempt=run.attempt,
+                                               status="failed", error=str(exc),
+                                               retryable=False))
+            return None
+        child.extra["timeout"] = job.timeout.total_seconds() if job.timeout else 0
+        self.children[run.id] = child
+        self.stats.launched += 1
+        self.log.info("run_started", run_id=run.id, target=run.target, attempt=run.attempt,
+                      pid=child.pid, partition_key=run.partition_key)
+        return child
+
+    # -- watching children ----------------------------------------------------------------
+
+    def _watch_children(self, now_m: float) -> None:
+        kill_grace = self.defs.launcher.kill_grace.total_seconds()
+        for run_id, child in list(self.children.items()):
+            code = child.popen.poll()
+            if code is not None:
+                del self.children[run_id]
+                # The group may hold grandchildren that outlived the leader: end them too.
+                LocalLauncher.signal_group(child, signal.SIGKILL)
+                self._pending.append(self._result(child, code))
+                continue
+            if child.stop_reason is None and child.deadline is not None \
+                    and now_m >= child.deadline:
+                self._stop_child(child, "timeout", now_m, kill_grace)
+            elif child.kill_at is not None and now_m >= child.kill_at:
+                LocalLauncher.signal_group(child, signal.SIGKILL)
+                child.kill_at = None
+        if self._pending:
+            self._record_results()
+
+    def _stop_child(self, child: Child, reason: str, now_m: float, kill_grace: float) -> None:
+        child.stop_reason = reason
+        child.kill_at = now_m + kill_grace
+        LocalLauncher.signal_group(child, signal.SIGTERM)
+        self.log.info("run_stopping", run_id=child.run_id, reason=reason, pid=child.pid)
+
+    def _result(self, child: Child, code: int) -> AttemptResult:
+        if child.stop_reason == "canceled":
+            return AttemptResult(run_id=child.run_id, attempt=child.attempt, status="canceled",
+                                 exit_code=code, error="canceled by operator",
+                                 log_path=child.log_path, retryable=False)
+        if child.stop_reason == "timeout":
+            limit = child.extra.get("timeout", 0)
+            return AttemptResult(
+                run_id=child.run_id, attempt=child.attempt, status="failed", exit_code=code,
+                error=f"timed out after {limit:g}s (SIGTERM, then SIGKILL after "
+                      f"{self.defs.launcher.kill_grace.total_seconds():g}s)",
+                log_path=child.log_path)
+        if code == 0:
+            return AttemptResult(run_id=child.run_id, attempt=child.attempt,
+                                 status="succeeded", exit_code=0, log_path=child.log_path)
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            error = f"killed by {name}"
+        else:
+            error = f"exited with code {code}"
+        last = tail(child.log_path)
+        return AttemptResult(run_id=child.run_id, attempt=child.attempt, status="failed",
+                             exit_code=code, error=f"{error}\n{last}" if last else error,
+                             log_path=child.log_path)
+
+    def _record_results(self) -> None:
+        if not self._store_ok():
+            return
+        results, self._pending = self._pending, []
+        now = clock.now()
+        try:
+            with self.store.begin() as conn:
+                policies = self._policies(conn, [r.run_id for r in results])
+                applied = queue.finish_attempts(conn, results, policies=policies, now=now)
+                for hook in self.finish_hooks:
+                    hook(conn, applied, now)
+        except StoreError as exc:
+            self._pending = results + self._pending
+            self._store_failed(exc)
+            return
+        self._store_recovered()
+        for res, final in applied:
+            self._count(res, final)
+
+    def _policies(self, conn: Connection, run_ids: list[int]) -> dict[int, RetryPolicy]:
+        rows = conn.exec_driver_sql(
+            f"SELECT id, target FROM runs WHERE id IN ({', '.join(str(int(i)) for i in run_ids)})"
+        ).all()
+        out = {}
+        for run_id, target in rows:
+            if self.defs.has_target(target):
+                out[run_id] = self.defs.target_job(target).retries
+        return out
+
+    def _count(self, res: AttemptResult, final: bool) -> None:
+        fields: dict[str, Any] = {"run_id": res.run_id, "attempt": res.attempt}
+        if res.exit_code is not None:
+            fields["exit_code"] = res.exit_code
+        if not final:
+            self.stats.retried += 1
+            self.log.warning("run_retry_scheduled", error=_first(res.error), **fields)
+            return
+        if res.status == "succeeded":
+            self.stats.succeeded += 1
+            self.log.info("run_succeeded", **fields)
+        elif res.status == "canceled":
+            self.stats.canceled += 1
+            self.log.info("run_canceled", **fields)
+        else:
+            self.stats.failed += 1
+            self.log.warning("run_failed", error=_first(res.error), **fields)
+
+    # -- heartbeats, cancels, recovery ----------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        if not self._store_ok():
+            return
+        try:
+            with self.store.begin() as conn:
+                cancel = queue.heartbeat(conn, worker_id=self.worker_id, now=clock.now())
+        except StoreError as exc:
+            self._store_failed(exc)
+            return
+        now_m = clock.monotonic()
+        for run_id in cancel:
+            child = self.children.get(run_id)
+            if child is not None and child.stop_reason is None:
+                self._stop_child(child, "canceled", now_m,
+                                 self.defs.launcher.kill_grace.total_seconds())
+
+    def check_cancels(self) -> None:
+        """Heartbeat now (and act on cancel requests) instead of at the next interval."""
+        self._heartbeat()
+
+    def recover(self) -> None:
+        """Fail (and retry by policy) runs whose worker is gone."""
+        if not self._store_ok():
+            return
+        try:
+            recovered = recover_lost_runs(
+                self.store, self.defs, own_worker_id=self.worker_id,
+                heartbeat_timeout=self.defs.launcher.heartbeat_timeout,
+                finish_hooks=self.finish_hooks)
+        except StoreError as exc:
+            self._store_failed(exc)
+            return
+        for run_id, worker in recovered:
+            self.log.warning("run_recovered", run_id=run_id, lost_worker=worker)
+
+    # -- store trouble -------------------------------------------------------------------
+
+    def _store_ok(self) -> bool:
+        return clock.monotonic() >= self._next_db_try
+
+    def _store_failed(self, exc: Exception) -> None:
+        self._db_failures += 1
+        delay = min(_DB_BACKOFF_MAX, 0.5 * 2 ** min(self._db_failures - 1, 6))
+        self._next_db_try = clock.monotonic() + delay
+        self.log.error("store_unavailable", error=str(exc), retry_in=delay)
+
+    def _store_recovered(self) -> None:
+        if self._db_failures:
+            self.log.info("store_recovered", after_failures=self._db_failures)
+        self._db_failures = 0
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    def _shutdown(self, grace: float) -> None:
+        deadline = clock.monotonic() + grace
+        if self.children:
+            self.log.info("worker_draining", running=len(self.children), grace=grace)
+        while self.children and clock.monotonic() < deadline:
+            self._watch_children(clock.monotonic())
+            self._wake.wait(0.02)
+        if self.children:
+            kill_grace = self.defs.launcher.kill_grace.total_seconds()
+            for child in self.children.values():
+                self._stop_child(child, "shutdown", clock.monotonic(), kill_grace)
+            end = clock.monotonic() + kill_grace
+            while clock.monotonic() < end and any(
+                    c.popen.poll() is None for c in self.children.values()):
+                self._wake.wait(0.02)
+            for child in self.children.values():
+                LocalLauncher.signal_group(child, signal.SIGKILL)
+                child.popen.wait()
+                self.log.warning("run_left_for_recovery", run_id=child.run_id)
+            self.children.clear()
+        if self._pending:
+            self._next_db_try = 0
+            self._record_results()
+
+
+def _first(text: str | None) -> str | None:
+    return text.splitlines()[0] if text else text

@@ -1,0 +1,65 @@
+"""``lockgate keys``: inspect and release run keys in the ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lockgate.cli import common
+
+app = typer.Typer(help="Inspect and release run keys (idempotency ledger).",
+                  no_args_is_help=True)
+
+OriginArg = Annotated[str, typer.Argument(
+    help="manual, schedule:NAME, sensor:NAME or backfill:ID")]
+KeyArg = Annotated[str, typer.Argument(help="The run key.")]
+
+
+@app.command("show")
+def show(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
+         json: common.JsonOpt = False) -> None:
+    """Show which run a key names. Exits 1 when the key is not spent."""
+    from lockgate.runs import show_key
+
+    defs = common.load(config)
+    store = common.open_store(defs)
+    try:
+        with store.read() as conn:
+            entry = show_key(conn, origin, key)
+    finally:
+        store.close()
+    if json:
+        common.print_json(entry)
+    elif entry is None:
+        common.err_console().print(f"key {key!r} of origin {origin!r} is not spent")
+    else:
+        common.console().print(
+            f"{origin} {key!r} -> run {entry['run_id']} ({entry['run_status']}), "
+            f"spent {entry['created_at']:%Y-%m-%d %H:%M:%S} UTC")
+    if entry is None:
+        raise typer.Exit(1)
+
+
+@app.command("forget")
+def forget(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
+           json: common.JsonOpt = False) -> None:
+    """Release a key so the next request with it creates a new run. The old run stays."""
+    from lockgate.runs import forget_key
+
+    defs = common.load(config)
+    store = common.open_store(defs)
+    try:
+        with store.begin() as conn:
+            run_id = forget_key(conn, origin, key)
+    finally:
+        store.close()
+    if json:
+        common.print_json({"origin": origin, "run_key": key, "forgotten": run_id is not None,
+                           "run_id": run_id})
+    elif run_id is None:
+        common.err_console().print(f"key {key!r} of origin {origin!r} is not spent")
+    else:
+        common.console().print(f"forgot {origin} {key!r} (it named run {run_id})")
+    if run_id is None:
+        raise typer.Exit(1)

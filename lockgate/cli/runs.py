@@ -1,0 +1,284 @@
+"""``lockgate trigger`` and ``lockgate runs``: queue a manual run; list, show, follow, cancel."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from lockgate.cli import common
+
+if TYPE_CHECKING:
+    from lockgate.definitions import Definitions
+    from lockgate.runs import Run
+
+app = typer.Typer(help="List, inspect, follow and cancel runs.", no_args_is_help=True)
+
+STATUS_STYLE = {"queued": "cyan", "starting": "blue", "running": "blue",
+                "succeeded": "green", "failed": "red", "canceled": "yellow"}
+
+
+def trigger(
+    target: Annotated[str, typer.Argument(help="A job or asset name.")],
+    partition: Annotated[str | None, typer.Option("--partition", "-p",
+                         help="Partition key of a partitioned asset.")] = None,
+    run_key: Annotated[str | None, typer.Option("--run-key",
+                       help="Idempotency key: a second trigger with it creates nothing.")] = None,
+    config_json: Annotated[str | None, typer.Option("--config-json",
+                           help='Run config as a JSON object, e.g. \'{"limit": 10}\'.')] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A k=v tag (repeatable).")]
+    = None,
+    priority: Annotated[int, typer.Option("--priority", help="Higher runs first.")] = 0,
+    config: common.ConfigOpt = None,
+    json: common.JsonOpt = False,
+) -> None:
+    """Queue a manual run of TARGET (origin `manual`); prints its id and whether it is new."""
+    from lockgate import clock
+    from lockgate.definitions import RunRequest
+    from lockgate.errors import UsageError
+    from lockgate.runs import get_run, request_runs
+
+    defs = common.load(config)
+    run_config = _parse_config_json(config_json)
+    tags = _parse_tags(tag or [])
+    _check_partition(defs, target, partition)
+    store = common.open_store(defs, upgrade=True)
+    try:
+        with store.begin() as conn:
+            outcome = request_runs(
+                conn,
+                [RunRequest(target=target, run_key=run_key, partition_key=partition,
+                            config=run_config, tags=tags, priority=priority)],
+                origin="manual", defs=defs, now=clock.now(),
+            )[0]
+            run = get_run(conn, outcome.run_id)
+    except UsageError:
+        raise
+    finally:
+        store.close()
+    if json:
+        common.print_json({"id": run.id, "run_id": run.id, "created": outcome.created,
+                           "run_key": run.run_key, "status": run.status,
+                           "target": run.target, "partition_key": run.partition_key})
+        return
+    if outcome.created:
+        common.console().print(f"run {run.id} queued: {target}"
+                               + (f" [{partition}]" if partition else ""))
+    else:
+        common.console().print(f"run {run.id} already exists for run key {run_key!r} "
+                               f"({run.status}); nothing queued")
+
+
+def _parse_config_json(text: str | None) -> dict[str, Any]:
+    from lockgate.errors import UsageError
+
+    if text is None:
+        return {}
+    try:
+        value = jsonlib.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--config-json {text!r} is not valid JSON ({exc}); "
+                         'write an object like \'{"key": "value"}\'') from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--config-json must be a JSON object, not {type(value).__name__}; "
+                         'write e.g. \'{"key": "value"}\'')
+    return value
+
+
+def _parse_tags(tags: list[str]) -> dict[str, str]:
+    from lockgate.errors import UsageError
+
+    out: dict[str, str] = {}
+    for item in tags:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--tag {item!r} is not KEY=VALUE; write e.g. --tag team=data")
+        out[key.strip()] = value
+    return out
+
+
+def _check_partition(defs: Definitions, target: str, partition: str | None) -> None:
+    from lockgate.errors import UsageError, did_you_mean
+
+    if not defs.has_target(target):
+        raise UsageError(
+            f"unknown target {target!r}{did_you_mean(target, defs.targets)}; "
+            f"valid targets: {', '.join(defs.targets) or '(none defined)'}")
+    asset = defs.assets.get(target)
+    spec = asset.partitions if asset else None
+    if spec is None:
+        if partition is not None:
+            raise UsageError(f"--partition {partition!r}: {target!r} is not partitioned; "
+                             "drop --partition")
+        return
+    if partition is None:
+        raise UsageError(f"asset {target!r} is partitioned; pass --partition KEY "
+                         "(see `lockgate partitions " + target + "`)")
+    from lockgate import clock
+    from lockgate.partitions import partitions_for
+
+    partitions_for(spec).parse_key(partition, now=clock.now())
+
+
+@app.command("list")
+def list_(
+    status: Annotated[str | None, typer.Option("--status", help="queued, running, ...")] = None,
+    target: Annotated[str | None, typer.Option("--target")] = None,
+    origin: Annotated[str | None, typer.Option("--origin",
+                      help="manual, schedule:NAME, sensor:NAME, backfill:ID")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    config: common.ConfigOpt = None,
+    json: common.JsonOpt = False,
+) -> None:
+    """List runs, newest first."""
+    from lockgate.runs import list_runs
+
+    with _store(config) as store, store.read() as conn:
+        found = list_runs(conn, status=status, target=target, origin=origin, limit=limit)
+    if json:
+        common.print_json([run.to_json() for run in found])
+        return
+    _print_runs(found)
+
+
+def _print_runs(found: list[Run]) -> None:
+    from rich.table import Table
+
+    table = Table()
+    for column in ("id", "target", "partition", "status", "attempt", "origin", "queued",
+                   "duration"):
+        table.add_column(column)
+    for run in found:
+        part = run.partition_key or ""
+        if run.partition_end_key and run.partition_end_key != run.partition_key:
+            part += f" .. {run.partition_end_key}"
+        duration = run.to_json()["duration"]
+        style = STATUS_STYLE.get(run.status, "")
+        table.add_row(str(run.id), run.target, part, f"[{style}]{run.status}[/]",
+                      str(run.attempt), run.origin,
+                      run.queued_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      f"{duration:.1f}s" if duration is not None else "")
+    common.console().print(table)
+
+
+@app.command("show")
+def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
+         config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+    """Show one run: status, attempts, timing, exit code, error, log file."""
+    from lockgate.runs import get_run
+
+    with _store(config) as store, store.read() as conn:
+        run = get_run(conn, run_id)
+    data = run.to_json()
+    if json:
+        common.print_json(data)
+        return
+    out = common.console()
+    for key, value in data.items():
+        if value in (None, {}, "") or key == "error":
+            continue
+        out.print(f"[bold]{key:>18}[/]  {value}")
+    if run.error:
+        out.print("[bold]             error[/]  " + run.error.replace("\n", "\n" + " " * 20),
+                  markup=True, highlight=False)
+
+
+@app.command("logs")
+def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
+         follow: Annotated[bool, typer.Option("--follow", "-f",
+                           help="Keep printing until the run finishes.")] = False,
+         attempt: Annotated[int | None, typer.Option("--attempt",
+                            help="Which attempt (default: the latest).")] = None,
+         config: common.ConfigOpt = None) -> None:
+    """Print a run's log (stdout and stderr of its job)."""
+    import sys
+
+    from lockgate.errors import UsageError
+    from lockgate.runs import get_run
+
+    with _store(config) as store:
+        with store.read() as conn:
+            run = get_run(conn, run_id)
+        path = _log_path(run, attempt)
+        if path is None:
+            if not follow:
+                raise UsageError(f"run {run_id} has no log yet ({run.status}); "
+                                 "use --follow to wait for it")
+        offset = 0
+        while True:
+            if path is not None:
+                offset = _copy_from(path, offset, sys.stdout.buffer)
+            if not follow or run.is_finished:
+                break
+            time.sleep(0.25)
+            with store.read() as conn:
+                run = get_run(conn, run_id)
+            if path is None or (attempt is None and _log_path(run, None) != path):
+                new = _log_path(run, None)
+                if new != path:
+                    path, offset = new, 0
+        if path is not None:
+            _copy_from(path, offset, sys.stdout.buffer)
+
+
+def _log_path(run: Run, attempt: int | None) -> str | None:
+    import os
+
+    if run.log_path is None:
+        return None
+    if attempt is None:
+        return run.log_path
+    path = os.path.join(os.path.dirname(run.log_path), f"attempt-{attempt}.log")
+    if not os.path.exists(path):
+        from lockgate.errors import UsageError
+
+        raise UsageError(f"run {run.id} has no log for attempt {attempt} "
+                         f"(it is at attempt {run.attempt})")
+    return path
+
+
+def _copy_from(path: str, offset: int, out: Any) -> int:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            while chunk := f.read(1 << 16):
+                out.write(chunk)
+                offset += len(chunk)
+    except FileNotFoundError:
+        return offset
+    out.flush()
+    return offset
+
+
+@app.command("cancel")
+def cancel(run_id: Annotated[int, typer.Argument(help="The run's id.")],
+           config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+    """Cancel a run: a queued one at once; a running one is stopped (its process group
+    gets SIGTERM, then SIGKILL after the kill grace) by the worker that runs it."""
+    from lockgate import clock
+    from lockgate.runs.queue import request_cancel
+
+    with _store(config) as store, store.begin() as conn:
+        outcome = request_cancel(conn, run_id, now=clock.now())
+    if json:
+        common.print_json({"run_id": run_id, "result": outcome})
+    elif outcome == "canceled":
+        common.console().print(f"run {run_id} canceled")
+    else:
+        common.console().print(f"run {run_id}: cancel requested; its worker stops it")
+
+
+class _store:
+    """``with _store(config) as store``: the configured store, current schema, closed after."""
+
+    def __init__(self, config: str | None) -> None:
+        self.defs = common.load(config)
+
+    def __enter__(self) -> Any:
+        self.store = common.open_store(self.defs)
+        return self.store
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()

@@ -1,0 +1,247 @@
+"""The run ledger: run requests become queued runs, once per (origin, run key).
+
+Idempotency lives in the database (DESIGN.md invariant 1): ``run_keys`` has
+(origin, run_key) as primary key and keys are inserted conflict-tolerant, so a replayed
+tick, a second daemon or a repeated CLI call creates nothing. A batch is a handful of
+bulk statements whatever its size, never a query per request; it runs inside the
+caller's transaction, so a tick's runs commit with its record and cursor.
+
+Id reservation makes the bulk path two statements: ids for every candidate run are
+reserved first (SQLite holds the write lock in its IMMEDIATE transaction; PostgreSQL
+draws them from the runs sequence), keys are inserted with those ids, and the keys that
+went in tell which runs to create.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from lockgate.definitions import Definitions, KeyPolicy, RunRequest
+from lockgate.errors import UsageError, did_you_mean
+from lockgate.runs.sql import db_time, dumps, param
+
+__all__ = ["RequestOutcome", "forget_key", "request_runs", "show_key"]
+
+_CHUNK = 500  # keys per IN (...) lookup; below SQLite's variable limit
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RequestOutcome:
+    """What became of one request: the run it names and whether this call created it."""
+
+    run_id: int
+    run_key: str | None
+    created: bool
+    previous_run_id: int | None = None
+
+
+def request_runs(
+    conn: Connection,
+    requests: Sequence[RunRequest],
+    *,
+    origin: str,
+    defs: Definitions,
+    now: dt.datetime,
+    backfill_id: int | None = None,
+) -> list[RequestOutcome]:
+    """Queue a run for each request whose key is new for ``origin``.
+
+    Returns one outcome per request, in order. A request without a run key always
+    creates a run. Within one batch, repeated keys name the first request's run.
+    A key whose job has ``key_policy: rerun_failed`` and whose last run failed or was
+    canceled creates a new run linked to the old one.
+
+    Raises:
+        UsageError: a request names an unknown target.
+    """
+    if not requests:
+        return []
+    jobs = {}
+    for req in requests:
+        if req.target not in jobs:
+            if not defs.has_target(req.target):
+                raise UsageError(
+                    f"unknown target {req.target!r}{did_you_mean(req.target, defs.targets)}; "
+                    f"valid targets: {', '.join(defs.targets) or '(none defined)'}"
+                )
+            jobs[req.target] = defs.target_job(req.target)
+
+    first_of_key: dict[str, int] = {}
+    for index, req in enumerate(requests):
+        if req.run_key is not None:
+            first_of_key.setdefault(req.run_key, index)
+    keys = list(first_of_key)
+    unkeyed = [i for i, req in enumerate(requests) if req.run_key is None]
+    ids = _reserve_ids(conn, len(keys) + len(unkeyed))
+    key_ids = dict(zip(keys, ids, strict=False))
+
+    created_keys = _insert_keys(conn, origin, key_ids, now)
+    outcomes: dict[str, RequestOutcome] = {}
+    to_create: list[tuple[int, RunRequest, int | None]] = []  # (id, request, previous)
+    for key in created_keys:
+        to_create.append((key_ids[key], requests[first_of_key[key]], None))
+    existing = [k for k in keys if k not in created_keys]
+    if existing:
+        for key, run_id, status in _existing(conn, origin, existing):
+            req = requests[first_of_key[key]]
+            rerun = (jobs[req.target].key_policy is KeyPolicy.RERUN_FAILED
+                     and status in ("failed", "canceled"))
+            if rerun and _move_key(conn, origin, key, run_id, key_ids[key]):
+                to_create.append((key_ids[key], req, run_id))
+            else:
+                outcomes[key] = RequestOutcome(run_id=run_id, run_key=key, created=False)
+    unkeyed_ids = ids[len(keys):]
+    to_create.extend((run_id, requests[i], None) for run_id, i in zip(unkeyed_ids, unkeyed,
+                                                                       strict=True))
+    _insert_runs(conn, to_create, jobs, origin, now, backfill_id)
+
+    created_by_id = {run_id: prev for run_id, _req, prev in to_create}
+    for key, run_id in key_ids.items():
+        if run_id in created_by_id:
+            outcomes[key] = RequestOutcome(run_id=run_id, run_key=key, created=True,
+                                           previous_run_id=created_by_id[run_id])
+    unkeyed_out = {i: RequestOutcome(run_id=run_id, run_key=None, created=True)
+                   for run_id, i in zip(unkeyed_ids, unkeyed, strict=True)}
+    return [
+        unkeyed_out[i] if req.run_key is None else outcomes[req.run_key]
+        for i, req in enumerate(requests)
+    ]
+
+
+def _reserve_ids(conn: Connection, n: int) -> list[int]:
+    if n == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('runs', 'id')) "
+            "FROM generate_series(1, %s)", (n,)
+        ).all()
+        return [row[0] for row in rows]
+    # SQLite: the IMMEDIATE transaction holds the write lock, so nobody else can take
+    # ids above the current maximum until this transaction ends.
+    base = conn.exec_driver_sql(
+        "SELECT MAX(m) FROM (SELECT MAX(id) AS m FROM runs "
+        "UNION ALL SELECT MAX(run_id) FROM run_keys)"
+    ).scalar() or 0
+    return list(range(base + 1, base + n + 1))
+
+
+def _insert_keys(conn: Connection, origin: str, key_ids: dict[str, int],
+                 now: dt.datetime) -> set[str]:
+    """Insert the keys that are new for ``origin``; returns those that went in."""
+    if not key_ids:
+        return set()
+    stamp = db_time(conn, now)
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "INSERT INTO run_keys (origin, run_key, run_id, created_at) "
+            "SELECT %s, k, i, %s FROM unnest(%s::text[], %s::bigint[]) AS t(k, i) "
+            "ON CONFLICT DO NOTHING RETURNING run_key",
+            (origin, stamp, list(key_ids), list(key_ids.values())),
+        ).all()
+        return {row[0] for row in rows}
+    conn.exec_driver_sql(
+        "INSERT INTO run_keys (origin, run_key, run_id, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        [(origin, key, run_id, stamp) for key, run_id in key_ids.items()],
+    )
+    lowest = min(key_ids.values())
+    rows = conn.exec_driver_sql(
+        "SELECT run_key FROM run_keys WHERE origin = ? AND run_id >= ?", (origin, lowest)
+    ).all()
+    return {row[0] for row in rows if row[0] in key_ids}
+
+
+def _existing(conn: Connection, origin: str, keys: list[str]) -> list[tuple[str, int, str]]:
+    """(key, run_id, status of that run) for keys already spent."""
+    mark = param(conn)
+    out: list[tuple[str, int, str]] = []
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        rows = conn.exec_driver_sql(
+            "SELECT k.run_key, k.run_id, r.status FROM run_keys k "
+            "LEFT JOIN runs r ON r.id = k.run_id "
+            f"WHERE k.origin = {mark} AND k.run_key IN ({', '.join([mark] * len(chunk))})",
+            (origin, *chunk),
+        ).all()
+        out.extend((row[0], row[1], row[2]) for row in rows)
+    return out
+
+
+def _move_key(conn: Connection, origin: str, key: str, old: int, new: int) -> bool:
+    """Point a spent key at a new run, only if it still points at ``old``."""
+    mark = param(conn)
+    result = conn.exec_driver_sql(
+        f"UPDATE run_keys SET run_id = {mark} "
+        f"WHERE origin = {mark} AND run_key = {mark} AND run_id = {mark}",
+        (new, origin, key, old),
+    )
+    return result.rowcount == 1
+
+
+_RUN_COLUMNS = (
+    "id", "target", "job", "pool", "origin", "run_key", "partition_key", "partition_end_key",
+    "partition_count", "status", "attempt", "priority", "config", "tags", "trigger",
+    "queued_at", "cancel_requested", "previous_run_id", "backfill_id",
+)
+
+
+def _insert_runs(conn: Connection, rows: list[tuple[int, RunRequest, int | None]],
+                 jobs: dict[str, Any], origin: str, now: dt.datetime,
+                 backfill_id: int | None) -> None:
+    if not rows:
+        return
+    stamp = db_time(conn, now)
+    mark = param(conn)
+    values = []
+    for run_id, req, previous in rows:
+        job = jobs[req.target]
+        count = req.partition_count
+        if count is None:
+            count = 1 if req.partition_key is not None else 0
+        values.append((
+            run_id, req.target, job.name, job.concurrency_key, origin, req.run_key,
+            req.partition_key, req.partition_end_key, count, "queued", 1, req.priority,
+            dumps(req.config), dumps(req.tags), dumps(req.trigger), stamp, False, previous,
+            backfill_id,
+        ))
+    conn.exec_driver_sql(
+        f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_RUN_COLUMNS))})",
+        values,
+    )
+
+
+def show_key(conn: Connection, origin: str, run_key: str) -> dict[str, Any] | None:
+    """The ledger entry of a key and the status of the run it names, or None."""
+    mark = param(conn)
+    row = conn.exec_driver_sql(
+        "SELECT k.origin, k.run_key, k.run_id, k.created_at, r.status, r.target "
+        "FROM run_keys k LEFT JOIN runs r ON r.id = k.run_id "
+        f"WHERE k.origin = {mark} AND k.run_key = {mark}",
+        (origin, run_key),
+    ).first()
+    if row is None:
+        return None
+    created = row[3]
+    if isinstance(created, str):
+        created = dt.datetime.fromisoformat(created).replace(tzinfo=dt.UTC)
+    return {"origin": row[0], "run_key": row[1], "run_id": row[2], "created_at": created,
+            "run_status": row[4], "target": row[5]}
+
+
+def forget_key(conn: Connection, origin: str, run_key: str) -> int | None:
+    """Release a spent key so it may be requested again; returns the run it named."""
+    entry = show_key(conn, origin, run_key)
+    if entry is None:
+        return None
+    mark = param(conn)
+    conn.exec_driver_sql(
+        f"DELETE FROM run_keys WHERE origin = {mark} AND run_key = {mark}", (origin, run_key)
+    )
+    return int(entry["run_id"])

@@ -1,0 +1,126 @@
+"""Run records: the frozen view of a run row, reading and listing runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from lockgate.errors import UsageError
+from lockgate.runs.sql import loads
+from lockgate.store.tables import RUN_STATUSES, runs
+
+__all__ = ["Run", "get_run", "list_runs"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Run:
+    id: int
+    target: str
+    job: str
+    pool: str | None
+    origin: str
+    run_key: str | None
+    partition_key: str | None
+    partition_end_key: str | None
+    partition_count: int
+    status: str
+    attempt: int
+    priority: int
+    config: Mapping[str, Any]
+    tags: Mapping[str, str]
+    trigger: Mapping[str, Any]
+    queued_at: dt.datetime
+    not_before: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
+    worker_id: str | None
+    pid: int | None
+    exit_code: int | None
+    error: str | None
+    log_path: str | None
+    cancel_requested: bool
+    previous_run_id: int | None
+    backfill_id: int | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Run:
+        m = row._mapping
+        return cls(
+            **{k: m[k] for k in _PLAIN},
+            config=loads(m["config"]),
+            tags=loads(m["tags"]),
+            trigger=loads(m["trigger"]),
+            cancel_requested=bool(m["cancel_requested"]),
+        )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in ("succeeded", "failed", "canceled")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object the CLI prints (``runs show --json``, ``runs list --json``)."""
+        data = asdict(self)
+        data["config"] = dict(self.config)
+        data["tags"] = dict(self.tags)
+        data["trigger"] = dict(self.trigger)
+        for key, value in data.items():
+            if isinstance(value, dt.datetime):
+                data[key] = value.isoformat().replace("+00:00", "Z")
+        data["duration"] = (
+            (self.finished_at - self.started_at).total_seconds()
+            if self.finished_at and self.started_at else None
+        )
+        return data
+
+
+_PLAIN = [
+    "id", "target", "job", "pool", "origin", "run_key", "partition_key", "partition_end_key",
+    "partition_count", "status", "attempt", "priority", "queued_at", "not_before", "started_at",
+    "finished_at", "heartbeat_at", "worker_id", "pid", "exit_code", "error", "log_path",
+    "previous_run_id", "backfill_id",
+]
+
+
+def get_run(conn: Connection, run_id: int) -> Run:
+    """The run with ``run_id``.
+
+    Raises:
+        UsageError: no such run.
+    """
+    row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    if row is None:
+        raise UsageError(f"no run with id {run_id}; list runs with `lockgate runs list`")
+    return Run.from_row(row)
+
+
+def list_runs(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    target: str | None = None,
+    origin: str | None = None,
+    backfill_id: int | None = None,
+    limit: int | None = 50,
+) -> list[Run]:
+    """Runs, newest first, filtered by what is given."""
+    query = select(runs).order_by(runs.c.id.desc())
+    if status is not None:
+        if status not in RUN_STATUSES:
+            raise UsageError(
+                f"unknown status {status!r}; use one of {', '.join(RUN_STATUSES)}"
+            )
+        query = query.where(runs.c.status == status)
+    if target is not None:
+        query = query.where(runs.c.target == target)
+    if origin is not None:
+        query = query.where(runs.c.origin == origin)
+    if backfill_id is not None:
+        query = query.where(runs.c.backfill_id == backfill_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [Run.from_row(row) for row in conn.execute(query)]

@@ -1,0 +1,44 @@
+"""Small helpers for the bulk paths that talk to the driver directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import Connection
+
+__all__ = ["db_time", "dumps", "loads", "param", "placeholders"]
+
+
+def db_time(conn: Connection, value: dt.datetime | None) -> Any:
+    """A UTC datetime as the driver should receive it (what UTCDateTime would bind)."""
+    if value is None:
+        return None
+    value = value.astimezone(dt.UTC)
+    if conn.dialect.name == "sqlite":
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def param(conn: Connection) -> str:
+    """The driver's positional placeholder: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def placeholders(conn: Connection, n: int) -> str:
+    mark = param(conn)
+    return ", ".join([mark] * n)
+
+
+def dumps(value: Any) -> str | None:
+    """JSON text for a JSON column; empty mappings are stored as NULL."""
+    if not value:
+        return None
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+def loads(text: str | None, default: Any = None) -> Any:
+    if not text:
+        return {} if default is None else default
+    return json.loads(text)

@@ -154,7 +154,8 @@ def _print_tables(defs: Definitions, report: dict[str, list[dict[str, Any]]]) ->
         for row in rows:
             table.add_row(*(_cell(row, c) for c in columns))
         out.print(table)
-    counts = ", ".join(f"{len(report[k])} {k}" for k in ("jobs", "assets", "schedules", "sensors"))
+    counts = ", ".join(f"{len(report[k])} {k if len(report[k]) != 1 else k[:-1]}"
+                       for k in ("jobs", "assets", "schedules", "sensors"))
     out.print(counts)
 
 

@@ -173,7 +173,7 @@ class JobModel(Model):
 
     def _check_runnable(self, *, allow_job_ref: bool, job_ref: str | None = None) -> None:
         ways = [w for w, v in (("command", self.command), ("python", self.python),
-                               ("job", job_ref)) if v]
+                               ("job", job_ref)) if v is not None]
         if len(ways) > 1:
             raise KeyProblem(
                 ways[1],

@@ -1,0 +1,201 @@
+"""Cadences: where partition boundaries fall on the wall clock, before any zone is applied.
+
+A cadence answers questions about *nominal* boundaries: naive local datetimes such as
+"every day at 06:00" or "the 1st of each month at 00:00". Whether such a wall-clock time
+exists, or exists twice, on a given day is the zone's business (``walltime``); the
+cadence only says ``elapsed``: whether it runs on elapsed time (hourly and crons firing
+every hour), in which case a repeated local hour yields two boundaries, or on calendar
+time (daily and coarser), in which case the first occurrence is the boundary.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from abc import ABC, abstractmethod
+
+from lockgate.cron import CronExpression
+
+__all__ = [
+    "Cadence",
+    "CronCadence",
+    "Daily",
+    "Hourly",
+    "Monthly",
+    "Weekly",
+    "Yearly",
+]
+
+_HOUR = dt.timedelta(hours=1)
+_DAY = dt.timedelta(days=1)
+_WEEK = dt.timedelta(days=7)
+_SECOND = dt.timedelta(seconds=1)
+
+
+class Cadence(ABC):
+    """Nominal (naive wall-clock) boundary arithmetic for one kind of partition."""
+
+    name: str
+    default_format: str
+    elapsed: bool = False  # a repeated local time is two boundaries (hourly-like)
+    #: how many nominal steps back from floor(x) can hold the boundary containing an
+    #: instant whose local time is x (DST moves the clock by up to 2 hours).
+    lookback: int = 1
+
+    @abstractmethod
+    def floor(self, x: dt.datetime) -> dt.datetime:
+        """The latest nominal boundary at or before the naive datetime ``x``."""
+
+    @abstractmethod
+    def next(self, n: dt.datetime) -> dt.datetime:
+        """The nominal boundary after the nominal boundary ``n``."""
+
+    def prev(self, n: dt.datetime) -> dt.datetime:
+        """The nominal boundary before the nominal boundary ``n``."""
+        return self.floor(n - _SECOND)
+
+    def ceil(self, x: dt.datetime) -> dt.datetime:
+        """The earliest nominal boundary at or after ``x``."""
+        f = self.floor(x)
+        return f if f == x else self.next(f)
+
+    def is_boundary(self, x: dt.datetime) -> bool:
+        return self.floor(x) == x
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Hourly(Cadence):
+    name = "hourly"
+    default_format = "%Y-%m-%d-%H:%M"
+    elapsed = True
+    lookback = 3
+
+    def __init__(self, minute: int = 0) -> None:
+        self.minute = minute
+
+    def floor(self, x: dt.datetime) -> dt.datetime:
+        c = x.replace(minute=self.minute, second=0, microsecond=0)
+        return c if c <= x else c - _HOUR
+
+    def next(self, n: dt.datetime) -> dt.datetime:
+        return n + _HOUR
+
+
+class Daily(Cadence):
+    name = "daily"
+    default_format = "%Y-%m-%d"
+
+    def __init__(self, hour: int = 0, minute: int = 0) -> None:
+        self.hour = hour
+        self.minute = minute
+
+    def floor(self, x: dt.datetime) -> dt.datetime:
+        c = x.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+        return c if c <= x else c - _DAY
+
+    def next(self, n: dt.datetime) -> dt.datetime:
+        return n + _DAY
+
+
+class Weekly(Cadence):
+    """Weeks starting on ``weekday`` (0 = Monday) at ``hour:minute``."""
+
+    name = "weekly"
+    default_format = "%Y-%m-%d"
+
+    def __init__(self, weekday: int = 0, hour: int = 0, minute: int = 0) -> None:
+        self.weekday = weekday
+        self.hour = hour
+        self.minute = minute
+
+    def floor(self, x: dt.datetime) -> dt.datetime:
+        back = (x.weekday() - self.weekday) % 7
+        day = x.date() - dt.timedelta(days=back)
+        c = dt.datetime(day.year, day.month, day.day, self.hour, self.minute)
+        return c if c <= x else c - _WEEK
+
+    def next(self, n: dt.datetime) -> dt.datetime:
+        return n + _WEEK
+
+
+def _month_day(year: int, month: int, day: int) -> int:
+    """``day`` clamped to the month's length (the 31st is the 30th in April)."""
+    return min(day, calendar.monthrange(year, month)[1])
+
+
+class Monthly(Cadence):
+    """Months starting on ``day`` (1-based, clamped to short months) at ``hour:minute``."""
+
+    name = "monthly"
+    default_format = "%Y-%m"
+
+    def __init__(self, day: int = 1, hour: int = 0, minute: int = 0) -> None:
+        self.day = day
+        self.hour = hour
+        self.minute = minute
+
+    def _at(self, year: int, month: int) -> dt.datetime:
+        return dt.datetime(year, month, _month_day(year, month, self.day), self.hour, self.minute)
+
+    def floor(self, x: dt.datetime) -> dt.datetime:
+        c = self._at(x.year, x.month)
+        if c <= x:
+            return c
+        year, month = (x.year, x.month - 1) if x.month > 1 else (x.year - 1, 12)
+        return self._at(year, month)
+
+    def next(self, n: dt.datetime) -> dt.datetime:
+        year, month = (n.year, n.month + 1) if n.month < 12 else (n.year + 1, 1)
+        return self._at(year, month)
+
+
+class Yearly(Cadence):
+    """Years starting on January ``day`` at ``hour:minute``."""
+
+    name = "yearly"
+    default_format = "%Y"
+
+    def __init__(self, day: int = 1, hour: int = 0, minute: int = 0) -> None:
+        self.day = day
+        self.hour = hour
+        self.minute = minute
+
+    def _at(self, year: int) -> dt.datetime:
+        return dt.datetime(year, 1, self.day, self.hour, self.minute)
+
+    def floor(self, x: dt.datetime) -> dt.datetime:
+        c = self._at(x.year)
+        return c if c <= x else self._at(x.year - 1)
+
+    def next(self, n: dt.datetime) -> dt.datetime:
+        return self._at(n.year + 1)
+
+
+class CronCadence(Cadence):
+    """Boundaries where a cron expression fires, on the wall clock of the set's zone."""
+
+    name = "cron"
+
+    def __init__(self, cron: CronExpression) -> None:
+        self.cron = cron
+        self.elapsed = cron.fires_at_most_hourly_apart()
+        self.lookback = 3 if self.elapsed else 1
+        self.default_format = "%Y-%m-%d-%H:%M:%S" if cron.has_seconds else "%Y-%m-%d-%H:%M"
+
+    def floor(self, x: dt.datetime) -> dt.datetime:
+        x = x.replace(microsecond=0)
+        found = next(self.cron.iter_before(x + _SECOND), None)
+        if found is None:  # pragma: no cover - a valid cron always fired in the past
+            raise ValueError(f"cron {self.cron.expression!r} never fires before {x}")
+        return found
+
+    def next(self, n: dt.datetime) -> dt.datetime:
+        found = next(self.cron.iter_after(n), None)
+        if found is None:
+            raise ValueError(f"cron {self.cron.expression!r} never fires after {n}")
+        return found
+
+    def __repr__(self) -> str:
+        return f"CronCadence({self.cron.expression!r})"

@@ -142,19 +142,7 @@ def parse_duration(value: str | int | float | dt.timedelta) -> dt.timedelta:
     elif isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
-        text = value.strip().lower()
-        pos = 0
-        seconds = 0.0
-        for match in _DURATION.finditer(text):
-            if text[pos : match.start()].strip():
-                break
-            seconds += float(match.group(1)) * _UNITS[match.group(2)]
-            pos = match.end()
-        if not text or pos == 0 or text[pos:].strip():
-            raise ValueError(
-                f"{value!r} is not a duration (write a number with a unit: "
-                "30s, 10m, 2h, 1d, 1h30m)"
-            )
+        seconds = _parse_duration_text(value)
     else:
         raise ValueError(f"{value!r} is not a duration (write e.g. 30s, 10m, 2h, 1d)")
     if seconds < 0:
@@ -162,9 +150,44 @@ def parse_duration(value: str | int | float | dt.timedelta) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
+_WORDY = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_UNIT_WORDS = {
+    "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+    "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+    "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "day": "d", "days": "d", "week": "w", "weeks": "w",
+}
+
+
+def _parse_duration_text(value: str) -> float:
+    text = value.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)  # a bare number is seconds, as in YAML `timeout: 300`
+    if text.startswith("-"):
+        raise ValueError(f"{value!r} is negative; a duration must be zero or more")
+    pos = 0
+    seconds = 0.0
+    for match in _DURATION.finditer(text):
+        if text[pos : match.start()].strip():
+            break
+        seconds += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if text and pos > 0 and not text[pos:].strip():
+        return seconds
+    wordy = _WORDY.fullmatch(text)
+    if wordy and wordy.group(2) in _UNIT_WORDS:
+        suggestion = f"{wordy.group(1)}{_UNIT_WORDS[wordy.group(2)]}"
+        raise ValueError(f"{value!r} is not a duration; write {suggestion!r}")
+    raise ValueError(
+        f"{value!r} is not a duration (write a number with a unit: 30s, 10m, 2h, 1d, 1h30m)"
+    )
+
+
 def format_duration(delta: dt.timedelta | float) -> str:
     """The inverse of :func:`parse_duration` for display: ``1h30m``, ``45s``, ``250ms``."""
     seconds = delta.total_seconds() if isinstance(delta, dt.timedelta) else float(delta)
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
     if seconds < 1 and seconds != 0:
         return f"{round(seconds * 1000)}ms"
     out = []

@@ -15,6 +15,40 @@ from functools import lru_cache
 __all__ = ["CronExpression", "parse_cron"]
 
 
+_FIELDS = "minute hour day-of-month month day-of-week"
+_NICKNAMES = {
+    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_RANGES = [
+    ("minute", "0-59"), ("hour", "0-23"), ("day-of-month", "1-31 or L"),
+    ("month", "1-12 or JAN-DEC"), ("day-of-week", "0-7 or SUN-SAT, 0 and 7 are Sunday"),
+]
+
+
+def _is_valid(text: str) -> bool:
+    from croniter import croniter
+
+    try:
+        return bool(croniter.is_valid(text))
+    except Exception:  # croniter raises assorted types for malformed input
+        return False
+
+
+def _diagnose(fields: list[str]) -> str:
+    """Which field is wrong, and what it accepts."""
+    ranges = _RANGES if len(fields) == 5 else [("second", "0-59"), *_RANGES]
+    for index, (name, accepted) in enumerate(ranges):
+        probe = ["*"] * len(fields)
+        probe[index] = fields[index]
+        text = " ".join([*probe[1:], probe[0]]) if len(fields) == 6 else " ".join(probe)
+        if not _is_valid(text):
+            return (f"the {name} field {fields[index]!r} is invalid (accepts {accepted}, "
+                    "with , - and /)")
+    return f"write e.g. '0 2 * * *' ({_FIELDS})"
+
+
 class CronExpression:
     """A validated cron expression of 5 fields, or 6 with a leading seconds field.
 
@@ -25,28 +59,27 @@ class CronExpression:
     __slots__ = ("_croniter", "_seconds_first", "expression")
 
     def __init__(self, expression: str) -> None:
-        from croniter import croniter
-
         self.expression = " ".join(expression.split())
+        if not self.expression:
+            raise ValueError(f"cron is empty; write 5 fields ({_FIELDS}), e.g. '0 2 * * *'")
+        if self.expression.lower() in _NICKNAMES:
+            raise ValueError(
+                f"cron {expression!r} is a nickname lockgate does not read; "
+                f"write {_NICKNAMES[self.expression.lower()]!r}"
+            )
         fields = self.expression.split(" ")
         if len(fields) not in (5, 6):
             raise ValueError(
-                f"cron {expression!r} has {len(fields)} fields; write 5 "
-                "(minute hour day-of-month month day-of-week), e.g. '0 2 * * *'"
+                f"cron {expression!r} has {len(fields)} field{'s' if len(fields) != 1 else ''}; "
+                f"write 5 ({_FIELDS}), e.g. '0 2 * * *', or 6 with a leading seconds field"
             )
         self._seconds_first = len(fields) == 6
         # croniter puts an optional seconds field last; lockgate takes it first, as
         # Quartz and most schedulers do, so the five usual fields read the same.
         text = " ".join([*fields[1:], fields[0]]) if self._seconds_first else self.expression
-        try:
-            valid = croniter.is_valid(text)
-        except Exception:  # croniter raises assorted types for malformed input
-            valid = False
-        if not valid:
-            raise ValueError(
-                f"cron {expression!r} is not a valid expression; write e.g. '0 2 * * *' "
-                "(minute hour day-of-month month day-of-week)"
-            )
+        if not _is_valid(text):
+            raise ValueError(f"cron {expression!r} is not a valid expression: "
+                             f"{_diagnose(fields)}")
         self._croniter = text
         start = dt.datetime(2000, 1, 1)
         if next(self.iter_after(start, max_years=9), None) is None:
@@ -86,6 +119,8 @@ class CronExpression:
         """Naive wall-clock datetimes strictly before ``before`` that match, newest first."""
         from croniter import CroniterBadDateError, croniter
 
+        if before.tzinfo is not None:
+            raise ValueError("iter_before takes a naive wall-clock datetime")
         it = croniter(self._croniter, before, ret_type=dt.datetime)
         while True:
             try:
@@ -100,9 +135,13 @@ class CronExpression:
         return hour == "*"
 
 
-@lru_cache(maxsize=256)
 def parse_cron(expression: str) -> CronExpression:
     """A validated :class:`CronExpression`; raises ValueError naming the problem."""
     if not isinstance(expression, str):
         raise ValueError(f"cron must be a string like '0 2 * * *', not {expression!r}")
+    return _parse_cached(expression)
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(expression: str) -> CronExpression:
     return CronExpression(expression)

@@ -86,15 +86,16 @@ CASES: dict[str, Bad] = {
         "schedules.s.target", ("expected a string, got a number",), "quote it", 5),
     "bad_duration": Bad(
         JOB + "    timeout: 10 minutes\n", 4, "jobs.load_file.timeout",
-        ("'10 minutes' is not a duration", "30s, 10m, 2h, 1d")),
+        ("'10 minutes' is not a duration", "write '10m'")),
     "bad_duration_nested": Bad(
         JOB + "    retries: {max: 3, backoff: fast}\n", 4, "jobs.load_file.retries.backoff",
-        ("'fast' is not a duration",)),
+        ("'fast' is not a duration", "30s, 10m, 2h, 1d")),
     "negative_duration": Bad(
         JOB + "    timeout: -5\n", 4, "jobs.load_file.timeout", ("negative",)),
     "bad_cron_syntax": Bad(
         JOB + "schedules:\n  s:\n    cron: '0 25 * * *'\n    target: load_file\n", 6,
-        "schedules.s.cron", ("'0 25 * * *' is not a valid expression", "'0 2 * * *'")),
+        "schedules.s.cron", ("'0 25 * * *' is not a valid expression",
+                             "the hour field '25' is invalid (accepts 0-23")),
     "bad_cron_field_count": Bad(
         JOB + "schedules:\n  s:\n    cron: '0 2 * *'\n    target: load_file\n", 6,
         "schedules.s.cron", ("has 4 fields", "write 5")),

@@ -28,6 +28,8 @@ from lockgate.logs import get_logger
 from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult, Limits
 from lockgate.runs.records import Run
+from lockgate.partitions.backfills import backfill_hook
+from lockgate.partitions.status import record_outcomes
 from lockgate.store import Store
 from lockgate.daemon.contexts import context_for
 from lockgate.daemon.launcher import Child, LaunchError, LocalLauncher, tail
@@ -72,7 +74,9 @@ class Worker:
         self.log = get_logger("worker", worker_id=self.worker_id)
         self.children: dict[int, Child] = {}
         self.stats = WorkerStats()
-        self.finish_hooks: list[FinishHook] = []
+        # Run in the transaction that records results: partition status, then backfills
+        # (release waiting runs, notice a backfill's end when its last run finishes).
+        self.finish_hooks: list[FinishHook] = [self._record_partitions, backfill_hook]
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._pending: list[AttemptResult] = []  # results not yet recorded (store down)
@@ -287,6 +291,10 @@ class Worker:
         self._store_recovered()
         for res, final in applied:
             self._count(res, final)
+
+    def _record_partitions(self, conn: Connection, applied: list[tuple[AttemptResult, bool]],
+                           now: dt.datetime) -> None:
+        record_outcomes(conn, self.defs, applied, now)
 
     def _policies(self, conn: Connection, run_ids: list[int]) -> dict[int, RetryPolicy]:
         rows = conn.exec_driver_sql(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -73,6 +75,16 @@ def open_store(defs: Definitions, *, upgrade: bool = False) -> Store:
     else:
         store.require_current()
     return store
+
+
+@contextmanager
+def configured_store(config: str | None) -> Iterator[Store]:
+    """``with configured_store(config) as store``: the config's store, schema current."""
+    store = open_store(load(config))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def setup_logging(fmt: str | None = None) -> None:

@@ -50,7 +50,7 @@ def _root(
 
 
 def _register() -> None:
-    from lockgate.cli import check, db, keys, runs, worker
+    from lockgate.cli import backfill, check, db, keys, partitions, runs, worker
 
     app.command("check")(check.check)
     app.add_typer(db.app, name="db")
@@ -58,6 +58,8 @@ def _register() -> None:
     app.add_typer(runs.app, name="runs")
     app.add_typer(keys.app, name="keys")
     app.command("worker")(worker.worker)
+    app.command("partitions")(partitions.partitions)
+    app.add_typer(backfill.app, name="backfill")
 
 
 _register()

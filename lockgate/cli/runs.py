@@ -135,7 +135,7 @@ def list_(
     """List runs, newest first."""
     from lockgate.runs import list_runs
 
-    with _store(config) as store, store.read() as conn:
+    with common.configured_store(config) as store, store.read() as conn:
         found = list_runs(conn, status=status, target=target, origin=origin, limit=limit)
     if json:
         common.print_json([run.to_json() for run in found])
@@ -169,7 +169,7 @@ def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
     """Show one run: status, attempts, timing, exit code, error, log file."""
     from lockgate.runs import get_run
 
-    with _store(config) as store, store.read() as conn:
+    with common.configured_store(config) as store, store.read() as conn:
         run = get_run(conn, run_id)
     data = run.to_json()
     if json:
@@ -198,7 +198,7 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
     from lockgate.errors import UsageError
     from lockgate.runs import get_run
 
-    with _store(config) as store:
+    with common.configured_store(config) as store:
         with store.read() as conn:
             run = get_run(conn, run_id)
         path = _log_path(run, attempt)
@@ -260,7 +260,7 @@ def cancel(run_id: Annotated[int, typer.Argument(help="The run's id.")],
     from lockgate import clock
     from lockgate.runs.queue import request_cancel
 
-    with _store(config) as store, store.begin() as conn:
+    with common.configured_store(config) as store, store.begin() as conn:
         outcome = request_cancel(conn, run_id, now=clock.now())
     if json:
         common.print_json({"run_id": run_id, "result": outcome})
@@ -268,17 +268,3 @@ def cancel(run_id: Annotated[int, typer.Argument(help="The run's id.")],
         common.console().print(f"run {run_id} canceled")
     else:
         common.console().print(f"run {run_id}: cancel requested; its worker stops it")
-
-
-class _store:
-    """``with _store(config) as store``: the configured store, current schema, closed after."""
-
-    def __init__(self, config: str | None) -> None:
-        self.defs = common.load(config)
-
-    def __enter__(self) -> Any:
-        self.store = common.open_store(self.defs)
-        return self.store
-
-    def __exit__(self, *exc: object) -> None:
-        self.store.close()

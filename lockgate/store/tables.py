@@ -42,13 +42,15 @@ __all__ = [
     "metadata",
     "partition_status",
     "run_attempts",
+    "run_deps",
     "run_keys",
     "runs",
     "ticks",
     "trigger_state",
 ]
 
-RUN_STATUSES = ("queued", "starting", "running", "succeeded", "failed", "canceled")
+# `waiting`: a backfill run whose upstream runs (run_deps) have not all succeeded yet.
+RUN_STATUSES = ("waiting", "queued", "starting", "running", "succeeded", "failed", "canceled")
 TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
 
 
@@ -135,6 +137,15 @@ run_keys = Table(
     Column("run_id", Id, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_run_keys_run_id", "run_id"),
+)
+
+run_deps = Table(
+    "run_deps",
+    metadata,
+    Column("run_id", Id, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("upstream_run_id", Id, ForeignKey("runs.id", ondelete="CASCADE"),
+           primary_key=True),
+    Index("ix_run_deps_upstream_run_id", "upstream_run_id"),
 )
 
 run_attempts = Table(

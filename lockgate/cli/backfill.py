@@ -1,0 +1,221 @@
+"""``lockgate backfill``: launch, watch, pause, resume, cancel and retry backfills."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from lockgate.cli import common
+
+app = typer.Typer(help="Rebuild ranges of partitions: launch, watch, pause, resume, cancel, "
+                       "retry.", no_args_is_help=True)
+
+IdArg = Annotated[int, typer.Argument(help="The backfill's id.")]
+
+
+@app.command("launch")
+def launch(
+    asset: Annotated[str, typer.Argument(help="A partitioned asset.")],
+    from_key: Annotated[str | None, typer.Option("--from", help="First partition (included).")]
+    = None,
+    to_key: Annotated[str | None, typer.Option("--to", help="Last partition (included).")]
+    = None,
+    partitions: Annotated[str | None, typer.Option(
+        "--partitions", help="Comma-separated keys.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every partition that exists now.")]
+    = False,
+    missing_only: Annotated[bool, typer.Option(
+        "--missing-only", help="Only partitions never materialized (no status yet).")] = False,
+    failed_only: Annotated[bool, typer.Option(
+        "--failed-only", help="Only partitions whose last run failed.")] = False,
+    chunk: Annotated[int, typer.Option(
+        "--chunk", help="Up to N consecutive partitions per run.")] = 1,
+    max_concurrent: Annotated[int | None, typer.Option(
+        "--max-concurrent", min=1, help="At most N runs of this backfill at once.")] = None,
+    downstream: Annotated[bool, typer.Option(
+        "--downstream", help="Also rebuild downstream assets' mapped partitions, each "
+        "after its upstream runs succeeded.")] = False,
+    priority: Annotated[int, typer.Option("--priority", help="Higher runs first.")] = 0,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the plan; write nothing.")] = False,
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="Show progress until it ends; exit 0 only if every run "
+        "succeeded.")] = False,
+    config: common.ConfigOpt = None,
+    json: common.JsonOpt = False,
+) -> None:
+    """Plan a backfill of ASSET and queue its runs in one transaction.
+
+    Run keys are `backfill:ID` + partition (range), so a partition never gets two runs.
+    A worker or daemon executes them.
+    """
+    from lockgate import clock
+    from lockgate.partitions.backfill_plan import Selection, plan_backfill
+    from lockgate.partitions.backfills import launch_backfill
+
+    defs = common.load(config)
+    keys = None
+    if partitions is not None:
+        keys = tuple(k.strip() for k in partitions.split(",") if k.strip())
+    selection = Selection(from_key=from_key, to_key=to_key, keys=keys, all=all_,
+                          missing_only=missing_only, failed_only=failed_only, chunk=chunk,
+                          downstream=downstream)
+    now = clock.now()
+    psets = _partition_sets(defs)
+    needs_store = not dry_run or missing_only or failed_only
+    store = common.open_store(defs, upgrade=not dry_run) if needs_store else None
+    try:
+        if dry_run:
+            if store is None:
+                plan = plan_backfill(None, defs, asset, selection, partition_set_of=psets,
+                                     now=now)
+            else:
+                with store.read() as conn:
+                    plan = plan_backfill(conn, defs, asset, selection,
+                                         partition_set_of=psets, now=now)
+            _print_plan(plan, json=json)
+            return
+        assert store is not None
+        with store.begin() as conn:
+            plan = plan_backfill(conn, defs, asset, selection, partition_set_of=psets, now=now)
+            result = launch_backfill(conn, plan, defs, now=now, max_concurrent=max_concurrent,
+                                     priority=priority)
+        if json and not wait:
+            common.print_json(result)
+        elif not json:
+            common.console().print(
+                f"backfill {result['backfill_id']} launched: {result['partitions']} "
+                f"partitions in {result['runs']} runs")
+        if wait:
+            ok = _wait(store, result["backfill_id"], json=json)
+            raise typer.Exit(0 if ok else 1)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _partition_sets(defs: Any) -> Any:
+    from lockgate.partitions import partitions_for
+
+    def of(name: str) -> Any:
+        return partitions_for(defs.assets[name].partitions)
+
+    return of
+
+
+def _print_plan(plan: Any, *, json: bool) -> None:
+    summary = plan.summary()
+    summary["dry_run"] = True
+    if json:
+        common.print_json(summary)
+        return
+    out = common.console()
+    out.print(f"dry run: {summary['partitions']} partitions in {summary['runs']} runs "
+              "(nothing written)")
+    for item in summary["assets"]:
+        span = f"{item['first']} .. {item['last']}" if item["first"] else "-"
+        out.print(f"  {item['asset']}: {item['partitions']} partitions ({span}), "
+                  f"{item['runs']} runs")
+
+
+def _wait(store: Any, backfill_id: int, *, json: bool) -> bool:
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from lockgate.partitions.backfills import backfill_status
+
+    done_states = ("completed", "failed", "canceled")
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=common.err_console(), disable=json) as progress:
+        task = progress.add_task(f"backfill {backfill_id}", total=None)
+        while True:
+            with store.read() as conn:
+                info = backfill_status(conn, backfill_id)
+            c = info["counts"]
+            finished = c["succeeded"] + c["failed"] + c["canceled"]
+            progress.update(task, total=info["runs"], completed=finished,
+                            description=f"backfill {backfill_id} ({info['status']}, "
+                                        f"{c['running'] + c['starting']} running, "
+                                        f"{c['failed']} failed)")
+            if info["status"] in done_states and info["finished_at"] is not None:
+                break
+            time.sleep(0.5)
+    if json:
+        common.print_json(info)
+    else:
+        common.console().print(f"backfill {backfill_id} {info['status']}: "
+                               f"{c['succeeded']} succeeded, {c['failed']} failed, "
+                               f"{c['canceled']} canceled")
+    return bool(info["status"] == "completed")
+
+
+@app.command("list")
+def list_(limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+          config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+    """List backfills, newest first, with their run counts."""
+    from rich.table import Table
+
+    from lockgate.partitions.backfills import list_backfills
+
+    with common.configured_store(config) as store, store.read() as conn:
+        items = list_backfills(conn, limit=limit)
+    if json:
+        common.print_json(items)
+        return
+    table = Table()
+    for column in ("id", "asset", "status", "partitions", "runs", "succeeded", "failed",
+                   "open", "created"):
+        table.add_column(column)
+    for b in items:
+        c = b["counts"]
+        open_ = c["waiting"] + c["queued"] + c["starting"] + c["running"]
+        table.add_row(str(b["id"]), b["asset"], b["status"], str(b["partitions"]),
+                      str(b["runs"]), str(c["succeeded"]), str(c["failed"]), str(open_),
+                      b["created_at"].strftime("%Y-%m-%d %H:%M"))
+    common.console().print(table)
+
+
+@app.command("status")
+def status(backfill_id: IdArg, config: common.ConfigOpt = None,
+           json: common.JsonOpt = False) -> None:
+    """A backfill's status and its runs counted per status."""
+    from lockgate.partitions.backfills import backfill_status
+
+    with common.configured_store(config) as store, store.read() as conn:
+        info = backfill_status(conn, backfill_id)
+    if json:
+        common.print_json(info)
+        return
+    out = common.console()
+    out.print(f"backfill {info['id']} of {info['asset']}: [bold]{info['status']}[/], "
+              f"{info['partitions']} partitions in {info['runs']} runs")
+    out.print("  " + ", ".join(f"{k} {v}" for k, v in info["counts"].items() if v))
+
+
+def _transition(name: str, doc: str) -> None:
+    def command(backfill_id: IdArg, config: common.ConfigOpt = None,
+                json: common.JsonOpt = False) -> None:
+        from lockgate import clock
+        from lockgate.partitions import backfills
+
+        func = getattr(backfills, f"{name}_backfill")
+        with common.configured_store(config) as store, store.begin() as conn:
+            result = func(conn, backfill_id, now=clock.now())
+            info = backfills.backfill_status(conn, backfill_id)
+        if json:
+            common.print_json({**info, "result": result})
+        else:
+            extra = f" ({result})" if result is not None else ""
+            common.console().print(f"backfill {backfill_id}: {info['status']}{extra}")
+
+    command.__doc__ = doc
+    app.command(name)(command)
+
+
+_transition("pause", "Stop starting the backfill's runs; running ones finish.")
+_transition("resume", "Start the backfill's runs again after a pause.")
+_transition("cancel", "Cancel queued runs and stop running ones.")
+_transition("retry", "Queue a new attempt for the failed and canceled partitions only.")

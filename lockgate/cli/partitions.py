@@ -1,0 +1,116 @@
+"""``lockgate partitions ASSET``: which partitions are materialized, failed, running, missing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from lockgate.cli import common
+
+if TYPE_CHECKING:
+    from lockgate.partitions.status import PartitionState
+
+COLORS = {"materialized": "green", "failed": "red", "in_progress": "blue", "missing": "grey50"}
+# Which status a health-bar cell shows when it covers several: the one to act on first.
+SEVERITY = ("failed", "in_progress", "missing", "materialized")
+
+
+def partitions(
+    asset: Annotated[str, typer.Argument(help="A partitioned asset.")],
+    status: Annotated[str | None, typer.Option(
+        "--status", help="Only partitions with this status: materialized, failed, "
+        "in_progress, missing.")] = None,
+    from_key: Annotated[str | None, typer.Option("--from", help="First key (included).")]
+    = None,
+    to_key: Annotated[str | None, typer.Option("--to", help="Last key (included).")] = None,
+    config: common.ConfigOpt = None,
+    json: common.JsonOpt = False,
+) -> None:
+    """Show the status of an asset's partitions: counts, ranges and a health bar.
+
+    `--json` lists every partition as {key, status, run_id, updated_at}.
+    """
+    from lockgate import clock
+    from lockgate.errors import UsageError, did_you_mean
+    from lockgate.partitions import partitions_for
+    from lockgate.partitions.status import STATUSES, load_states
+
+    defs = common.load(config)
+    if asset not in defs.assets:
+        raise UsageError(f"unknown asset {asset!r}{did_you_mean(asset, defs.assets)}; "
+                         f"assets: {', '.join(sorted(defs.assets)) or '(none defined)'}")
+    spec = defs.assets[asset].partitions
+    if spec is None:
+        raise UsageError(f"asset {asset!r} is not partitioned; see its runs with "
+                         f"`lockgate runs list --target {asset}`")
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"--status {status!r}{did_you_mean(status, STATUSES)}; use one of "
+                         f"{', '.join(STATUSES)}")
+    now = clock.now()
+    pset = partitions_for(spec)
+    if from_key or to_key:
+        count = pset.count(now)
+        if count == 0:
+            keys: list[str] = []
+        else:
+            first = from_key or pset.key_at(0, now)
+            last = to_key or pset.key_at(-1, now)
+            keys = pset.keys_between(first, last, now)
+    else:
+        keys = pset.keys(now)
+    store = common.open_store(defs)
+    try:
+        with store.read() as conn:
+            states = load_states(conn, asset, pset, keys, now)
+    finally:
+        store.close()
+    if status is not None:
+        states = [s for s in states if s.status == status]
+    if json:
+        common.print_json([s.to_json() for s in states])
+        return
+    _print_summary(asset, states, filtered=status is not None)
+
+
+def _print_summary(asset: str, states: list[PartitionState], *, filtered: bool) -> None:
+    from collections import Counter
+
+    from rich.text import Text
+
+    from lockgate.partitions.status import collapse
+
+    out = common.console()
+    counts = Counter(s.status for s in states)
+    total = len(states)
+    head = Text(f"{asset}: {total} partitions  ")
+    for name in ("materialized", "failed", "in_progress", "missing"):
+        head.append(f"{name} {counts.get(name, 0)}  ", style=COLORS[name])
+    out.print(head)
+    if not filtered and total:
+        out.print(health_bar(states, width=min(80, max(20, out.width - 2))))
+    ranges = collapse(states)
+    shown = ranges if len(ranges) <= 40 else ranges[:20] + [None] + ranges[-19:]  # type: ignore[list-item]
+    for item in shown:
+        if item is None:
+            out.print(f"  ... {len(ranges) - 39} more ranges ...")
+            continue
+        first, last, name, n = item
+        span = first if first == last else f"{first} .. {last}"
+        out.print(Text(f"  {span}  ").append(f"{name}", style=COLORS[name])
+                  .append(f" ({n})"))
+
+
+def health_bar(states: list[PartitionState], *, width: int) -> object:
+    """One line of colored cells; each covers a slice of the partitions in order."""
+    from rich.text import Text
+
+    bar = Text()
+    n = len(states)
+    cells = min(width, n)
+    for i in range(cells):
+        lo, hi = i * n // cells, max((i + 1) * n // cells, i * n // cells + 1)
+        present = {s.status for s in states[lo:hi]}
+        worst = next(s for s in SEVERITY if s in present)
+        bar.append("█", style=COLORS[worst])
+    return bar

@@ -1,0 +1,279 @@
+"""Planning a backfill: which partitions, in which runs, after which upstream runs.
+
+A plan is pure data computed from the definitions, the partition sets and the stored
+partition status; ``--dry-run`` prints it, ``launch`` records it. Both ends of a range
+are included. ``chunk`` groups up to N consecutive partitions (by position, never across
+a gap left by a filter) into one run covering the range. With ``downstream``, every
+asset that depends on the backfilled one (transitively) gets the partitions mapped from
+the selection, and each of its runs waits for the runs of its upstream partitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from lockgate.definitions import Asset, Definitions
+from lockgate.errors import UsageError, did_you_mean
+from lockgate.runs.sql import param
+
+from .base import PartitionSet
+
+__all__ = ["BackfillPlan", "PlannedRun", "Selection", "plan_backfill"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selection:
+    """What the user asked for (exactly one of range, keys, all)."""
+
+    from_key: str | None = None
+    to_key: str | None = None
+    keys: tuple[str, ...] | None = None
+    all: bool = False
+    missing_only: bool = False
+    failed_only: bool = False
+    chunk: int = 1
+    downstream: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.from_key, "to": self.to_key,
+                "keys": list(self.keys) if self.keys is not None else None, "all": self.all,
+                "missing_only": self.missing_only, "failed_only": self.failed_only,
+                "chunk": self.chunk, "downstream": self.downstream}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlannedRun:
+    asset: str
+    first_key: str | None  # None: an unpartitioned downstream asset
+    last_key: str | None
+    count: int
+    upstream: tuple[int, ...] = ()  # positions in BackfillPlan.runs
+
+    @property
+    def run_key(self) -> str:
+        if self.first_key is None:
+            return self.asset
+        return self.first_key if self.count == 1 else f"{self.first_key}..{self.last_key}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackfillPlan:
+    asset: str
+    selection: Selection
+    assets: tuple[str, ...]  # the asset, then downstream assets in dependency order
+    keys: dict[str, list[str]]  # per asset, the partitions in the plan
+    runs: list[PlannedRun] = field(default_factory=list)
+
+    @property
+    def partition_count(self) -> int:
+        return sum(len(k) for k in self.keys.values())
+
+    def summary(self) -> dict[str, Any]:
+        per_asset = []
+        for name in self.assets:
+            keys = self.keys[name]
+            runs = [r for r in self.runs if r.asset == name]
+            per_asset.append({"asset": name, "partitions": len(keys),
+                              "first": keys[0] if keys else None,
+                              "last": keys[-1] if keys else None, "runs": len(runs)})
+        return {"asset": self.asset, "partitions": self.partition_count,
+                "runs": len(self.runs), "assets": per_asset,
+                "selection": self.selection.to_json()}
+
+
+def plan_backfill(
+    conn: Connection | None,
+    defs: Definitions,
+    asset_name: str,
+    selection: Selection,
+    *,
+    partition_set_of: Callable[[str], PartitionSet],
+    now: dt.datetime,
+) -> BackfillPlan:
+    """Plan a backfill of ``asset_name``.
+
+    ``conn`` is needed for ``missing_only``/``failed_only`` (stored status).
+
+    Raises:
+        UsageError: unknown or unpartitioned asset, keys outside the partition set,
+            a reversed range, a bad chunk, conflicting options.
+    """
+    asset = _asset(defs, asset_name)
+    _check_selection(selection, asset)
+    pset = partition_set_of(asset.name)
+    if selection.all:
+        keys = pset.keys(now)
+    elif selection.keys is not None:
+        keys = [pset.parse_key(k, now).key for k in selection.keys]
+        keys = _ordered_unique(keys, pset, now)
+    else:
+        assert selection.from_key is not None and selection.to_key is not None
+        keys = pset.keys_between(selection.from_key, selection.to_key, now)
+    if selection.missing_only or selection.failed_only:
+        if conn is None:
+            raise UsageError("--missing-only/--failed-only need the store")
+        keys = _filter(conn, asset.name, keys, failed=selection.failed_only)
+    plan_keys = {asset.name: keys}
+    order = [asset.name]
+    if selection.downstream:
+        order += _downstream_order(defs, asset.name)
+    runs: list[PlannedRun] = []
+    run_of_key: dict[str, dict[str, int]] = {}
+    for name in order:
+        a = defs.assets[name]
+        if name != asset.name:
+            plan_keys[name] = _mapped_keys(defs, a, plan_keys, partition_set_of, now)
+        run_of_key[name] = {}
+        for first, last, count, members in _chunks(a, plan_keys[name], partition_set_of,
+                                                   selection.chunk, now):
+            upstream = _upstream_runs(defs, a, members, plan_keys, run_of_key,
+                                      partition_set_of, now)
+            position = len(runs)
+            runs.append(PlannedRun(asset=name, first_key=first, last_key=last, count=count,
+                                   upstream=upstream))
+            for key in members:
+                run_of_key[name][key] = position
+    return BackfillPlan(asset=asset.name, selection=selection, assets=tuple(order),
+                        keys=plan_keys, runs=runs)
+
+
+def _asset(defs: Definitions, name: str) -> Asset:
+    if name not in defs.assets:
+        hint = did_you_mean(name, defs.assets)
+        raise UsageError(f"unknown asset {name!r}{hint}; assets: "
+                         f"{', '.join(sorted(defs.assets)) or '(none defined)'}")
+    return defs.assets[name]
+
+
+def _check_selection(selection: Selection, asset: Asset) -> None:
+    ways = [w for w, on in (("--from/--to", selection.from_key or selection.to_key),
+                            ("--partitions", selection.keys is not None),
+                            ("--all", selection.all)) if on]
+    if len(ways) != 1:
+        raise UsageError(
+            "give exactly one of --from KEY --to KEY, --partitions K1,K2 or --all"
+            + (f" (got {' and '.join(ways)})" if ways else ""))
+    if ways == ["--from/--to"] and not (selection.from_key and selection.to_key):
+        raise UsageError("give both --from and --to (both ends are included)")
+    if selection.keys is not None and not selection.keys:
+        raise UsageError("--partitions is empty; list keys separated by commas")
+    if selection.missing_only and selection.failed_only:
+        raise UsageError("give at most one of --missing-only and --failed-only")
+    if selection.chunk < 1:
+        raise UsageError(f"--chunk {selection.chunk}: a run covers at least 1 partition; "
+                         "use --chunk 1 or more")
+    if asset.partitions is None:
+        raise UsageError(f"asset {asset.name!r} is not partitioned, so it has no partitions "
+                         f"to backfill; run it with `lockgate trigger {asset.name}`")
+
+
+def _ordered_unique(keys: list[str], pset: PartitionSet, now: dt.datetime) -> list[str]:
+    index = {k: pset.index_of(k, now) for k in dict.fromkeys(keys)}
+    return sorted(index, key=index.__getitem__)
+
+
+def _filter(conn: Connection, asset: str, keys: list[str], *, failed: bool) -> list[str]:
+    mark = param(conn)
+    rows = conn.exec_driver_sql(
+        f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}", (asset,))
+    status = dict(rows.all())
+    active = {k for (k,) in conn.exec_driver_sql(
+        f"SELECT partition_key FROM runs WHERE target = {mark} "
+        "AND status IN ('starting', 'running') AND partition_key IS NOT NULL", (asset,))}
+    if failed:
+        return [k for k in keys if status.get(k) == "failed"]
+    return [k for k in keys if k not in status and k not in active]
+
+
+def _downstream_order(defs: Definitions, root: str) -> list[str]:
+    """Assets depending on ``root`` (transitively), each after all its upstreams."""
+    children: dict[str, list[str]] = {}
+    for a in defs.assets.values():
+        for dep in a.deps:
+            children.setdefault(dep.asset, []).append(a.name)
+    reach: set[str] = set()
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in reach:
+                reach.add(child)
+                stack.append(child)
+    order: list[str] = []
+    placed = {root}
+    pending = sorted(reach)
+    while pending:
+        for name in pending:
+            ups = [d.asset for d in defs.assets[name].deps if d.asset in reach | {root}]
+            if all(u in placed for u in ups):
+                order.append(name)
+                placed.add(name)
+                pending.remove(name)
+                break
+    return order
+
+
+def _mapped_keys(defs: Definitions, asset: Asset, plan_keys: dict[str, list[str]],
+                 partition_set_of: Callable[[str], PartitionSet], now: dt.datetime
+                 ) -> list[str]:
+    from .mapping import downstream_keys
+
+    if asset.partitions is None:
+        return []
+    target = partition_set_of(asset.name)
+    found: set[str] = set()
+    for dep in asset.deps:
+        if dep.asset in plan_keys and plan_keys[dep.asset]:
+            upstream_set = partition_set_of(dep.asset)
+            found.update(downstream_keys(upstream_set, plan_keys[dep.asset], target,
+                                         offset=dep.offset, now=now))
+    if not found:
+        return []
+    return _ordered_unique(list(found), target, now)
+
+
+def _chunks(asset: Asset, keys: Sequence[str], partition_set_of: Callable[[str], PartitionSet],
+            chunk: int, now: dt.datetime) -> list[tuple[str | None, str | None, int, list[str]]]:
+    if asset.partitions is None:
+        return [(None, None, 0, [])]
+    if chunk == 1:
+        return [(k, k, 1, [k]) for k in keys]
+    pset = partition_set_of(asset.name)
+    position = {k: i for i, k in enumerate(pset.keys(now))}
+    out: list[tuple[str | None, str | None, int, list[str]]] = []
+    group: list[str] = []
+    for key in keys:
+        if group and (len(group) == chunk or position[key] != position[group[-1]] + 1):
+            out.append((group[0], group[-1], len(group), group))
+            group = []
+        group.append(key)
+    if group:
+        out.append((group[0], group[-1], len(group), group))
+    return out
+
+
+def _upstream_runs(defs: Definitions, asset: Asset, members: list[str],
+                   plan_keys: dict[str, list[str]], run_of_key: dict[str, dict[str, int]],
+                   partition_set_of: Callable[[str], PartitionSet], now: dt.datetime
+                   ) -> tuple[int, ...]:
+    from .mapping import upstream_keys
+
+    found: set[int] = set()
+    for dep in asset.deps:
+        runs_of_dep = run_of_key.get(dep.asset)
+        if not runs_of_dep:
+            continue
+        if asset.partitions is None:  # unpartitioned: waits for every upstream run
+            found.update(runs_of_dep.values())
+            continue
+        upstream_set = partition_set_of(dep.asset)
+        here = partition_set_of(asset.name)
+        for key in members:
+            for up in upstream_keys(here, key, upstream_set, offset=dep.offset, now=now):
+                if up in runs_of_dep:
+                    found.add(runs_of_dep[up])
+    return tuple(sorted(found))

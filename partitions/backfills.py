@@ -72,7 +72,6 @@ def launch_backfill(conn: Connection, plan: BackfillPlan, defs: Definitions, *,
             partition_end_key=r.last_key if r.count > 1 else None,
             partition_count=r.count,
             priority=priority,
-            tags={"backfill": str(backfill_id)},
         )
         for r in plan.runs
     ]

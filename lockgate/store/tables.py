@@ -124,9 +124,8 @@ runs = Table(
     # claiming reads the head of the queue instead of sorting every queued run.
     Index("ix_runs_claim", "status", desc(column("priority")), "queued_at", "id"),
     Index("ix_runs_target_status", "target", "status"),
-    Index("ix_runs_origin", "origin", "id"),
+    Index("ix_runs_origin_status", "origin", "status"),
     Index("ix_runs_backfill_status", "backfill_id", "status"),
-    Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),
 )
 
 run_keys = Table(

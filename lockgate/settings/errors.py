@@ -92,12 +92,25 @@ def translate(
     hint: str | None = None
     ctx = err.get("ctx") or {}
 
+    if "[key]" in clean:
+        # A mapping key that is not a string (`1:` or `null:`): pydantic puts the key
+        # and a "[key]" marker into the location.
+        at = clean.index("[key]")
+        key = value  # the key itself is the input that failed
+        written = "null" if key is None else str(key).lower() if isinstance(key, bool) \
+            else str(key)
+        path = (*prefix, *clean[: at - 1], written)
+        message = f"key {written} is {_kind(key)}, not a name"
+        hint = f"quote it (\"{written}\":) or use a name made of letters"
+        return source.error(path, message, value=key, hint=hint)
     if kind == "extra_forbidden":
         key = str(loc[-1])
         owner = _owner_model(model, loc)
         allowed = sorted(owner.model_fields) if owner else []
         message = f"unknown key {key!r}{did_you_mean(key, allowed)}"
         hint = f"valid keys here: {', '.join(allowed)}" if allowed else "remove the key"
+        if len(loc) == 1 and not prefix:
+            hint += " (top-level keys starting with x- are ignored, e.g. for YAML anchors)"
         value = key
     elif kind == "missing":
         key = str(loc[-1])
@@ -188,6 +201,8 @@ def _empty_hint(loc: list[str | int]) -> str | None:
 
 
 def _kind(value: Any) -> str:
+    if value is None:
+        return "empty (null)"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):

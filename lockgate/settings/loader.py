@@ -67,9 +67,20 @@ def find_config(explicit: str | os.PathLike[str] | None = None,
 
 def load_definitions(path: str | os.PathLike[str] | None = None,
                      *, environ: Mapping[str, str] | None = None) -> d.Definitions:
-    """Load, validate and resolve a config and the Python modules it names."""
+    """Load, validate and resolve a config and the Python modules it names.
+
+    ``environ`` replaces ``os.environ`` for ``${VAR}`` and ``LOCKGATE_CONFIG`` (tests).
+    Top-level keys starting with ``x-`` are ignored, so they can hold YAML anchors.
+
+    Raises:
+        ConfigError: naming the file, line, key path, value and fix.
+    """
     file = find_config(path, environ)
     source = read_yaml(file)
+    # Top-level `x-...` keys are the user's own (anchors to reuse with *alias), as in
+    # Compose files; they are neither validated nor interpolated.
+    source.data = {k: v for k, v in source.data.items()
+                   if not (isinstance(k, str) and k.startswith("x-"))}
     interpolate(source, environ)
     try:
         root = schema.RootModel.model_validate(source.data)

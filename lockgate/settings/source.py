@@ -139,7 +139,13 @@ def _syntax_error(exc: yaml.MarkedYAMLError, name: str) -> ConfigError:
     column = mark.column + 1 if mark else "?"
     if "'\\t'" in (exc.problem or ""):
         hint = f"indent with spaces, not tabs (a tab is at column {column})"
-    elif "<block end>" in (exc.problem or "") or "mapping values are not allowed" in problem:
+    elif "mapping values are not allowed" in problem:
+        hint = (f"quote the value at column {column}: a value that contains ': ' or ends "
+                "with ':' needs quotes (\"sqlite:///:memory:\"); or fix the indentation")
+    elif isinstance(exc, yaml.constructor.ConstructorError):
+        hint = ("lockgate reads plain YAML (strings, numbers, lists, mappings): remove the "
+                "`!!` tag, and use only plain names as keys")
+    elif "<block end>" in (exc.problem or ""):
         hint = (f"the indentation at column {column} does not match the lines above: keys of "
                 "one mapping line up, and a value that contains ': ' needs quotes")
     else:
@@ -165,7 +171,25 @@ def _kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _collect_lines(node: yaml.Node, path: Path_, source: ConfigSource) -> None:
+_MAX_NODES = 200_000  # far above any real config; YAML aliases can multiply nodes
+
+
+def _collect_lines(node: yaml.Node, path: Path_, source: ConfigSource,
+                   active: set[int] | None = None, budget: list[int] | None = None) -> None:
+    active = set() if active is None else active
+    budget = [_MAX_NODES] if budget is None else budget
+    budget[0] -= 1
+    if id(node) in active or budget[0] < 0:
+        problem = ("refers to itself through a YAML alias" if id(node) in active
+                   else "expands to too many values through YAML aliases")
+        raise ConfigError(
+            problem, file=source.file, line=node.start_mark.line + 1, path=dotted(path) or None,
+            hint="write the values out, or use an alias (*name) only for a complete value "
+            "that does not contain its own anchor (&name)",
+        )
+    if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        return
+    active.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -179,11 +203,12 @@ def _collect_lines(node: yaml.Node, path: Path_, source: ConfigSource) -> None:
                 )
             seen[key] = line
             source.lines[(*path, key)] = line
-            _collect_lines(value_node, (*path, key), source)
-    elif isinstance(node, yaml.SequenceNode):
+            _collect_lines(value_node, (*path, key), source, active, budget)
+    else:
         for index, item in enumerate(node.value):
             source.lines[(*path, index)] = item.start_mark.line + 1
-            _collect_lines(item, (*path, index), source)
+            _collect_lines(item, (*path, index), source, active, budget)
+    active.discard(id(node))
 
 
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -226,6 +226,17 @@ CASES: dict[str, Bad] = {
         "    dst: later\n", 8, "schedules.s.dst", ("'later' is not a DST rule", "next/skip")),
     "bad_http_bind": Bad("http:\n  bind: localhost\n", 2, "http.bind",
                          ("'localhost' is not HOST:PORT",)),
+    "number_as_a_name": Bad(
+        "jobs:\n  1:\n    command: [x]\n", 2, "jobs.1", ("key 1 is a number, not a name",),
+        'quote it ("1":)', 1),
+    "null_as_a_name": Bad(
+        "jobs:\n  null:\n    command: [x]\n", 2, "jobs.null", ("key null is empty",)),
+    "recursive_yaml_alias": Bad(
+        "jobs: &all\n  j: *all\n", 1, "jobs.j", ("refers to itself through a YAML alias",),
+        "alias"),
+    "python_tag": Bad(
+        "jobs:\n  j:\n    command: !!python/name:os.system\n", 3, None,
+        ("could not determine a constructor",), "plain YAML"),
     "missing_python_module": Bad(
         "definitions: [no_such_module_for_lockgate_tests]\n", 1, "definitions[0]",
         ("Python module 'no_such_module_for_lockgate_tests' not found",), "config's folder",
@@ -326,3 +337,11 @@ def test_empty_config_is_valid_and_defines_nothing(tmp_path: Path, text: str) ->
     defs = load_definitions(write_config(tmp_path, text), environ={})
     assert (dict(defs.jobs), dict(defs.assets), dict(defs.schedules), dict(defs.sensors)) == (
         {}, {}, {}, {})
+
+
+def test_yaml_alias_bombs_are_refused(tmp_path: Path) -> None:
+    lines = ["a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    for prev, name in zip("abcde", "bcdef", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    err = load_error(tmp_path, "\n".join(lines) + "\n")
+    assert "expands to too many values through YAML aliases" in err.message

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
 from lockgate.cron import CronExpression
 
@@ -62,6 +64,24 @@ class Cadence(ABC):
     def is_boundary(self, x: dt.datetime) -> bool:
         return self.floor(x) == x
 
+    def iter_from(self, n: dt.datetime) -> Iterator[dt.datetime]:
+        """Nominal boundaries from the boundary ``n`` on, in order (ends if none is left)."""
+        while True:
+            yield n
+            try:
+                n = self.next(n)
+            except ValueError:
+                return
+
+    def seconds_of_day(self) -> list[int] | None:
+        """For cadences that fire at the same times on every day they fire: those times
+        as seconds after midnight, sorted. None for calendar cadences (daily and up)."""
+        return None
+
+    def next_day(self, day: dt.date) -> dt.date | None:
+        """The first day at or after ``day`` with boundaries (for ``seconds_of_day``)."""
+        return day
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -81,6 +101,9 @@ class Hourly(Cadence):
 
     def next(self, n: dt.datetime) -> dt.datetime:
         return n + _HOUR
+
+    def seconds_of_day(self) -> list[int]:
+        return [h * 3600 + self.minute * 60 for h in range(24)]
 
 
 class Daily(Cadence):
@@ -174,15 +197,34 @@ class Yearly(Cadence):
 
 
 class CronCadence(Cadence):
-    """Boundaries where a cron expression fires, on the wall clock of the set's zone."""
+    """Boundaries where a cron expression fires, on the wall clock of the set's zone.
+
+    Iteration is by day: cron's time fields (second, minute, hour) do not depend on the
+    date, so a day either has all of :meth:`seconds_of_day` or none; croniter is asked
+    only which day fires next, not for every time (it costs ~40 microseconds a call).
+    """
 
     name = "cron"
 
     def __init__(self, cron: CronExpression) -> None:
+        from croniter import croniter
+
         self.cron = cron
         self.elapsed = cron.fires_at_most_hourly_apart()
         self.lookback = 3 if self.elapsed else 1
         self.default_format = "%Y-%m-%d-%H:%M:%S" if cron.has_seconds else "%Y-%m-%d-%H:%M"
+        fields = cron.expression.split(" ")
+        # croniter takes the seconds field last; lockgate's cron takes it first.
+        text = " ".join([*fields[1:], fields[0]]) if cron.has_seconds else cron.expression
+        expanded = croniter.expand(text)[0]
+        minutes = _values(expanded[0], 60)
+        hours = _values(expanded[1], 24)
+        seconds = _values(expanded[5], 60) if cron.has_seconds else [0]
+        self._seconds = sorted(
+            h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds
+        )
+        self._days = croniter(text, dt.datetime(2000, 1, 1), ret_type=dt.datetime)
+        self._days_lock = threading.Lock()  # one croniter, shared by threads
 
     def floor(self, x: dt.datetime) -> dt.datetime:
         x = x.replace(microsecond=0)
@@ -192,10 +234,46 @@ class CronCadence(Cadence):
         return found
 
     def next(self, n: dt.datetime) -> dt.datetime:
-        found = next(self.cron.iter_after(n), None)
+        found = next(self.iter_from(n + _SECOND), None)
         if found is None:
             raise ValueError(f"cron {self.cron.expression!r} never fires after {n}")
         return found
 
+    def seconds_of_day(self) -> list[int]:
+        return self._seconds
+
+    def next_day(self, day: dt.date) -> dt.date | None:
+        from croniter import CroniterBadDateError
+
+        start = dt.datetime(day.year, day.month, day.day) - _SECOND
+        with self._days_lock:
+            try:
+                self._days.set_current(start, force=True)
+                return self._days.get_next(dt.datetime).date()
+            except (CroniterBadDateError, StopIteration):
+                return None
+
+    def iter_from(self, n: dt.datetime) -> Iterator[dt.datetime]:
+        """Firing times at or after ``n``, in order (``n`` need not be one)."""
+        day: dt.date | None = n.date()
+        seconds = [dt.timedelta(seconds=s) for s in self._seconds]
+        while day is not None:
+            day = self.next_day(day)
+            if day is None:
+                return
+            midnight = dt.datetime(day.year, day.month, day.day)
+            for s in seconds:
+                t = midnight + s
+                if t >= n:
+                    yield t
+            day += _DAY
+
     def __repr__(self) -> str:
         return f"CronCadence({self.cron.expression!r})"
+
+
+def _values(field: list[int | str], size: int) -> list[int]:
+    """A croniter-expanded time field as the list of its values (``*`` is all)."""
+    if field == ["*"]:
+        return list(range(size))
+    return sorted({int(v) for v in field})

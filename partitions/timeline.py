@@ -15,18 +15,19 @@ boundary by boundary through :func:`walltime.occurrences`.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import repeat
 from zoneinfo import ZoneInfo
 
 from lockgate.errors import InternalError
 
-from .cadence import Cadence, Hourly
+from .cadence import Cadence
 from .keys import KeyFormat
 from .walltime import occurrences
 
-__all__ = ["Boundary", "Timeline", "walk"]
+__all__ = ["Boundary", "Timeline", "resolved", "walk"]
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 UTC = dt.UTC
@@ -37,32 +38,45 @@ Boundary = tuple[int, dt.datetime, int, int]  # (epoch, nominal, fold, utc offse
 _Chunk = tuple[list[int], list[str], bool]  # (epochs, keys, strictly increasing)
 
 
+def resolved(zone: ZoneInfo, nominals: Iterable[dt.datetime], *, both: bool) -> Iterator[Boundary]:
+    """Every occurrence of the ``nominals`` (ascending wall-clock times), in time order.
+
+    Nominal order is not always time order: where the clock goes back by more than one
+    step (2 hours in Antarctica/Troll), the second 01:00 comes after the first 02:00.
+    Occurrences wait in a heap until no later nominal can come before them: the first
+    occurrence of each nominal is never earlier than that of the one before.
+    """
+    heap: list[tuple[int, int, Boundary]] = []
+    seq = 0
+    for n in nominals:
+        occs = occurrences(zone, n, both=both)
+        floor = occs[0].epoch
+        while heap and heap[0][0] < floor:
+            yield heapq.heappop(heap)[2]
+        for occ in occs:
+            heapq.heappush(heap, (occ.epoch, seq, (occ.epoch, n, occ.fold, occ.offset)))
+            seq += 1
+    while heap:
+        yield heapq.heappop(heap)[2]
+
+
 def walk(zone: ZoneInfo, cadence: Cadence, n: dt.datetime) -> Iterator[Boundary]:
-    """Finalized boundaries from the nominal ``n`` on, without end.
+    """Finalized boundaries from the nominal ``n`` on (until the cadence ends).
 
     A nominal time in a DST gap resolves to the transition instant; when a later
     nominal lands on the same instant (02:00 and 03:00 on a New York spring night),
     only the later one is a boundary, so no window is empty.
     """
-    both = cadence.elapsed
     pending: Boundary | None = None
-    while True:
-        for occ in occurrences(zone, n, both=both):
-            item = (occ.epoch, n, occ.fold, occ.offset)
-            if pending is not None:
-                if occ.epoch == pending[0]:
-                    pending = item
-                    continue
-                if occ.epoch < pending[0]:
-                    raise InternalError(f"partition boundaries out of order at {n}")
-                yield pending
-            pending = item
-        try:
-            n = cadence.next(n)
-        except ValueError:  # a cron that never fires again
-            if pending is not None:
-                yield pending
-            return
+    for item in resolved(zone, cadence.iter_from(n), both=cadence.elapsed):
+        if pending is not None:
+            if item[0] == pending[0]:
+                pending = item
+                continue
+            yield pending
+        pending = item
+    if pending is not None:
+        yield pending
 
 
 class Timeline:
@@ -181,71 +195,65 @@ class Timeline:
         self.complete = True
 
     def _generate(self) -> Iterator[_Chunk]:
-        if isinstance(self.cadence, Hourly):
-            yield from self._hourly()
+        if self.cadence.seconds_of_day() is not None:
+            yield from self._by_day()
         else:
-            yield from self._generic(self.first, until=None)
+            yield from self._resolve(self.cadence.iter_from(self.first))
 
-    def _generic(self, n: dt.datetime, until: dt.datetime | None) -> Iterator[_Chunk]:
-        """Boundaries by full resolution, from nominal ``n`` up to (excluding) ``until``."""
-        zone, cadence, fmt = self.zone, self.cadence, self.key_format
-        both = cadence.elapsed
+    def _resolve(self, nominals: Iterable[dt.datetime]) -> Iterator[_Chunk]:
+        """Boundaries of ``nominals`` by full zone resolution, in chunks."""
+        fmt = self.key_format
         epochs: list[int] = []
         keys: list[str] = []
-        while until is None or n < until:
-            for occ in occurrences(zone, n, both=both):
-                epochs.append(occ.epoch)
-                keys.append(fmt.format(n, occ.offset if occ.fold else None))
+        for epoch, nominal, fold, offset in resolved(
+            self.zone, nominals, both=self.cadence.elapsed
+        ):
+            epochs.append(epoch)
+            keys.append(fmt.format(nominal, offset if fold else None))
             if len(epochs) >= _CHUNK:
                 yield epochs, keys, False
                 epochs, keys = [], []
-            try:
-                n = cadence.next(n)
-            except ValueError:  # a cron that never fires again
-                break
         if epochs:
             yield epochs, keys, False
 
-    def _hourly(self) -> Iterator[_Chunk]:
-        cadence = self.cadence
-        assert isinstance(cadence, Hourly)
-        zone, fmt = self.zone, self.key_format
-        minute = cadence.minute
-        steps = [h * 3600 + minute * 60 for h in range(24)]
-        default = fmt.is_default
-        tails = [f"-{h:02d}:{minute:02d}" for h in range(24)]
+    def _by_day(self) -> Iterator[_Chunk]:
+        """Hourly and cron sets: the same times of day on every day that has any."""
+        cadence, zone, fmt = self.cadence, self.zone, self.key_format
+        seconds = cadence.seconds_of_day()
+        assert seconds is not None
+        deltas = [dt.timedelta(seconds=s) for s in seconds]
+        # Default formats are "%Y-%m-%d" plus a time part: keep the time parts once.
+        sample = dt.datetime(2000, 1, 1)
+        tails = [(sample + d).strftime(fmt.fmt)[10:] for d in deltas] if fmt.is_default else []
         first = self.first
-        day = first.date()
-        if first != dt.datetime(day.year, day.month, day.day, 0, minute):
-            # The first day starts mid-day: resolve its remaining hours one by one.
-            yield from self._generic(first, until=dt.datetime.combine(day, dt.time()) + _DAY)
-            day += _DAY
-        ordinal = day.toordinal()
+        day: dt.date | None = first.date()
 
         def midnight_offset(o: int) -> int:
             off = dt.datetime.fromordinal(o).replace(tzinfo=zone).utcoffset()
             assert off is not None
             return int(off.total_seconds())
 
-        off = midnight_offset(ordinal)
-        while True:
-            off_next = midnight_offset(ordinal + 1)
-            if off == off_next:
+        while day is not None:
+            day = cadence.next_day(day)
+            if day is None:
+                return
+            ordinal = day.toordinal()
+            midnight = dt.datetime(day.year, day.month, day.day)
+            off = midnight_offset(ordinal)
+            if midnight + deltas[0] < first or off != midnight_offset(ordinal + 1):
+                # The first day (from start on) or a transition day: one by one.
+                nominals = [t for t in (midnight + d for d in deltas) if t >= first]
+                yield from self._resolve(nominals)
+            else:
                 base = (ordinal - _EPOCH_ORDINAL) * 86400 - off
-                epochs = [base + s for s in steps]
-                date = dt.date.fromordinal(ordinal)
-                if default:
-                    prefix = date.isoformat()
+                epochs = [base + s for s in seconds]
+                if tails:
+                    prefix = day.isoformat()
                     keys = [prefix + t for t in tails]
                 else:
-                    start = dt.datetime(date.year, date.month, date.day, 0, minute)
-                    keys = [(start + dt.timedelta(hours=h)).strftime(fmt.fmt) for h in range(24)]
+                    keys = [(midnight + d).strftime(fmt.fmt) for d in deltas]
                 yield epochs, keys, True
-            else:  # a transition day: 23, 24 or 25 hours, resolved one by one
-                start = dt.datetime.fromordinal(ordinal).replace(minute=minute)
-                yield from self._generic(start, until=dt.datetime.fromordinal(ordinal + 1))
-            off = off_next
-            ordinal += 1
+            day += _DAY
 
 
 _DAY = dt.timedelta(days=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from lockgate.cli import common
@@ -11,9 +13,14 @@ app = typer.Typer(help="Create, upgrade and inspect the store's schema.", no_arg
 
 @app.command("upgrade")
 def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
-    """Apply the schema migrations to the configured database (idempotent)."""
+    """Apply the schema migrations to the configured database (idempotent).
+
+    Safe to run while daemons are running or from several hosts at once. Exits 1 when
+    the database was upgraded by a newer lockgate (it is left untouched).
+    """
     from lockgate.store import Store
 
+    _quiet_logs()
     defs = common.load(config)
     store = Store.open(defs.storage_url)
     try:
@@ -26,7 +33,8 @@ def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> No
                            "changed": before != after})
     else:
         what = "already at" if before == after else f"upgraded from {before or 'empty'} to"
-        common.console().print(f"{store.url}: {what} revision {after}")
+        common.console().print(f"{store.url}: {what} revision {after}", soft_wrap=True,
+                                 markup=False)
 
 
 @app.command("status")
@@ -38,6 +46,7 @@ def status(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> Non
     """
     from lockgate.store import Store, migrate
 
+    _quiet_logs()
     defs = common.load(config)
     store = Store.open(defs.storage_url)
     try:
@@ -49,9 +58,19 @@ def status(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> Non
     else:
         common.console().print(
             f"{report['url']}: revision {report['current'] or 'none (empty database)'}, "
-            f"head {report['head']}: {report['state']}"
+            f"head {report['head']}: {report['state']}", soft_wrap=True, markup=False
         )
         if report["state"] != "current":
-            common.err_console().print(report["fix"])
+            common.err_console().print(f"{report['message']}; {report['fix']}",
+                                       soft_wrap=True, markup=False)
     if report["state"] != "current":
         raise typer.Exit(1)
+
+
+def _quiet_logs() -> None:
+    # The command prints its own result on stdout; log events would only interleave
+    # with it (and break --json). Warnings still reach stderr.
+    from lockgate import logs
+
+    fmt = common.state.log_format  # validated by the root callback
+    logs.configure(fmt, level="warning", stream=sys.stderr)  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ def test_concurrent_upgrades_apply_the_schema_once(store_url: str, tmp_path: Pat
         _wait_for(lambda: all(ready.exists() or proc.poll() is not None
                               for proc, ready in children), "the upgraders to connect")
         (tmp_path / "go").touch()
-        results = [proc.communicate(timeout=WAIT_S) + (proc.returncode,)
+        results = [(*proc.communicate(timeout=WAIT_S), proc.returncode)
                    for proc, _ in children]
     finally:
         for proc, _ in children:
@@ -92,7 +92,7 @@ def test_postgres_upgrade_waits_for_the_advisory_lock(
     try:
         with holder.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": migrate.PG_UPGRADE_LOCK})
-            proc, ready = _spawn(postgres_url, tmp_path, "waiter")
+            proc, _ = _spawn(postgres_url, tmp_path, "waiter")
             (tmp_path / "go").touch()
             try:
                 _wait_for(lambda: proc.poll() is not None or _lock_waiters(conn) > 0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from lockgate.store.engine import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS, normalize_u
 
 
 @pytest.fixture
-def sqlite_store(sqlite_url: str) -> Store:
+def sqlite_store(sqlite_url: str) -> Iterator[Store]:
     opened = Store.open(sqlite_url)
     yield opened
     opened.close()
@@ -27,6 +28,33 @@ def _pragma(store: Store, name: str) -> object:
 
 def test_sqlite_runs_in_wal_mode(sqlite_store: Store) -> None:
     assert _pragma(sqlite_store, "journal_mode") == "wal"
+
+
+def test_switching_a_new_database_to_wal_waits_for_another_writer(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLite refuses the switch at once, without its busy handler, while another
+    # connection writes to the file in rollback-journal mode (several processes
+    # opening a new database together); lockgate retries instead of failing.
+    import time
+
+    path = sqlite_url.removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE other (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the writer finishes while we wait
+        waits.append(seconds)
+        writer.execute("COMMIT")
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    store = Store.open(sqlite_url)
+    try:
+        assert _pragma(store, "journal_mode") == "wal"
+    finally:
+        store.close()
+        writer.close()
+    assert len(waits) == 1
 
 
 def test_sqlite_waits_for_a_busy_database(sqlite_store: Store) -> None:

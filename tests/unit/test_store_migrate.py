@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,16 @@ from lockgate.errors import SchemaMismatch
 from lockgate.store import Store, migrate
 from lockgate.store.tables import metadata
 
-TABLES = {"runs", "run_keys", "run_attempts", "ticks", "trigger_state", "partition_status",
-          "backfills", "leases", "daemons"}
+TABLES = set(metadata.tables)
+HEAD = migrate.head_revision()  # as shipped; `newer_code` adds one after it
+NEXT = "9999_next"
 
-SECOND_REVISION = '''
+NEXT_REVISION = f'''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{NEXT}"
+down_revision = "{HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -38,7 +40,7 @@ def downgrade():
 
 
 @pytest.fixture
-def empty_store(store_url: str) -> Store:
+def empty_store(store_url: str) -> Iterator[Store]:
     opened = Store.open(store_url)
     yield opened
     opened.close()
@@ -46,13 +48,13 @@ def empty_store(store_url: str) -> Store:
 
 @pytest.fixture
 def newer_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Make this process's lockgate ship a second revision, 0002, after the real head."""
+    """Make this process's lockgate ship one more revision, NEXT, after the real head."""
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_extra.py").write_text(SECOND_REVISION)
+    (scripts / "versions" / f"{NEXT}_extra.py").write_text(NEXT_REVISION)
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
-    return "0002"
+    return NEXT
 
 
 def _tables(store: Store) -> set[str]:
@@ -65,8 +67,16 @@ def _set_revision(store: Store, revision: str) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
 
 
-def test_head_is_the_initial_revision() -> None:
-    assert migrate.head_revision() == "0001"
+def test_revisions_form_one_numbered_chain_from_0001() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    chain = [script.revision for script in scripts.walk_revisions()][::-1]
+    assert chain[0] == "0001"
+    assert chain == [f"{n:04d}" for n in range(1, len(chain) + 1)]
+    assert scripts.get_heads() == [HEAD] == [chain[-1]]
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_")
 
 
 def test_upgrade_creates_every_table(empty_store: Store) -> None:
@@ -138,9 +148,9 @@ def test_status_of_a_database_from_a_newer_lockgate(store: Store) -> None:
 def test_status_behind_then_upgrade_applies_the_new_revision(
         store: Store, newer_code: str) -> None:
     report = migrate.status(store)
-    assert (report["state"], report["current"], report["head"]) == ("behind", "0001", "0002")
+    assert (report["state"], report["current"], report["head"]) == ("behind", HEAD, NEXT)
     assert report["fix"] == "run `lockgate db upgrade`"
-    assert migrate.upgrade(store) == "0002"
+    assert migrate.upgrade(store) == NEXT
     assert "zz_extra" in _tables(store)
     assert migrate.status(store)["state"] == "current"
 
@@ -148,9 +158,9 @@ def test_status_behind_then_upgrade_applies_the_new_revision(
 def test_code_older_than_the_database_sees_it_ahead(
         store: Store, newer_code: str, monkeypatch: pytest.MonkeyPatch) -> None:
     migrate.upgrade(store)
-    monkeypatch.undo()  # back to the code as shipped, which stops at 0001
+    monkeypatch.undo()  # back to the code as shipped, which stops at HEAD
     assert migrate.status(store)["state"] == "ahead"
-    with pytest.raises(SchemaMismatch, match=r"newer lockgate \(revision 0002\)"):
+    with pytest.raises(SchemaMismatch, match=rf"newer lockgate \(revision {NEXT}\)"):
         migrate.require_current(store)
 
 
@@ -165,7 +175,7 @@ def test_require_current_refuses_an_empty_database(empty_store: Store) -> None:
 
 
 def test_require_current_refuses_a_database_behind(store: Store, newer_code: str) -> None:
-    with pytest.raises(SchemaMismatch, match=r"revision 0001.*needs revision 0002.*"
+    with pytest.raises(SchemaMismatch, match=rf"revision {HEAD}.*needs revision {NEXT}.*"
                                              r"run `lockgate db upgrade`"):
         migrate.require_current(store)
 
@@ -211,7 +221,7 @@ def test_scripts_are_found_inside_the_package() -> None:
     import lockgate.store
 
     package = Path(lockgate.store.__file__).resolve().parent
-    assert migrate.MIGRATIONS_DIR == package / "migrations"
+    assert package / "migrations" == migrate.MIGRATIONS_DIR
     config = migrate.alembic_config()
     assert config.get_main_option("script_location") == str(package / "migrations")
     assert config.config_file_name is None  # no alembic.ini involved

@@ -23,7 +23,7 @@ depends_on: str | None = None
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def Time(name: str, *, nullable: bool = True) -> sa.Column:  # noqa: N802  # reads like a type
+def Time(name: str, *, nullable: bool = True) -> sa.Column:  # capitalized: reads like a type
     """A UTC instant: timestamptz on PostgreSQL, SQLAlchemy's text format on SQLite."""
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 

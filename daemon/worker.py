@@ -86,6 +86,7 @@ class Worker:
         self.launcher = launcher or LocalLauncher(state_dir=defs.launcher.state_dir,
                                                   pythonpath=defs.base_dir)
         self.last_beat = clock.monotonic()
+        self.on_beat: Callable[[], None] | None = None  # called once per loop iteration
 
     # -- control from other threads ---------------------------------------------------
 
@@ -130,6 +131,8 @@ class Worker:
         while not self._stopping.is_set():
             now_m = clock.monotonic()
             self.last_beat = now_m
+            if self.on_beat is not None:
+                self.on_beat()
             self._watch_children(now_m)
             claimed = self._claim_and_launch()
             if now_m - last_heartbeat >= settings.heartbeat_interval.total_seconds():

@@ -50,7 +50,7 @@ def _root(
 
 
 def _register() -> None:
-    from lockgate.cli import backfill, check, db, keys, partitions, runs, worker
+    from lockgate.cli import backfill, check, daemon, db, keys, partitions, runs, schedules, worker
 
     app.command("check")(check.check)
     app.add_typer(db.app, name="db")
@@ -60,6 +60,10 @@ def _register() -> None:
     app.command("worker")(worker.worker)
     app.command("partitions")(partitions.partitions)
     app.add_typer(backfill.app, name="backfill")
+    app.command("daemon")(daemon.daemon)
+    app.command("health")(daemon.health)
+    app.add_typer(schedules.app, name="schedules")
+    app.command("ticks")(schedules.ticks)
 
 
 _register()

@@ -1,0 +1,59 @@
+"""Liveness of the daemon's loops: each reports in; /healthz and the watchdog read it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from lockgate import clock
+
+__all__ = ["Loops"]
+
+
+@dataclass
+class _Loop:
+    max_age: float  # seconds without a beat before the loop counts as stalled
+    last: float | None = None  # monotonic
+    last_wall: str | None = None
+    detail: str | None = None
+
+
+class Loops:
+    """Each loop calls :meth:`beat`; :meth:`report` says which are late."""
+
+    def __init__(self) -> None:
+        self._loops: dict[str, _Loop] = {}
+        self._lock = threading.Lock()
+
+    def register(self, name: str, max_age: float) -> None:
+        with self._lock:
+            self._loops.setdefault(name, _Loop(max_age=max_age)).max_age = max_age
+
+    def beat(self, name: str, detail: str | None = None) -> None:
+        with self._lock:
+            loop = self._loops.setdefault(name, _Loop(max_age=30.0))
+            loop.last = clock.monotonic()
+            loop.last_wall = clock.now().isoformat().replace("+00:00", "Z")
+            loop.detail = detail
+
+    def fail(self, name: str, detail: str) -> None:
+        """Mark a loop unhealthy now (e.g. the store does not answer)."""
+        with self._lock:
+            loop = self._loops.setdefault(name, _Loop(max_age=30.0))
+            loop.last = None
+            loop.detail = detail
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        now = clock.monotonic()
+        healthy = True
+        loops: dict[str, Any] = {}
+        with self._lock:
+            for name, loop in sorted(self._loops.items()):
+                age = None if loop.last is None else round(now - loop.last, 3)
+                ok = age is not None and age <= loop.max_age
+                healthy &= ok
+                loops[name] = {"healthy": ok, "last_beat": loop.last_wall,
+                               "age_seconds": age, "max_age_seconds": loop.max_age,
+                               **({"detail": loop.detail} if loop.detail else {})}
+        return healthy, loops

@@ -1,0 +1,67 @@
+"""The daemon's HTTP endpoint: ``/healthz`` and ``/metrics`` (stdlib server, own thread)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from lockgate.errors import EnvironmentFault
+
+__all__ = ["HttpEndpoint"]
+
+
+class HttpEndpoint:
+    """Serves ``health() -> (ok, body)`` at /healthz and ``metrics() -> bytes`` at /metrics."""
+
+    def __init__(self, bind: str, *, health: Callable[[], tuple[bool, dict[str, Any]]],
+                 metrics: Callable[[], bytes]) -> None:
+        host, _, port = bind.rpartition(":")
+        host = host.strip("[]")
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802  # the stdlib's name
+                path = self.path.split("?", 1)[0]
+                if path in ("/healthz", "/health"):
+                    ok, body = endpoint.health()
+                    self._send(200 if ok else 503, "application/json",
+                               json.dumps(body, default=str).encode())
+                elif path == "/metrics":
+                    self._send(200, "text/plain; version=0.0.4; charset=utf-8",
+                               endpoint.metrics())
+                else:
+                    self._send(404, "application/json", b'{"error": "not found; try '
+                               b'/healthz or /metrics"}')
+
+            def _send(self, code: int, kind: str, body: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass  # requests are not events worth a log line
+
+        self.health = health
+        self.metrics = metrics
+        try:
+            self.server = ThreadingHTTPServer((host, int(port)), Handler)
+        except OSError as exc:
+            raise EnvironmentFault(
+                f"cannot listen on {bind}: {exc.strerror}; set `http: {{bind: HOST:PORT}}` "
+                "to a free port, or stop what uses it") from None
+        self.server.daemon_threads = True
+        self.address = f"{host}:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="lockgate-http",
+                                       kwargs={"poll_interval": 0.5}, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

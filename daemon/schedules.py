@@ -1,0 +1,279 @@
+"""Schedule ticks: which fire times are due, what each does, committed as one decision.
+
+An evaluation looks at every fire time after the schedule's horizon (the newest instant
+already decided, or when the schedule was first seen or last resumed: a schedule never
+runs ticks from before that) up to ``now``. Each due fire time becomes a tick that
+either requests a run or is skipped with its reason:
+
+- ``catchup`` after downtime: ``none`` skips every late tick, ``latest`` runs only the
+  most recent one, ``all`` runs them all, oldest first; ticks older than
+  ``catchup_window`` are skipped whatever the policy.
+- ``overlap`` while a previous run is queued or running: ``allow``, ``skip``,
+  ``queue_one`` (at most one waiting), ``cancel_previous``.
+
+A tick's run key is the schedule name plus the instant in UTC, so whatever restarts or
+daemons race, an instant runs at most once. The ticks, their runs and the new horizon
+commit in one transaction that also checks the decider lease's fencing token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from lockgate.definitions import Catchup, Definitions, Overlap, RunRequest, Schedule
+from lockgate.runs.ledger import request_runs
+from lockgate.runs.queue import request_cancel
+from lockgate.runs.sql import param
+from lockgate.store import Store
+
+from .fire_times import FireTime, fire_times
+from .lease import Lease
+from .ticks import TickRecord, get_state, record_ticks, update_state
+
+__all__ = ["MISFIRE_GRACE", "TickDecision", "decide_catchup", "evaluate_schedule",
+           "partition_for_tick", "run_key_for"]
+
+# A tick evaluated within this long after its instant is on time, not a missed tick.
+MISFIRE_GRACE = dt.timedelta(seconds=60)
+# At most this many late ticks are examined one by one; older ones are summarized.
+MAX_LATE_TICKS = 100_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class TickDecision:
+    fire: FireTime
+    run: bool
+    reason: str | None = None
+    run_ids: tuple[int, ...] = ()
+    partition_key: str | None = None
+    created: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_key_for(schedule: Schedule, instant: dt.datetime) -> str:
+    """``nightly_sales:2024-03-10T01:00:00Z``: the schedule and the instant in UTC."""
+    return f"{schedule.name}:{instant.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+
+
+def decide_catchup(schedule: Schedule, due: list[FireTime], now: dt.datetime
+                   ) -> list[TickDecision]:
+    """Apply the catch-up policy and window to the due fire times (oldest first)."""
+    window_start = now - schedule.catchup_window
+    decisions = []
+    newest = due[-1] if due else None
+    for fire in due:
+        on_time = now - fire.instant <= MISFIRE_GRACE
+        if fire.instant < window_start:
+            decisions.append(TickDecision(fire=fire, run=False, reason=(
+                f"missed while no daemon ran; older than catchup_window "
+                f"{_dur(schedule.catchup_window)}")))
+        elif on_time or schedule.catchup is Catchup.ALL:
+            decisions.append(TickDecision(fire=fire, run=True))
+        elif schedule.catchup is Catchup.LATEST and fire is newest:
+            decisions.append(TickDecision(fire=fire, run=True))
+        elif schedule.catchup is Catchup.LATEST:
+            decisions.append(TickDecision(fire=fire, run=False, reason=(
+                "missed while no daemon ran; superseded by a later tick (catchup: latest)")))
+        else:
+            decisions.append(TickDecision(fire=fire, run=False, reason=(
+                "missed while no daemon ran (catchup: none)")))
+    return decisions
+
+
+def _dur(delta: dt.timedelta) -> str:
+    from lockgate.clock import format_duration
+
+    return format_duration(delta)
+
+
+def partition_for_tick(defs: Definitions, schedule: Schedule, instant: dt.datetime
+                       ) -> tuple[list[str | None], str | None]:
+    """The partition(s) a tick requests, or a reason to skip. [None]: not partitioned."""
+    asset = defs.assets.get(schedule.target)
+    if asset is None or asset.partitions is None:
+        return [None], None
+    from lockgate.partitions import partitions_for
+
+    pset = partitions_for(asset.partitions)
+    if not pset.is_time_window:
+        return list(pset.keys(instant)), None
+    key = pset.last_closed_key(instant)
+    if key is None:
+        return [], f"no partition of {asset.name!r} has closed yet at this tick"
+    if schedule.partition_offset:
+        index = pset.index_of(key, instant) + schedule.partition_offset
+        if index < 0:
+            return [], f"partition_offset {schedule.partition_offset} goes before the first"
+        try:
+            key = pset.key_at(index, instant)
+        except IndexError:
+            return [], (f"partition_offset {schedule.partition_offset} goes past the last "
+                        "partition that exists at this tick")
+    return [key], None
+
+
+def _active_runs(conn: Connection, origin: str) -> list[tuple[int, str]]:
+    m = param(conn)
+    return [(r[0], r[1]) for r in conn.exec_driver_sql(
+        f"SELECT id, status FROM runs WHERE origin = {m} AND status IN "
+        "('waiting', 'queued', 'starting', 'running') ORDER BY id", (origin,))]
+
+
+def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime
+             ) -> str | None:
+    """Apply the overlap policy; a reason to skip the tick, or None to go ahead."""
+    if schedule.overlap is Overlap.ALLOW:
+        return None
+    active = _active_runs(conn, origin)
+    if not active:
+        return None
+    if schedule.overlap is Overlap.SKIP:
+        run_id, status = active[-1]
+        return f"previous run {run_id} is still {status} (overlap: skip)"
+    if schedule.overlap is Overlap.QUEUE_ONE:
+        waiting = [r for r, s in active if s in ("waiting", "queued")]
+        if waiting:
+            return f"run {waiting[-1]} is already waiting to start (overlap: queue_one)"
+        return None
+    for run_id, _status in active:  # cancel_previous
+        request_cancel(conn, run_id, now=now)
+    return None
+
+
+def evaluate_schedule(store: Store, defs: Definitions, schedule: Schedule, *,
+                      now: dt.datetime, lease: Lease | None,
+                      call_user: Any = None) -> list[TickDecision]:
+    """Decide and record every due tick of ``schedule`` in one transaction.
+
+    ``call_user(fn, fire)`` runs a Python schedule's function with the daemon's timeout
+    and returns its result (raising what the function raised). It is called before the
+    write transaction opens, so a slow function never holds the store's write lock.
+
+    Raises:
+        LeaseLost: the decider lease is no longer ours; nothing was written.
+    """
+    results: dict[dt.datetime, Any] = {}
+    if schedule.fn is not None and call_user is not None:
+        with store.read() as conn:
+            planned = _due(conn, schedule, now)
+        for decision in decide_catchup(schedule, planned, now) if planned else []:
+            if decision.run:
+                try:
+                    results[decision.fire.instant] = call_user(schedule.fn, decision.fire)
+                except Exception as exc:  # the user's code: a failed tick, never a dead daemon
+                    results[decision.fire.instant] = exc
+    return _decide_and_record(store, defs, schedule, now=now, lease=lease, results=results)
+
+
+def _horizon(conn: Connection, schedule: Schedule, now: dt.datetime
+             ) -> tuple[dt.datetime, dt.datetime] | None:
+    """(horizon, floor), or None when paused. Fire times after the horizon are undecided;
+    those up to the floor are older than the catch-up window."""
+    state = get_state(conn, "schedule", schedule.name, now)
+    if state.paused:
+        return None
+    horizon = max(t for t in (state.last_scheduled_for, state.first_seen_at,
+                              state.resumed_at) if t is not None)
+    return horizon, max(horizon, now - schedule.catchup_window - MISFIRE_GRACE)
+
+
+def _due(conn: Connection, schedule: Schedule, now: dt.datetime) -> list[FireTime]:
+    window = _horizon(conn, schedule, now)
+    if window is None:
+        return []
+    return list(fire_times(schedule, after=window[1], until=now, limit=MAX_LATE_TICKS))
+
+
+def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
+                       now: dt.datetime, lease: Lease | None, results: dict[dt.datetime, Any]
+                       ) -> list[TickDecision]:
+    origin = f"schedule:{schedule.name}"
+    with store.begin() as conn:
+        token = lease.check(conn, now) if lease is not None else None
+        window = _horizon(conn, schedule, now)
+        if window is None:
+            return []
+        horizon, floor = window
+        due = list(fire_times(schedule, after=floor, until=now, limit=MAX_LATE_TICKS))
+        records: list[TickRecord] = []
+        if floor > horizon and next(iter(fire_times(schedule, after=horizon, until=floor,
+                                                    limit=1)), None) is not None:
+            records.append(TickRecord(
+                trigger_kind="schedule", trigger=schedule.name, scheduled_for=None,
+                started_at=now, finished_at=now, status="skipped", fencing_token=token,
+                skip_reason=(f"ticks from {_iso(horizon)} to {_iso(floor)} missed while no "
+                             f"daemon ran; older than catchup_window "
+                             f"{_dur(schedule.catchup_window)}")))
+        if not due:
+            if records:
+                record_ticks(conn, records)
+                update_state(conn, "schedule", schedule.name, last_scheduled_for=floor,
+                             last_tick_at=now)
+            return []
+        decisions = decide_catchup(schedule, due, now)
+        out: list[TickDecision] = []
+        for decision in decisions:
+            if decision.run:
+                decision = _run_tick(conn, defs, schedule, decision, origin, now, results)
+            out.append(decision)
+            records.append(TickRecord(
+                trigger_kind="schedule", trigger=schedule.name,
+                scheduled_for=decision.fire.instant, started_at=now, finished_at=now,
+                status=decision.extra.get("status", "succeeded" if decision.run else "skipped"),
+                run_ids=decision.run_ids, skip_reason=decision.reason,
+                error=decision.extra.get("error"), fencing_token=token))
+        record_ticks(conn, records)
+        update_state(conn, "schedule", schedule.name, last_scheduled_for=due[-1].instant,
+                     last_tick_at=now)
+    return out
+
+
+def _run_tick(conn: Connection, defs: Definitions, schedule: Schedule,
+              decision: TickDecision, origin: str, now: dt.datetime,
+              results: dict[dt.datetime, Any]) -> TickDecision:
+    from dataclasses import replace
+
+    from lockgate.definitions import SkipReason
+
+    instant = decision.fire.instant
+    if not defs.has_target(schedule.target):
+        return replace(decision, run=False, extra={"status": "failed", "error": (
+            f"target {schedule.target!r} is not defined")})
+    keys, reason = partition_for_tick(defs, schedule, instant)
+    if reason:
+        return replace(decision, run=False, reason=reason)
+    config: dict[str, Any] = dict(schedule.config)
+    if instant in results:
+        result = results[instant]
+        if isinstance(result, BaseException):
+            import traceback
+
+            return replace(decision, run=False, extra={"status": "failed", "error": "".join(
+                traceback.format_exception(type(result), result, result.__traceback__))})
+        if isinstance(result, SkipReason):
+            return replace(decision, run=False, reason=result.reason)
+        if isinstance(result, dict):
+            config.update(result)
+    skip = _overlap(conn, schedule, origin, now)
+    if skip:
+        return replace(decision, run=False, reason=skip)
+    base = run_key_for(schedule, instant)
+    requests = [RunRequest(
+        target=schedule.target,
+        run_key=base if key is None or len(keys) == 1 else f"{base}:{key}",
+        partition_key=key, config=config, tags=dict(schedule.tags),
+        trigger={"schedule": {"name": schedule.name, "scheduled_for": _iso(instant),
+                              "dst": decision.fire.note}},
+    ) for key in keys]
+    outcomes = request_runs(conn, requests, origin=origin, defs=defs, now=now)
+    return replace(decision, run_ids=tuple(o.run_id for o in outcomes),
+                   created=any(o.created for o in outcomes),
+                   partition_key=keys[0] if keys else None)
+
+
+def _iso(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,175 @@
+"""``lockgate schedules`` and ``lockgate ticks``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from lockgate.cli import common
+
+app = typer.Typer(help="List, preview, pause and resume cron schedules.",
+                  no_args_is_help=True)
+NameArg = Annotated[str, typer.Argument(help="The schedule's name.")]
+
+
+@app.command("list")
+def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+    """Every schedule with its cron, zone, target, state and next fire time."""
+    from lockgate import clock
+    from lockgate.daemon.fire_times import fire_times
+    from lockgate.daemon.ticks import get_state
+
+    defs = common.load(config)
+    now = clock.now()
+    store = common.open_store(defs)
+    items: list[dict[str, Any]] = []
+    try:
+        with store.read() as conn:
+            for s in defs.schedules.values():
+                state = get_state(conn, "schedule", s.name, now) if _seen(conn, s.name) else None
+                nxt = next(fire_times(s, after=now, limit=1), None)
+                items.append({
+                    "name": s.name, "cron": s.cron, "timezone": s.timezone, "target": s.target,
+                    "paused": bool(state and state.paused), "catchup": s.catchup.value,
+                    "overlap": s.overlap.value,
+                    "next_fire": nxt.instant if nxt else None,
+                    "next_fire_local": nxt.local.isoformat() if nxt else None,
+                    "last_tick_at": state.last_tick_at if state else None,
+                })
+    finally:
+        store.close()
+    if json:
+        common.print_json(items)
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column in ("name", "cron", "timezone", "target", "state", "next fire (local)"):
+        table.add_column(column)
+    for i in items:
+        table.add_row(i["name"], i["cron"], i["timezone"], i["target"],
+                      "paused" if i["paused"] else "active", i["next_fire_local"] or "-")
+    common.console().print(table)
+
+
+def _seen(conn: Any, name: str) -> bool:
+    from sqlalchemy import select
+
+    from lockgate.store.tables import trigger_state
+
+    return conn.execute(select(trigger_state.c.trigger).where(
+        trigger_state.c.trigger_kind == "schedule", trigger_state.c.trigger == name)
+    ).first() is not None
+
+
+@app.command("preview")
+def preview(
+    name: NameArg,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, max=10000)] = 10,
+    from_: Annotated[str | None, typer.Option(
+        "--from", help="Start after this time: ISO 8601 with an offset, or a local time in "
+        "the schedule's zone (2024-03-10T00:00). Default: now.")] = None,
+    config: common.ConfigOpt = None,
+    json: common.JsonOpt = False,
+) -> None:
+    """The next fire times in local time and UTC, the partition each targets, DST decisions."""
+    from lockgate import clock
+    from lockgate.daemon.fire_times import fire_times
+    from lockgate.daemon.schedules import partition_for_tick, run_key_for
+    from lockgate.daemon.ticks import require_trigger
+
+    defs = common.load(config)
+    require_trigger(list(defs.schedules), name, "schedule")
+    s = defs.schedules[name]
+    start = _parse_from(from_, s.timezone) if from_ else clock.now()
+    rows = []
+    for fire in fire_times(s, after=start, limit=count):
+        keys, reason = partition_for_tick(defs, s, fire.instant)
+        rows.append({"local": fire.local.isoformat(), "utc": fire.instant,
+                     "partitions": [k for k in keys if k is not None], "skip_reason": reason,
+                     "dst": fire.note, "run_key": run_key_for(s, fire.instant)})
+    if json:
+        common.print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{name}: {s.cron} ({s.timezone}) -> {s.target}", title_justify="left")
+    for column in ("local", "UTC", "partition", "note"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["local"], r["utc"].strftime("%Y-%m-%d %H:%M:%SZ"),
+                      ", ".join(r["partitions"]) or "-", r["dst"] or r["skip_reason"] or "")
+    common.console().print(table)
+
+
+def _parse_from(text: str, zone: str) -> Any:
+    import datetime as dt
+
+    from lockgate import clock
+    from lockgate.errors import UsageError
+
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--from {text!r} is not a time; write 2024-03-10T00:00 (local to "
+                         "the schedule) or 2024-03-10T05:00Z") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=clock.zone(zone))
+    return clock.to_utc(value)
+
+
+def _pause(name: str, config: str | None, paused: bool) -> None:
+    from lockgate import clock
+    from lockgate.daemon.ticks import require_trigger, set_paused
+
+    defs = common.load(config)
+    require_trigger(list(defs.schedules), name, "schedule")
+    with common.configured_store(config) as store, store.begin() as conn:
+        changed = set_paused(conn, "schedule", name, paused, clock.now())
+    word = "paused" if paused else "resumed"
+    common.console().print(f"schedule {name} {word}" if changed
+                           else f"schedule {name} was already {word}")
+
+
+@app.command("pause")
+def pause(name: NameArg, config: common.ConfigOpt = None) -> None:
+    """Stop firing; ticks while paused are not caught up after resume."""
+    _pause(name, config, True)
+
+
+@app.command("resume")
+def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
+    """Fire again, from now on."""
+    _pause(name, config, False)
+
+
+def ticks(
+    name: Annotated[str, typer.Argument(help="A schedule or sensor name.")],
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    config: common.ConfigOpt = None,
+    json: common.JsonOpt = False,
+) -> None:
+    """Tick history of a schedule or sensor: time, status, runs, skip reason, error."""
+    from lockgate.daemon.ticks import list_ticks, require_trigger
+
+    defs = common.load(config)
+    require_trigger([*defs.schedules, *defs.sensors], name, "schedule or sensor")
+    with common.configured_store(config) as store, store.read() as conn:
+        items = list_ticks(conn, name, limit=limit)
+    if json:
+        common.print_json(items)
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column in ("id", "scheduled for", "evaluated", "status", "runs", "reason / error"):
+        table.add_column(column)
+    for t in items:
+        error_lines = (t["error"] or "").strip().splitlines()
+        why = t["skip_reason"] or (error_lines[-1] if error_lines else "")
+        table.add_row(str(t["id"]), t["scheduled_for"].strftime("%Y-%m-%d %H:%M:%SZ")
+                      if t["scheduled_for"] else "-",
+                      t["started_at"].strftime("%Y-%m-%d %H:%M:%SZ"), t["status"],
+                      ", ".join(map(str, t["run_ids"])) or "-", why)
+    common.console().print(table)

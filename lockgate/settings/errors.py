@@ -10,7 +10,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from lockgate.errors import ConfigError
-from lockgate.settings.schema import KeyProblem
+from lockgate.settings.fields import KeyProblem
 from lockgate.settings.source import ConfigSource, Path_
 
 __all__ = ["did_you_mean", "translate"]

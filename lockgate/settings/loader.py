@@ -7,10 +7,7 @@ value and the fix. Nothing runs before a config has loaded whole.
 
 from __future__ import annotations
 
-import importlib
 import os
-import sys
-import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from lockgate.decorators import Declaration, declarations_in
 from lockgate.errors import ConfigError
 from lockgate.settings import schema
 from lockgate.settings.errors import did_you_mean, translate
+from lockgate.settings.modules import import_definitions
 from lockgate.settings.source import ConfigSource, interpolate, read_yaml
 
 __all__ = ["CONFIG_ENV", "find_config", "load_definitions"]
@@ -260,44 +258,10 @@ class _Builder:
         )
 
     def add_module(self, module_name: str, where: tuple[Any, ...]) -> None:
-        base = str(self.base_dir)
-        if base not in sys.path:
-            sys.path.insert(0, base)
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-                raise self.source.error(
-                    where, f"Python module {module_name!r} not found", value=module_name,
-                    hint=f"check the name; modules are imported from {base} (the config's "
-                    "folder) and the installed packages",
-                ) from None
-            raise self._import_error(module_name, where, exc) from None
-        except (Exception, SystemExit) as exc:  # SystemExit: a module that calls sys.exit()
-            raise self._import_error(module_name, where, exc) from None
+        module = import_definitions(module_name, self.base_dir, self.source, where)
         file = getattr(module, "__file__", None) or module_name
         for declared in declarations_in(vars(module)):
             self._add_declaration(declared, str(file))
-
-    def _import_error(self, module_name: str, where: tuple[Any, ...],
-                      exc: BaseException) -> ConfigError:
-        # Show the user's own error, where it happened in their code: drop the frames
-        # of importlib and of lockgate, and the "Traceback" header that reads as a crash.
-        frames = [
-            f for f in traceback.extract_tb(exc.__traceback__)
-            if not f.filename.startswith("<frozen") and not _in_lockgate(f.filename)
-            and not f.filename.startswith(_IMPORTLIB_DIR)
-        ]
-        lines = [f"  File \"{f.filename}\", line {f.lineno}, in {f.name}"
-                 + (f"\n    {f.line.strip()}" if f.line else "") for f in frames]
-        lines += [line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc)]
-        return self.source.error(
-            where,
-            f"Python module {module_name!r} failed to import:\n" + "\n".join(lines),
-            value=module_name,
-            hint="fix the error in that module (run `python -c 'import "
-            f"{module_name}'` in {self.base_dir} to see it alone)",
-        )
 
     def _add_declaration(self, declared: Declaration, file: str) -> None:
         fn = declared.fn
@@ -397,14 +361,6 @@ class _Builder:
         for name in sorted(self.assets):
             if name not in state:
                 visit(name)
-
-
-_LOCKGATE_DIR = str(Path(__file__).resolve().parent.parent)
-_IMPORTLIB_DIR = os.path.dirname(importlib.__file__) + os.sep
-
-
-def _in_lockgate(filename: str) -> bool:
-    return filename.startswith(_LOCKGATE_DIR + os.sep)
 
 
 def _python_ref(fn: Any) -> str | None:

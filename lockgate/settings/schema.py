@@ -11,78 +11,25 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from lockgate import clock
-from lockgate.cron import parse_cron
+from lockgate.settings.fields import (
+    Cron,
+    Duration,
+    EnvValue,
+    Int,
+    KeyProblem,
+    LocalDateTime,
+    NonNegativeInt,
+    PositiveInt,
+    StrList,
+    Zone,
+)
 
 __all__ = ["DEFAULT_STORAGE_URL", "SECTION_MODELS", "KeyProblem", "RootModel"]
 
 DEFAULT_STORAGE_URL = "sqlite:///.lockgate/lockgate.db"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-class KeyProblem(ValueError):
-    """A check across several keys that blames one of them.
-
-    Raised in model validators so the error points at that key's line and value
-    instead of at the whole entry.
-    """
-
-    def __init__(self, key: str, message: str, value: Any = None) -> None:
-        super().__init__(message)
-        self.key = key
-        self.value = value
-
-
-def _not_bool(value: Any) -> Any:
-    # pydantic takes true/false for 1/0; in a config that is always a mistake.
-    if isinstance(value, bool):
-        raise ValueError(f"{str(value).lower()} is a boolean; write a whole number")
-    return value
-
-
-def _env_value(value: Any) -> Any:
-    # `PORT: 5432` means the text "5432"; env values are strings anyway.
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _duration(value: Any) -> dt.timedelta:
-    return clock.parse_duration(value)
-
-
-def _zone(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"timezone must be a string like 'Europe/Berlin', not {value!r}")
-    clock.zone(value)
-    return value
-
-
-def _cron(value: Any) -> str:
-    return parse_cron(value).expression
-
-
-def _local(value: Any) -> dt.datetime:
-    return clock.parse_local_datetime(value)
-
-
-Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
-Zone = Annotated[str, BeforeValidator(_zone)]
-Cron = Annotated[str, BeforeValidator(_cron)]
-LocalDateTime = Annotated[dt.datetime, BeforeValidator(_local)]
-Int = Annotated[int, BeforeValidator(_not_bool)]
-PositiveInt = Annotated[int, BeforeValidator(_not_bool), Field(gt=0)]
-NonNegativeInt = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
-EnvValue = Annotated[str, BeforeValidator(_env_value)]
 
 
 class Model(BaseModel):
@@ -322,13 +269,6 @@ class SensorBase(Model):
     target: str
     interval: Duration = dt.timedelta(seconds=30)
     description: str = ""
-
-
-def _str_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-StrList = Annotated[list[str], BeforeValidator(_str_list)]
 
 
 class OnSuccessModel(Model):

@@ -8,6 +8,7 @@ crash.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -35,7 +36,10 @@ def import_definitions(module_name: str, base_dir: Path, source: ConfigSource,
     if base not in sys.path:
         sys.path.insert(0, base)
     try:
-        return importlib.import_module(module_name)
+        # What a module prints while importing goes to stderr, so that it cannot
+        # corrupt machine-readable output such as `lockgate check --json`.
+        with contextlib.redirect_stdout(sys.stderr):
+            return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise source.error(

@@ -134,6 +134,17 @@ def test_python_definitions_via_decorators(tmp_path: Path) -> None:
     assert (report["sensors"][0]["name"], report["sensors"][0]["kind"]) == ("queue", "python")
 
 
+def test_printing_definitions_module_does_not_corrupt_json(tmp_path: Path) -> None:
+    mod = f"chatty_{uuid.uuid4().hex[:8]}"
+    write(tmp_path, {"lockgate.yaml": f"definitions: [{mod}]\n",
+                     f"{mod}.py": "import lockgate\nprint('loading my definitions')\n\n"
+                                  "@lockgate.job\ndef j(context):\n    pass\n"})
+    result = run("check", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [j["name"] for j in json.loads(result.stdout)["jobs"]] == ["j"]
+    assert "loading my definitions" in result.stderr
+
+
 def test_config_is_found_through_lockgate_config(tmp_path: Path) -> None:
     write(tmp_path / "etc", {"prod.yaml": "jobs:\n  from_env:\n    command: [x]\n"})
     result = run("check", "--json", cwd=tmp_path,

@@ -82,6 +82,11 @@ class Cadence(ABC):
         """The first day at or after ``day`` with boundaries (for ``seconds_of_day``)."""
         return day
 
+    @property
+    def fires_every_day(self) -> bool:
+        """True when every day has the :meth:`seconds_of_day` (no day to skip)."""
+        return True
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -225,6 +230,11 @@ class CronCadence(Cadence):
         )
         self._days = croniter(text, dt.datetime(2000, 1, 1), ret_type=dt.datetime)
         self._days_lock = threading.Lock()  # one croniter, shared by threads
+        self._every_day = all(f == ["*"] for f in expanded[2:5])
+
+    @property
+    def fires_every_day(self) -> bool:
+        return self._every_day
 
     def floor(self, x: dt.datetime) -> dt.datetime:
         x = x.replace(microsecond=0)

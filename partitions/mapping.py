@@ -113,15 +113,7 @@ def downstream_keys(
     assert isinstance(downstream, TimeWindowPartitions)
     if not selected:
         return []
-    windows = upstream.windows_for(selected, now)
-    # Merge the windows into disjoint spans first: a backfill's range is one span.
-    spans = sorted((to_epoch(w.start), to_epoch(w.end)) for w in windows)
-    merged: list[list[int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
+    merged = upstream.epoch_spans(selected, now)
     count = downstream.count(now)
     tl = downstream._tl  # same package: read the generated boundaries directly
     last_end = merged[-1][1]

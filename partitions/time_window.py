@@ -172,6 +172,41 @@ class TimeWindowPartitions(PartitionSet):
                 append(_tuple_new(Window, (inst[i], inst[i + 1])))
         return out
 
+    def epoch_spans(self, keys: Sequence[str], now: dt.datetime | None = None) -> list[list[int]]:
+        """The windows of ``keys`` merged into disjoint ``[start, end]`` epoch-second spans.
+
+        For bulk mappings: a consecutive range of keys is one span, found without
+        building a window per key.
+
+        Raises:
+            PartitionKeyError: a key is not one of this set's.
+        """
+        self._count(now)
+        tl = self._tl
+        keys = list(keys)
+        if not keys:
+            return []
+        i = self._position(keys[0])
+        starts = tl.starts
+        if i is not None and tl.keys[i : i + len(keys)] == keys:
+            return [[starts[i], starts[i + len(keys)]]]
+        index = tl.index()
+        have = len(index)
+        bounds: list[tuple[int, int]] = []
+        for key in keys:
+            i = index.get(key)
+            bounds.append(
+                self._locate(key, now) if i is None or i >= have else (starts[i], starts[i + 1])
+            )
+        bounds.sort()
+        merged: list[list[int]] = []
+        for s, e in bounds:
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        return merged
+
     def _position(self, key: str) -> int | None:
         """The timeline position of ``key`` without building the whole key index."""
         tl = self._tl
@@ -280,6 +315,8 @@ class TimeWindowPartitions(PartitionSet):
         if parsed is None:
             raise self._key_error(key, "does not parse", now)
         naive, suffix = parsed
+        if suffix and not self.cadence.elapsed:  # only hourly-like sets repeat a boundary
+            raise self._key_error(key, "does not parse", now)
         nominal = self.cadence.ceil(naive)
         if self.key_format.format(nominal) + (suffix or "") != key:
             raise self._key_error(key, f"is not the start of a {self.cadence.name} partition", now)

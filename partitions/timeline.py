@@ -226,6 +226,7 @@ class Timeline:
         sample = dt.datetime(2000, 1, 1)
         tails = [(sample + d).strftime(fmt.fmt)[10:] for d in deltas] if fmt.is_default else []
         first = self.first
+        tod0 = (dt.datetime.min + deltas[0]).time()
         day: dt.date | None = first.date()
 
         def midnight_offset(o: int) -> int:
@@ -233,15 +234,21 @@ class Timeline:
             assert off is not None
             return int(off.total_seconds())
 
+        every_day = cadence.fires_every_day
+        known = (0, 0)  # (ordinal, offset): the next day's midnight, computed last time
         while day is not None:
-            day = cadence.next_day(day)
-            if day is None:
-                return
+            if not every_day:
+                day = cadence.next_day(day)
+                if day is None:
+                    return
             ordinal = day.toordinal()
-            midnight = dt.datetime(day.year, day.month, day.day)
-            off = midnight_offset(ordinal)
-            if midnight + deltas[0] < first or off != midnight_offset(ordinal + 1):
-                # The first day (from start on) or a transition day: one by one.
+            off = known[1] if known[0] == ordinal else midnight_offset(ordinal)
+            off_next = midnight_offset(ordinal + 1)
+            known = (ordinal + 1, off_next)
+            if off != off_next or (first.toordinal() == ordinal and first.time() > tod0):
+                # A transition day, or the first day starting after its first time:
+                # resolve the times one by one.
+                midnight = dt.datetime(day.year, day.month, day.day)
                 nominals = [t for t in (midnight + d for d in deltas) if t >= first]
                 yield from self._resolve(nominals)
             else:
@@ -251,6 +258,7 @@ class Timeline:
                     prefix = day.isoformat()
                     keys = [prefix + t for t in tails]
                 else:
+                    midnight = dt.datetime(day.year, day.month, day.day)
                     keys = [(midnight + d).strftime(fmt.fmt) for d in deltas]
                 yield epochs, keys, True
             day += _DAY

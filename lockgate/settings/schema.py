@@ -110,7 +110,7 @@ class JobModel(Model):
     @classmethod
     def _python_ref(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[\w.]+:[\w.]+", value):
-            raise ValueError(f"{value!r} is not 'package.module:function'")
+            raise ValueError(f"{value!r} is not 'package.module:function' (e.g. 'etl.jobs:load')")
         return value
 
     @model_validator(mode="after")
@@ -316,7 +316,8 @@ class HttpSensorModel(SensorBase):
     @classmethod
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+            raise ValueError(f"{value!r} is not an http:// or https:// URL "
+                             "(write e.g. https://api.example.com/items)")
         return value
 
 

@@ -59,14 +59,21 @@ def run_key_for(schedule: Schedule, instant: dt.datetime) -> str:
     return f"{schedule.name}:{instant.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
-def decide_catchup(schedule: Schedule, due: list[FireTime], now: dt.datetime
-                   ) -> list[TickDecision]:
-    """Apply the catch-up policy and window to the due fire times (oldest first)."""
+def decide_catchup(schedule: Schedule, due: list[FireTime], now: dt.datetime, *,
+                   deciding_since: dt.datetime | None = None) -> list[TickDecision]:
+    """Apply the catch-up policy and window to the due fire times (oldest first).
+
+    ``deciding_since``: when the evaluating daemon became the decider. Fire times from
+    then on are on time however late they are evaluated (a slow store, say); earlier
+    ones were missed while no daemon decided and follow the policy. Without it, a fire
+    time is on time when evaluated within MISFIRE_GRACE.
+    """
     window_start = now - schedule.catchup_window
     decisions = []
     newest = due[-1] if due else None
     for fire in due:
-        on_time = now - fire.instant <= MISFIRE_GRACE
+        on_time = (now - fire.instant <= MISFIRE_GRACE if deciding_since is None
+                   else fire.instant >= deciding_since)
         if fire.instant < window_start:
             decisions.append(TickDecision(fire=fire, run=False, reason=(
                 f"missed while no daemon ran; older than catchup_window "
@@ -146,12 +153,14 @@ def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime
 
 def evaluate_schedule(store: Store, defs: Definitions, schedule: Schedule, *,
                       now: dt.datetime, lease: Lease | None,
-                      call_user: Any = None) -> list[TickDecision]:
+                      call_user: Any = None, deciding_since: dt.datetime | None = None
+                      ) -> list[TickDecision]:
     """Decide and record every due tick of ``schedule`` in one transaction.
 
     ``call_user(fn, fire)`` runs a Python schedule's function with the daemon's timeout
     and returns its result (raising what the function raised). It is called before the
     write transaction opens, so a slow function never holds the store's write lock.
+    ``deciding_since``: see :func:`decide_catchup`.
 
     Raises:
         LeaseLost: the decider lease is no longer ours; nothing was written.
@@ -160,13 +169,15 @@ def evaluate_schedule(store: Store, defs: Definitions, schedule: Schedule, *,
     if schedule.fn is not None and call_user is not None:
         with store.read() as conn:
             planned = _due(conn, schedule, now)
-        for decision in decide_catchup(schedule, planned, now) if planned else []:
+        for decision in (decide_catchup(schedule, planned, now,
+                                        deciding_since=deciding_since) if planned else []):
             if decision.run:
                 try:
                     results[decision.fire.instant] = call_user(schedule.fn, decision.fire)
                 except Exception as exc:  # the user's code: a failed tick, never a dead daemon
                     results[decision.fire.instant] = exc
-    return _decide_and_record(store, defs, schedule, now=now, lease=lease, results=results)
+    return _decide_and_record(store, defs, schedule, now=now, lease=lease, results=results,
+                              deciding_since=deciding_since)
 
 
 def _horizon(conn: Connection, schedule: Schedule, now: dt.datetime
@@ -189,8 +200,8 @@ def _due(conn: Connection, schedule: Schedule, now: dt.datetime) -> list[FireTim
 
 
 def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
-                       now: dt.datetime, lease: Lease | None, results: dict[dt.datetime, Any]
-                       ) -> list[TickDecision]:
+                       now: dt.datetime, lease: Lease | None, results: dict[dt.datetime, Any],
+                       deciding_since: dt.datetime | None = None) -> list[TickDecision]:
     origin = f"schedule:{schedule.name}"
     with store.begin() as conn:
         token = lease.check(conn, now) if lease is not None else None
@@ -214,7 +225,7 @@ def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
                 update_state(conn, "schedule", schedule.name, last_scheduled_for=floor,
                              last_tick_at=now)
             return []
-        decisions = decide_catchup(schedule, due, now)
+        decisions = decide_catchup(schedule, due, now, deciding_since=deciding_since)
         out: list[TickDecision] = []
         for decision in decisions:
             if decision.run:

@@ -64,6 +64,8 @@ class Daemon:
         self.daemon_id = new_worker_id()
         self.log = get_logger("daemon", daemon_id=self.daemon_id)
         self.leader = False
+        self.deciding_since = clock.now()  # reset when the decider lease is taken
+        self._last_token: int | None = None
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._eval_lock = threading.Lock()
@@ -178,6 +180,7 @@ class Daemon:
     # -- deciding -----------------------------------------------------------------------
 
     def _lease_tick(self) -> None:
+        asked_at = clock.now()
         try:
             held = self.lease.acquire_or_renew()
         except StoreError as exc:
@@ -187,7 +190,16 @@ class Daemon:
         if held and not self.leader:
             self.leader = True
             self.metrics.leader.set(1)
-            self.log.info("lease_acquired", token=self.lease.token)
+            # Fire times before this were missed while no daemon decided (catch-up policy
+            # applies), unless the lease comes straight back to us after a store outage:
+            # nobody decided in between, so those ticks were only delayed.
+            token = self.lease.token
+            if not (self._last_token is not None and token == self._last_token + 1):
+                self.deciding_since = asked_at
+            self._last_token = token
+            # `fence`, not `token`: the log redaction hides fields named like secrets.
+            self.log.info("lease_acquired", fence=token,
+                          since=self.deciding_since.isoformat().replace("+00:00", "Z"))
             self._sweep()
         elif not held and self.leader:
             self._lost_lease("not renewed")
@@ -219,7 +231,8 @@ class Daemon:
             now = clock.now()
             try:
                 decisions = evaluate_schedule(self.store, defs, schedule, now=now,
-                                              lease=self.lease, call_user=self._call_user)
+                                              lease=self.lease, call_user=self._call_user,
+                                              deciding_since=self.deciding_since)
             except LeaseLost as exc:
                 self._lost_lease(str(exc))
                 return

@@ -29,6 +29,10 @@ def import_definitions(module_name: str, base_dir: Path, source: ConfigSource,
                        where: Path_) -> ModuleType:
     """Import ``module_name`` with ``base_dir`` (the config's folder) on ``sys.path``.
 
+    A module from ``base_dir`` that is already imported is imported afresh, so loading
+    a config again picks up edits to its Python definitions (modules it imports in
+    turn stay as first imported).
+
     Raises:
         ConfigError: at ``where`` in ``source``, when the module is missing or raises.
     """
@@ -39,6 +43,12 @@ def import_definitions(module_name: str, base_dir: Path, source: ConfigSource,
         # What a module prints while importing goes to stderr, so that it cannot
         # corrupt machine-readable output such as `lockgate check --json`.
         with contextlib.redirect_stdout(sys.stderr):
+            loaded = sys.modules.get(module_name)
+            if loaded is not None and _lives_in(loaded, base_dir):
+                # Loading again (the daemon's SIGHUP) must see the edited file, in a
+                # fresh namespace: importlib.reload would keep the removed functions.
+                del sys.modules[module_name]
+            importlib.invalidate_caches()  # see files created since the last import
             return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
@@ -50,6 +60,12 @@ def import_definitions(module_name: str, base_dir: Path, source: ConfigSource,
         raise _import_error(module_name, base_dir, source, where, exc) from None
     except (Exception, SystemExit) as exc:  # SystemExit: a module that calls sys.exit()
         raise _import_error(module_name, base_dir, source, where, exc) from None
+
+
+def _lives_in(module: ModuleType, folder: Path) -> bool:
+    """True for the user's own modules (in the config's folder), not installed packages."""
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and Path(file).resolve().is_relative_to(folder.resolve())
 
 
 def _import_error(module_name: str, base_dir: Path, source: ConfigSource, where: Path_,

@@ -306,3 +306,24 @@ def test_invalid_name_given_to_a_decorator(tmp_path: Path) -> None:
 def test_decorator_name_must_be_a_string() -> None:
     with pytest.raises(TypeError, match="name of a job must be a string"):
         lockgate.job(42)
+
+
+def test_loading_again_picks_up_an_edited_module(tmp_path: Path) -> None:
+    # The daemon reloads its config in-process on SIGHUP.
+    mod = unique_module()
+    text = f"definitions: [{mod}]\n"
+    first = load(tmp_path, text, files={
+        f"{mod}.py": "import lockgate\n\n@lockgate.job\ndef before(context):\n    pass\n"})
+    assert list(first.jobs) == ["before"]
+    second = load(tmp_path, text, files={
+        f"{mod}.py": "import lockgate\n\n@lockgate.job\ndef after_the_edit(context):\n"
+                     "    pass\n"})
+    assert list(second.jobs) == ["after_the_edit"]
+
+
+def test_a_reload_that_fails_is_a_config_error(tmp_path: Path) -> None:
+    mod = unique_module()
+    text = f"definitions: [{mod}]\n"
+    load(tmp_path, text, files={f"{mod}.py": "X = 1\n"})
+    err = load_error(tmp_path, text, files={f"{mod}.py": "X = (\n"})
+    assert "failed to import" in err.message and "SyntaxError" in err.message

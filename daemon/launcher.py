@@ -109,7 +109,7 @@ class LocalLauncher:
                 p for p in (self.pythonpath, env.get("PYTHONPATH", "")) if p)
         with open(log_path, "ab", buffering=0) as log:
             log.write(f"lockgate: run {context.run_id} attempt {context.attempt}: "
-                      f"{shlex.join(argv)}\n".encode())
+                      f"{shlex.join(argv)}\n".encode("utf-8", "surrogateescape"))
             try:
                 popen = subprocess.Popen(
                     argv,
@@ -132,7 +132,7 @@ class LocalLauncher:
             except PermissionError as exc:
                 raise LaunchError(f"cannot start {argv[0]!r}: permission denied ({exc}); "
                                   "make it executable") from None
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a NUL byte in an argument
                 raise LaunchError(f"cannot start {argv[0]!r}: {exc}") from None
         return Child(run_id=context.run_id, attempt=context.attempt, popen=popen,
                      log_path=str(log_path), started=now_monotonic, deadline=timeout_at)

@@ -34,6 +34,7 @@ from .lease import Lease, LeaseLost
 from .metrics import Metrics
 from .schedules import evaluate_schedule
 from .sdnotify import Notifier
+from .sensors import SensorManager
 from .worker import Worker, new_worker_id
 
 __all__ = ["Daemon", "ScheduleContext"]
@@ -117,6 +118,11 @@ class Daemon:
             kwargs={"grace": defs.launcher.shutdown_grace.total_seconds()})
         worker_thread.start()
         self.scheduler = self._scheduler(ttl)
+        self.sensors = SensorManager(
+            store=self.store, lease=self.lease, scheduler=self.scheduler,
+            call_user=self._call_with_timeout, on_runs=lambda _n: self.worker.wake(),
+            on_tick=self._sensor_ticked, on_lease_lost=self._lost_lease)
+        self.worker.after_finish.append(self._archive_files)
         self.scheduler.start()
         self._lease_tick()  # decide at once rather than at the first interval
         self._housekeeping()
@@ -165,6 +171,7 @@ class Daemon:
     def _shutdown(self, worker_thread: threading.Thread) -> None:
         self.notifier.stopping("stopping: finishing running runs")
         self.log.info("daemon_stopping", running=len(self.worker.children))
+        self.sensors.stop()
         self.scheduler.shutdown(wait=False)
         self.worker.request_stop()
         worker_thread.join()
@@ -200,14 +207,19 @@ class Daemon:
             # `fence`, not `token`: the log redaction hides fields named like secrets.
             self.log.info("lease_acquired", fence=token,
                           since=self.deciding_since.isoformat().replace("+00:00", "Z"))
+            self.sensors.start(self.defs)
             self._sweep()
         elif not held and self.leader:
             self._lost_lease("not renewed")
 
     def _lost_lease(self, why: str) -> None:
+        if not self.leader:
+            return
         self.leader = False
         self.metrics.leader.set(0)
         self.log.warning("lease_lost", reason=why)
+        threading.Thread(target=self.sensors.stop, name="lockgate-sensors-stop",
+                         daemon=True).start()
         for job in self.scheduler.get_jobs():
             if job.id.startswith("schedule:"):
                 job.remove()
@@ -272,13 +284,27 @@ class Daemon:
                                id=f"schedule:{name}", replace_existing=True)
 
     def _call_user(self, fn: Any, fire: FireTime) -> Any:
+        return self._call_with_timeout(fn, ScheduleContext(fn.__name__, fire))
+
+    def _call_with_timeout(self, fn: Any, *args: Any) -> Any:
+        """Run user code in the user pool; give up waiting after daemon.tick_timeout."""
         timeout = self.defs.daemon.tick_timeout.total_seconds()
-        future = self.user_pool.submit(fn, ScheduleContext(fn.__name__, fire))
+        future = self.user_pool.submit(fn, *args)
         try:
             return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"the schedule function did not return within {timeout:g}s "
-                               "(daemon.tick_timeout)") from None
+            raise TimeoutError(f"user code did not return within {timeout:g}s "
+                               "(daemon.tick_timeout); the tick failed") from None
+
+    def _sensor_ticked(self, sensor: Any, status: str, latency: float | None) -> None:
+        self.metrics.ticks.labels("sensor", sensor.name, status).inc()
+        if latency is not None:
+            self.metrics.trigger_latency.labels("sensor").observe(latency)
+
+    def _archive_files(self, applied: list[Any]) -> None:
+        from .archive import archive_succeeded_files
+
+        archive_succeeded_files(self.store, self.defs, applied, self.log)
 
     # -- reload, housekeeping, health ------------------------------------------------------
 
@@ -302,6 +328,7 @@ class Daemon:
         self.log.info("config_reloaded", schedules=len(new.schedules), jobs=len(new.jobs),
                       assets=len(new.assets), removed_schedules=sorted(removed))
         if self.leader:
+            self.sensors.restart(new)
             self.scheduler.add_job(self._sweep, id="sweep-after-reload", replace_existing=True)
         self.notifier.notify(READY="1", STATUS=self._status_line())
 

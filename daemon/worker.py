@@ -77,6 +77,8 @@ class Worker:
         # Run in the transaction that records results: partition status, then backfills
         # (release waiting runs, notice a backfill's end when its last run finishes).
         self.finish_hooks: list[FinishHook] = [self._record_partitions, backfill_hook]
+        # Called after that transaction committed (side effects outside the store).
+        self.after_finish: list[Callable[[list[tuple[AttemptResult, bool]]], None]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._pending: list[AttemptResult] = []  # results not yet recorded (store down)
@@ -126,33 +128,42 @@ class Worker:
         """
         grace = self.defs.launcher.shutdown_grace.total_seconds() if grace is None else grace
         self.recover()
-        last_heartbeat = last_recovery = clock.monotonic()
-        settings = self.defs.launcher
+        self._last_heartbeat = self._last_recovery = clock.monotonic()
         while not self._stopping.is_set():
-            now_m = clock.monotonic()
-            self.last_beat = now_m
-            if self.on_beat is not None:
-                self.on_beat()
-            self._watch_children(now_m)
-            claimed = self._claim_and_launch()
-            if now_m - last_heartbeat >= settings.heartbeat_interval.total_seconds():
-                self._heartbeat()
-                last_heartbeat = now_m
-            if now_m - last_recovery >= settings.heartbeat_timeout.total_seconds() / 2:
-                self.recover()
-                last_recovery = now_m
-            if drain and not self.children and not claimed and not self._pending \
-                    and self._queue_empty():
-                break
-            if claimed:
-                continue
-            wait = _BUSY_WAIT if self.children else settings.poll_interval.total_seconds()
-            if drain and not self.children:
-                wait = min(wait, 0.05)
-            self._wake.wait(wait)
-            self._wake.clear()
+            try:
+                if self._iterate(drain, self.defs.launcher):
+                    break
+            except Exception:  # a bug here must not silently stop every run
+                self.log.exception("worker_loop_error")
+                self._wake.wait(0.5)
         self._shutdown(grace)
         return self.stats
+
+    def _iterate(self, drain: bool, settings: Any) -> bool:
+        """One pass of the loop; True when a drain is complete."""
+        now_m = clock.monotonic()
+        self.last_beat = now_m
+        if self.on_beat is not None:
+            self.on_beat()
+        self._watch_children(now_m)
+        claimed = self._claim_and_launch()
+        if now_m - self._last_heartbeat >= settings.heartbeat_interval.total_seconds():
+            self._heartbeat()
+            self._last_heartbeat = now_m
+        if now_m - self._last_recovery >= settings.heartbeat_timeout.total_seconds() / 2:
+            self.recover()
+            self._last_recovery = now_m
+        if drain and not self.children and not claimed and not self._pending \
+                and self._queue_empty():
+            return True
+        if claimed:
+            return False
+        wait = _BUSY_WAIT if self.children else settings.poll_interval.total_seconds()
+        if drain and not self.children:
+            wait = min(wait, 0.05)
+        self._wake.wait(wait)
+        self._wake.clear()
+        return False
 
     def _queue_empty(self) -> bool:
         try:
@@ -207,7 +218,10 @@ class Worker:
             child = self.launcher.spawn(
                 job, context, now_monotonic=now_m,
                 timeout_at=now_m + job.timeout.total_seconds() if job.timeout else None)
-        except (LaunchError, LockgateError) as exc:
+        except Exception as exc:  # whatever it is, the run fails instead of hanging
+            if not isinstance(exc, LaunchError | LockgateError):
+                self.log.exception("run_launch_crashed", run_id=run.id)
+                exc = LaunchError(f"could not start the run: {type(exc).__name__}: {exc}")
             self.log.warning("run_launch_failed", run_id=run.id, target=run.target,
                              error=str(exc))
             self._pending.append(AttemptResult(run_id=run.id, attempt=run.attempt,
@@ -294,6 +308,11 @@ class Worker:
         self._store_recovered()
         for res, final in applied:
             self._count(res, final)
+        for callback in self.after_finish:
+            try:
+                callback(applied)
+            except Exception:  # a side effect failing must not stop the worker
+                self.log.exception("after_finish_failed")
 
     def _record_partitions(self, conn: Connection, applied: list[tuple[AttemptResult, bool]],
                            now: dt.datetime) -> None:

@@ -47,8 +47,18 @@ class RunContext:
 
     @property
     def file(self) -> Mapping[str, Any] | None:
-        """The triggering file (path, name, size, mtime), for file sensor runs."""
-        return self.trigger.get("file")
+        """The triggering file (path, name, size, mtime), for file sensor runs.
+
+        ``path`` is exact even for a name that is not UTF-8 (its bytes come back from
+        ``path_hex``), so the job opens the very file that triggered it.
+        """
+        facts = self.trigger.get("file")
+        if isinstance(facts, Mapping) and facts.get("path_hex"):
+            import os
+
+            exact = os.fsdecode(bytes.fromhex(facts["path_hex"]))
+            return {**facts, "path": exact, "name": os.path.basename(exact)}
+        return facts
 
     @property
     def item(self) -> Any:
@@ -81,6 +91,8 @@ class RunContext:
         })
         for name, value in self.trigger.items():
             ns[name] = value
+        if self.file is not None:
+            ns["file"] = self.file
         return ns
 
     def to_environ(self) -> dict[str, str]:

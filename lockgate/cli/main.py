@@ -50,7 +50,18 @@ def _root(
 
 
 def _register() -> None:
-    from lockgate.cli import backfill, check, daemon, db, keys, partitions, runs, schedules, worker
+    from lockgate.cli import (
+        backfill,
+        check,
+        daemon,
+        db,
+        keys,
+        partitions,
+        runs,
+        schedules,
+        sensors,
+        worker,
+    )
 
     app.command("check")(check.check)
     app.add_typer(db.app, name="db")
@@ -64,6 +75,7 @@ def _register() -> None:
     app.command("health")(daemon.health)
     app.add_typer(schedules.app, name="schedules")
     app.command("ticks")(schedules.ticks)
+    app.add_typer(sensors.app, name="sensors")
 
 
 _register()

@@ -1,0 +1,72 @@
+"""A file sensor's ``on_success``: move or delete the file after its run succeeded.
+
+Never before: it runs after the transaction that recorded the success committed. A file
+that changed since it triggered the run (another size or mtime) is left alone, since it
+is a new version with a run of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Any
+
+from lockgate.definitions import Definitions
+from lockgate.errors import StoreError
+from lockgate.store import Store
+
+__all__ = ["archive_succeeded_files"]
+
+
+def archive_succeeded_files(store: Store, defs: Definitions, applied: list[Any], log: Any
+                            ) -> None:
+    ids = [res.run_id for res, final in applied if final and res.status == "succeeded"]
+    sensors = {f"sensor:{s.name}": s for s in defs.sensors.values()
+               if s.kind == "file" and s.options.get("on_success")}
+    if not ids or not sensors:
+        return
+    try:
+        with store.read() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id, origin, trigger FROM runs WHERE id IN "
+                f"({', '.join(str(int(i)) for i in ids)})").all()
+    except StoreError as exc:
+        log.warning("archive_skipped", error=str(exc))
+        return
+    for run_id, origin, trigger in rows:
+        sensor = sensors.get(origin)
+        if sensor is None or not trigger:
+            continue
+        facts = json.loads(trigger).get("file") or {}
+        path = (os.fsdecode(bytes.fromhex(facts["path_hex"])) if facts.get("path_hex")
+                else facts.get("path"))
+        if not path:
+            continue
+        _archive(sensor.options["on_success"], defs.base_dir, sensor.options["path"], path,
+                 facts, run_id, log)
+
+
+def _archive(rule: dict[str, Any], base_dir: str, root: str, path: str, facts: dict[str, Any],
+             run_id: int, log: Any) -> None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        log.info("archive_file_gone", run_id=run_id, path=facts.get("path"))
+        return
+    if st.st_size != facts.get("size") or st.st_mtime_ns != facts.get("mtime_ns"):
+        log.info("archive_file_changed", run_id=run_id, path=facts.get("path"))
+        return
+    try:
+        if rule.get("delete"):
+            os.remove(path)
+            log.info("file_deleted", run_id=run_id, path=facts.get("path"))
+            return
+        root_abs = os.path.abspath(os.path.join(base_dir, root))
+        dest_root = os.path.abspath(os.path.join(base_dir, rule["move_to"]))
+        dest = os.path.join(dest_root, os.path.relpath(path, root_abs))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.move(path, dest)
+        log.info("file_archived", run_id=run_id, path=facts.get("path"), to=dest_root)
+    except OSError as exc:
+        log.warning("archive_failed", run_id=run_id, path=facts.get("path"), error=str(exc))

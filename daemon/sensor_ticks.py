@@ -1,0 +1,121 @@
+"""Evaluating a sensor once and committing the result as one tick.
+
+Shared by the daemon's sensor loops and ``lockgate sensors preview`` (which evaluates
+without committing). A tick's runs, its record and the sensor's new cursor commit in
+one transaction that also checks the decider lease's fencing token; a failed
+evaluation is a failed tick with the error, and the sensor backs off exponentially
+(``failures`` and ``next_eval_at`` in its trigger state).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lockgate.definitions import Definitions, Sensor
+from lockgate.runs.ledger import RequestOutcome, request_runs
+from lockgate.sensors.base import SensorError, SensorResult
+from lockgate.store import Store
+
+from .lease import Lease
+from .ticks import TickRecord, get_state, record_ticks, update_state
+
+__all__ = ["CommitOutcome", "backoff_delay", "commit_failure", "commit_result", "evaluate"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitOutcome:
+    created: int
+    existing: int
+    run_ids: tuple[int, ...]
+    new_keys: tuple[str, ...]
+
+
+def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None,
+             now: dt.datetime, *, http_poller: Any = None,
+             call: Callable[..., Any] | None = None) -> SensorResult:
+    """One evaluation of an interval sensor (http, asset, python). Raises what failed."""
+    if sensor.kind == "http":
+        if http_poller is None:
+            from lockgate.sensors.http import HttpPoller
+
+            http_poller = HttpPoller(sensor)
+        return http_poller.evaluate(cursor)  # type: ignore[no-any-return]
+    if sensor.kind == "asset":
+        from lockgate.sensors.assets import evaluate_asset_sensor
+
+        with store.read() as conn:
+            return evaluate_asset_sensor(conn, defs, sensor, cursor, now)
+    if sensor.kind == "python":
+        from lockgate.sensors.python import evaluate_python_sensor
+
+        return evaluate_python_sensor(sensor, cursor, now, call)
+    raise SensorError(f"sensor kind {sensor.kind!r} is not evaluated at an interval")
+
+
+def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: SensorResult, *,
+                  started: dt.datetime, now: dt.datetime, lease: Lease | None,
+                  cursor: str | None = None) -> CommitOutcome:
+    """Commit one evaluation: runs, tick and cursor together (or nothing).
+
+    ``cursor`` overrides the result's cursor (the file sensor computes its own).
+
+    Raises:
+        LeaseLost: the decider lease is no longer ours; nothing was written.
+    """
+    new_cursor = cursor if cursor is not None else result.cursor
+    with store.begin() as conn:
+        token = lease.check(conn, now) if lease is not None else None
+        outcomes: list[RequestOutcome] = []
+        if result.requests:
+            outcomes = request_runs(conn, list(result.requests), origin=f"sensor:{sensor.name}",
+                                    defs=defs, now=now)
+        created = [o for o in outcomes if o.created]
+        status = "succeeded" if result.requests else "skipped"
+        reason = result.skip_reason
+        if result.requests and not created:
+            reason = reason or f"all {len(outcomes)} requested run keys already existed"
+        record_ticks(conn, [TickRecord(
+            trigger_kind="sensor", trigger=sensor.name, scheduled_for=None,
+            started_at=started, finished_at=now, status=status,
+            run_ids=[o.run_id for o in created], skip_reason=reason if not created else None,
+            cursor=new_cursor, fencing_token=token)])
+        values: dict[str, Any] = {"last_tick_at": now, "failures": 0, "next_eval_at": None}
+        if new_cursor is not None:
+            values["cursor"] = new_cursor
+        get_state(conn, "sensor", sensor.name, now)
+        update_state(conn, "sensor", sensor.name, **values)
+    return CommitOutcome(created=len(created), existing=len(outcomes) - len(created),
+                         run_ids=tuple(o.run_id for o in created),
+                         new_keys=tuple(o.run_key for o in created if o.run_key))
+
+
+def backoff_delay(sensor: Sensor, failures: int) -> dt.timedelta:
+    """Wait after ``failures`` failed ticks in a row: interval doubled each time, capped."""
+    cap = sensor.options.get("max_backoff") or dt.timedelta(minutes=10)
+    base = max(sensor.interval.total_seconds(), 1.0)
+    return dt.timedelta(seconds=min(base * 2 ** max(failures - 1, 0), cap.total_seconds()))
+
+
+def commit_failure(store: Store, sensor: Sensor, exc: BaseException, *, started: dt.datetime,
+                   now: dt.datetime, lease: Lease | None) -> dt.timedelta:
+    """Record a failed tick and schedule the next evaluation after a backoff."""
+    if isinstance(exc, SensorError):
+        error = str(exc)
+    else:
+        error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    with store.begin() as conn:
+        token = lease.check(conn, now) if lease is not None else None
+        state = get_state(conn, "sensor", sensor.name, now)
+        failures = state.failures + 1
+        delay = backoff_delay(sensor, failures)
+        record_ticks(conn, [TickRecord(
+            trigger_kind="sensor", trigger=sensor.name, scheduled_for=None,
+            started_at=started, finished_at=now, status="failed", error=error,
+            fencing_token=token)])
+        update_state(conn, "sensor", sensor.name, failures=failures, last_tick_at=now,
+                     next_eval_at=now + delay)
+    return delay

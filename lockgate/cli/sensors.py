@@ -1,0 +1,179 @@
+"""``lockgate sensors``: list, preview, pause, resume, and show or reset cursors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from lockgate.cli import common
+
+app = typer.Typer(help="List, preview, pause and resume sensors; show or reset cursors.",
+                  no_args_is_help=True)
+NameArg = Annotated[str, typer.Argument(help="The sensor's name.")]
+
+
+def _sensor(defs: Any, name: str) -> Any:
+    from lockgate.daemon.ticks import require_trigger
+
+    require_trigger(list(defs.sensors), name, "sensor")
+    return defs.sensors[name]
+
+
+@app.command("list")
+def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+    """Every sensor with its kind, target, interval, state and last tick."""
+    from lockgate import clock
+    from lockgate.daemon.ticks import get_state
+
+    defs = common.load(config)
+    now = clock.now()
+    items = []
+    with common.configured_store(config) as store, store.begin() as conn:
+        for s in defs.sensors.values():
+            state = get_state(conn, "sensor", s.name, now)
+            items.append({"name": s.name, "kind": s.kind, "target": s.target,
+                          "interval": s.interval.total_seconds(), "paused": state.paused,
+                          "cursor": state.cursor, "last_tick_at": state.last_tick_at,
+                          "failures": state.failures, "next_eval_at": state.next_eval_at,
+                          "options": dict(s.options)})
+    if json:
+        common.print_json(items)
+        return
+    from rich.table import Table
+
+    table = Table()
+    for column in ("name", "kind", "target", "state", "last tick", "failures"):
+        table.add_column(column)
+    for i in items:
+        table.add_row(i["name"], i["kind"], i["target"], "paused" if i["paused"] else "active",
+                      i["last_tick_at"].strftime("%Y-%m-%d %H:%M:%SZ") if i["last_tick_at"]
+                      else "-", str(i["failures"]))
+    common.console().print(table)
+
+
+@app.command("preview")
+def preview(name: NameArg, config: common.ConfigOpt = None, json: common.JsonOpt = False
+            ) -> None:
+    """Evaluate the sensor once now without committing: the runs it would request (new
+    run keys only) and the cursor it would write."""
+    from lockgate import clock
+    from lockgate.daemon.ticks import get_state
+    from lockgate.runs.ledger import show_key
+
+    defs = common.load(config)
+    sensor = _sensor(defs, name)
+    now = clock.now()
+    with common.configured_store(config) as store:
+        with store.begin() as conn:
+            state = get_state(conn, "sensor", name, now)
+        result, cursor = _evaluate(store, defs, sensor, state.cursor, now)
+        with store.read() as conn:
+            fresh = [r for r in result.requests
+                     if r.run_key is None or show_key(conn, f"sensor:{name}", r.run_key) is None]
+    data = {"sensor": name, "would_request": [
+        {"run_key": r.run_key, "target": r.target, "partition_key": r.partition_key,
+         "trigger": dict(r.trigger)} for r in fresh],
+        "already_requested": len(result.requests) - len(fresh),
+        "skip_reason": result.skip_reason if not fresh else None,
+        "cursor": cursor, "current_cursor": state.cursor}
+    if json:
+        common.print_json(data)
+        return
+    out = common.console()
+    out.print(f"sensor {name}: would request {len(fresh)} run(s)"
+              f" ({data['already_requested']} already requested)")
+    for r in data["would_request"][:50]:
+        out.print(f"  {r['run_key']}")
+    if len(fresh) > 50:
+        out.print(f"  ... {len(fresh) - 50} more")
+    if data["skip_reason"]:
+        out.print(f"  skip: {data['skip_reason']}")
+    out.print(f"  cursor: {cursor}")
+
+
+def _evaluate(store: Any, defs: Any, sensor: Any, cursor: str | None, now: Any
+              ) -> tuple[Any, str | None]:
+    from lockgate.daemon.sensor_ticks import evaluate
+    from lockgate.errors import UsageError
+    from lockgate.sensors.base import SensorError, SensorResult
+
+    if sensor.kind == "file":
+        from lockgate.sensors.files import FileRules, file_cursor, request_for
+
+        rules = FileRules.of(sensor, defs.base_dir)
+        generation = int(file_cursor(cursor).get("generation", 1))
+        requests = [r for r in (request_for(rules, sensor, f, generation) for f in rules.scan())
+                    if r is not None]
+        return SensorResult(requests=requests, skip_reason=None if requests else "no files"), \
+            cursor
+    try:
+        result = evaluate(store, defs, sensor, cursor, now)
+    except SensorError as exc:
+        raise UsageError(f"sensor {sensor.name} failed: {exc}") from None
+    return result, result.cursor if result.cursor is not None else cursor
+
+
+def _pause(name: str, config: str | None, paused: bool) -> None:
+    from lockgate import clock
+    from lockgate.daemon.ticks import set_paused
+
+    defs = common.load(config)
+    _sensor(defs, name)
+    with common.configured_store(config) as store, store.begin() as conn:
+        changed = set_paused(conn, "sensor", name, paused, clock.now())
+    word = "paused" if paused else "resumed"
+    common.console().print(f"sensor {name} {word}" if changed
+                           else f"sensor {name} was already {word}")
+
+
+@app.command("pause")
+def pause(name: NameArg, config: common.ConfigOpt = None) -> None:
+    """Stop evaluating the sensor (a file sensor rescans when resumed)."""
+    _pause(name, config, True)
+
+
+@app.command("resume")
+def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
+    """Evaluate the sensor again."""
+    _pause(name, config, False)
+
+
+@app.command("cursor")
+def cursor(
+    name: NameArg,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget the cursor (a file sensor "
+                                        "then requests every current file again).")] = False,
+    set_: Annotated[str | None, typer.Option("--set", help="Store this cursor value.")] = None,
+    config: common.ConfigOpt = None,
+    json: common.JsonOpt = False,
+) -> None:
+    """Show the sensor's cursor, or reset it, or set it."""
+    import json as jsonlib
+
+    from lockgate import clock
+    from lockgate.daemon.ticks import get_state, update_state
+    from lockgate.errors import UsageError
+    from lockgate.sensors.files import file_cursor
+
+    if reset and set_ is not None:
+        raise UsageError("give --reset or --set VALUE, not both")
+    defs = common.load(config)
+    sensor = _sensor(defs, name)
+    with common.configured_store(config) as store, store.begin() as conn:
+        state = get_state(conn, "sensor", name, clock.now())
+        value = state.cursor
+        if reset:
+            if sensor.kind == "file":  # a new generation of run keys: every file again
+                old = file_cursor(value)
+                value = jsonlib.dumps({"generation": int(old.get("generation", 1)) + 1})
+            else:
+                value = None
+            update_state(conn, "sensor", name, cursor=value)
+        elif set_ is not None:
+            value = set_
+            update_state(conn, "sensor", name, cursor=value)
+    if json:
+        common.print_json({"sensor": name, "cursor": value})
+    else:
+        common.console().print(f"{name}: {value if value is not None else '(no cursor)'}")

@@ -1,0 +1,199 @@
+"""Watching a folder with watchdog (inotify, or polling for network filesystems).
+
+Events become *ready* paths, handed to a callback as soon as a file is complete:
+
+- a file moved into the folder is complete when it arrives (the atomic-rename pattern);
+- a file written in place is complete when its writer closes it (inotify reports the
+  close), never at its creation, so a half-written file is not picked up;
+- with ``settle``, a file is complete once its size and mtime stayed still that long
+  (for writers that close and reopen, and for polling where no close is seen).
+
+A folder that disappears is noticed and watched again when it comes back; the owner is
+then asked for a full rescan (``on_gap``), which is also how files that arrived while
+nobody watched are found.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from lockgate import clock
+from lockgate.logs import get_logger
+
+from .files import FileRules
+
+__all__ = ["FileWatcher"]
+
+_CHECK_SECONDS = 0.5  # how often the root's presence and settling files are checked
+
+
+class FileWatcher:
+    """One watched folder. ``on_ready(paths)`` and ``on_gap()`` run on watcher threads."""
+
+    def __init__(self, rules: FileRules, *, on_ready: Callable[[list[str]], None],
+                 on_gap: Callable[[], None], name: str = "") -> None:
+        self.rules = rules
+        self.on_ready = on_ready
+        self.on_gap = on_gap
+        self.log = get_logger("file_watcher", sensor=name, path=rules.root)
+        self._lock = threading.Lock()
+        self._writing: dict[str, float] = {}  # created or modified, not closed yet
+        # path -> (size, mtime, since, how long it must stay still)
+        self._settling: dict[str, tuple[int, int, float, float]] = {}
+        self._observer: Any = None
+        self._watch: Any = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._supervise, daemon=True,
+                                        name=f"lockgate-watch-{name}")
+
+    # -- life -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.rules.poll:
+            from watchdog.observers.polling import PollingObserver
+
+            self._observer = PollingObserver(timeout=1)
+        else:
+            from watchdog.observers import Observer
+
+            self._observer = Observer(timeout=0.05)
+        self._observer.start()
+        self._schedule()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def is_writing(self, path: str) -> bool:
+        """True while a writer has the file open (created or modified, no close yet)."""
+        with self._lock:
+            return path in self._writing
+
+    @property
+    def watching(self) -> bool:
+        return self._watch is not None
+
+    def _schedule(self) -> bool:
+        if not os.path.isdir(self.rules.root):
+            return False
+        try:
+            self._watch = self._observer.schedule(_Handler(self), self.rules.root,
+                                                  recursive=self.rules.recursive)
+        except OSError as exc:
+            self.log.warning("watch_failed", error=str(exc))
+            self._watch = None
+            return False
+        self.log.info("watch_started", poll=self.rules.poll)
+        return True
+
+    def _supervise(self) -> None:
+        while not self._stop.wait(_CHECK_SECONDS):
+            present = os.path.isdir(self.rules.root)
+            if self._watch is not None and not present:
+                self.log.warning("watched_folder_gone")
+                try:
+                    self._observer.unschedule(self._watch)
+                except (KeyError, OSError, ValueError):
+                    pass
+                self._watch = None
+            elif self._watch is None and present and self._schedule():
+                self.log.info("watched_folder_back")
+                self.on_gap()
+            self._check_settling()
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _event(self, kind: str, path: str) -> None:
+        rules = self.rules
+        if rules.relpath(path) is None:
+            return
+        now = clock.monotonic()
+        if kind == "moved":
+            self._candidate(path, now)
+        elif kind in ("created", "modified"):
+            with self._lock:
+                self._writing[path] = now
+            if kind == "modified" and "modified" not in rules.events:
+                return
+            if rules.poll:  # polling sees no close: settle instead
+                self._candidate(path, now)
+        elif kind == "closed":
+            with self._lock:
+                was_writing = self._writing.pop(path, None) is not None
+            if was_writing or "closed" in rules.events or "modified" in rules.events:
+                self._candidate(path, now)
+        elif kind == "deleted":
+            with self._lock:
+                self._writing.pop(path, None)
+                self._settling.pop(path, None)
+
+    def settle_later(self, path: str, at_least: float) -> None:
+        """Hand ``path`` over once it stayed still ``at_least`` seconds and no writer
+        reported in (for files a rescan found that may still be being written)."""
+        self._candidate(path, clock.monotonic(), at_least)
+
+    def _candidate(self, path: str, now: float, at_least: float = 0.0) -> None:
+        settle = max(self.rules.settle, 1.0 if self.rules.poll else 0.0, at_least)
+        if settle <= 0:
+            self.on_ready([path])
+            return
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        with self._lock:
+            self._settling[path] = (st.st_size, st.st_mtime_ns, now, settle)
+
+    def _check_settling(self) -> None:
+        now = clock.monotonic()
+        ready: list[str] = []
+        with self._lock:
+            items = list(self._settling.items())
+        for path, (size, mtime, since, settle) in items:
+            try:
+                st = os.stat(path)
+            except OSError:
+                with self._lock:
+                    self._settling.pop(path, None)
+                continue
+            if (st.st_size, st.st_mtime_ns) != (size, mtime):
+                with self._lock:
+                    self._settling[path] = (st.st_size, st.st_mtime_ns, now, settle)
+            elif now - since >= settle and not (self.is_writing(path) and not self.rules.poll):
+                with self._lock:
+                    self._settling.pop(path, None)
+                    self._writing.pop(path, None)
+                ready.append(path)
+        if ready:
+            self.on_ready(ready)
+
+
+def _handler_base() -> Any:
+    from watchdog.events import FileSystemEventHandler
+
+    return FileSystemEventHandler
+
+
+class _Handler(_handler_base()):  # type: ignore[misc]  # watchdog's base is untyped here
+    def __init__(self, watcher: FileWatcher) -> None:
+        super().__init__()
+        self.watcher = watcher
+
+    def on_any_event(self, event: Any) -> None:
+        if event.is_directory:
+            if event.event_type in ("created", "moved") and self.watcher.rules.recursive:
+                self.watcher.on_gap()  # a folder arrived with files in it: rescan
+            return
+        kind = event.event_type
+        path = os.fsdecode(event.dest_path if kind == "moved" else event.src_path)
+        if kind == "closed_no_write":
+            return
+        self.watcher._event(kind, path)

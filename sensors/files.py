@@ -1,0 +1,208 @@
+"""The file sensor's rules: which files count, what they are called, what a run gets.
+
+A file counts when its name matches ``pattern`` (a glob, or a list), matches no
+``exclude``, is not hidden (with ``ignore_hidden``) and has no temporary suffix
+(``.tmp``, ``.part``, ``~`` by default). Its run key is its path relative to the watched
+folder plus its size and modification time in nanoseconds, so a rewritten file is a
+new run; ``key: content`` uses a SHA-256 of the content instead. Symlinks are followed
+only when they point inside the watched folder.
+
+File names are bytes on Linux: names that are not UTF-8 keep their exact bytes for
+the job (``path_hex`` in the trigger facts) and a readable escaped form everywhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lockgate.definitions import RunRequest, Sensor
+
+__all__ = ["FileFact", "FileRules", "file_cursor", "request_for"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FileFact:
+    path: str  # absolute; may hold surrogate escapes for non-UTF-8 bytes
+    relpath: str
+    size: int
+    mtime_ns: int
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+
+def text(value: str) -> str:
+    """A string safe to store and print: undecodable bytes become ``\\xNN`` escapes."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return os.fsencode(value).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileRules:
+    root: str
+    patterns: tuple[str, ...]
+    exclude: tuple[str, ...]
+    recursive: bool
+    ignore_hidden: bool
+    temp_suffixes: tuple[str, ...]
+    key_mode: str
+    settle: float
+    events: tuple[str, ...]
+    poll: bool
+
+    @classmethod
+    def of(cls, sensor: Sensor, base_dir: str) -> FileRules:
+        o = sensor.options
+        root = os.path.abspath(os.path.join(base_dir, os.path.expanduser(o["path"])))
+        return cls(
+            root=root,
+            patterns=tuple(o.get("pattern") or ("*",)),
+            exclude=tuple(o.get("exclude") or ()),
+            recursive=bool(o.get("recursive", False)),
+            ignore_hidden=bool(o.get("ignore_hidden", True)),
+            temp_suffixes=tuple(o.get("temp_suffixes") or ()),
+            key_mode=str(o.get("key", "default")),
+            settle=float(o["settle"].total_seconds()) if o.get("settle") else 0.0,
+            events=tuple(o.get("events") or ("created", "moved")),
+            poll=bool(o.get("poll", False)),
+        )
+
+    def relpath(self, path: str) -> str | None:
+        """``path`` relative to the root, or None when outside it (or in a subfolder
+        that is not watched)."""
+        rel = os.path.relpath(path, self.root)
+        if rel.startswith(os.pardir + os.sep) or rel == os.pardir or os.path.isabs(rel):
+            return None
+        if not self.recursive and os.sep in rel:
+            return None
+        return rel
+
+    def counts(self, relpath: str) -> bool:
+        """Whether a file at ``relpath`` (relative to the root) is one the sensor wants."""
+        name = os.path.basename(relpath)
+        if self.ignore_hidden and any(p.startswith(".") for p in relpath.split(os.sep)):
+            return False
+        if any(name.endswith(suffix) for suffix in self.temp_suffixes):
+            return False
+        if not any(_match(relpath, name, p) for p in self.patterns):
+            return False
+        return not any(_match(relpath, name, p) for p in self.exclude)
+
+    def fact(self, path: str) -> FileFact | None:
+        """The fact of a file that counts, or None (gone, a folder, outside, excluded)."""
+        rel = self.relpath(path)
+        if rel is None or not self.counts(rel):
+            return None
+        try:
+            if os.path.islink(path) and not self._inside(os.path.realpath(path)):
+                return None
+            st = os.stat(path)
+        except OSError:
+            return None
+        if not _is_file(st.st_mode):
+            return None
+        return FileFact(path=path, relpath=rel, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+    def scan(self) -> Iterator[FileFact]:
+        """Every file under the root that counts. A missing root yields nothing."""
+        stack = [self.root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if self.recursive and not (self.ignore_hidden
+                                                   and entry.name.startswith(".")):
+                            stack.append(entry.path)
+                        continue
+                    fact = self.fact(entry.path)
+                except OSError:
+                    continue
+                if fact is not None:
+                    yield fact
+
+    def _inside(self, real: str) -> bool:
+        root = os.path.realpath(self.root)
+        return real == root or real.startswith(root + os.sep)
+
+    def key(self, fact: FileFact, generation: int) -> str:
+        if self.key_mode == "content":
+            base = f"sha256:{_sha256(fact.path)}"
+        else:
+            base = f"{text(fact.relpath)}:{fact.size}:{fact.mtime_ns}"
+        return base if generation <= 1 else f"g{generation}/{base}"
+
+
+def _match(relpath: str, name: str, pattern: str) -> bool:
+    if "/" in pattern:
+        return fnmatch.fnmatchcase(relpath, pattern) or Path(relpath).match(pattern)
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def _is_file(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def facts_json(fact: FileFact) -> dict[str, Any]:
+    """The ``file`` trigger facts a run receives ({file.path}, {file.name}, ...)."""
+    shown = text(fact.path)
+    out: dict[str, Any] = {
+        "path": shown,
+        "name": text(fact.name),
+        "relpath": text(fact.relpath),
+        "size": fact.size,
+        "mtime": dt.datetime.fromtimestamp(fact.mtime_ns / 1e9, dt.UTC).isoformat(),
+        "mtime_ns": fact.mtime_ns,
+    }
+    if shown != fact.path:  # not UTF-8: keep the exact bytes for the job
+        out["path_hex"] = os.fsencode(fact.path).hex()
+    return out
+
+
+def request_for(rules: FileRules, sensor: Sensor, fact: FileFact, generation: int
+                ) -> RunRequest | None:
+    """The run request for a file; None when it vanished while being hashed."""
+    try:
+        key = rules.key(fact, generation)
+    except OSError:
+        return None
+    return RunRequest(target=sensor.target, run_key=key, trigger={"file": facts_json(fact)})
+
+
+def file_cursor(text_value: str | None) -> dict[str, Any]:
+    """The file sensor's cursor: its generation (``--reset`` bumps it) and scan facts."""
+    if not text_value:
+        return {"generation": 1}
+    try:
+        value = json.loads(text_value)
+    except ValueError:
+        return {"generation": 1}
+    if not isinstance(value, dict) or not isinstance(value.get("generation"), int):
+        return {"generation": 1}
+    return value

@@ -1,0 +1,158 @@
+"""The HTTP sensor: poll a URL politely, one run per new item (or per changed body).
+
+Politeness: conditional requests (``If-None-Match`` / ``If-Modified-Since`` from the
+previous response), so an unchanged resource costs one ``304``; an interval with jitter;
+and exponential backoff after failures (applied by the daemon from the failed ticks).
+A failure is a failed tick, never a run: a timeout, a 4xx/5xx, a body that is not
+JSON (an HTML error page with status 200), ``items`` that are not a list.
+
+Items come from a JMESPath expression (``items``); each item's run key from another
+(``key``, default a SHA-256 of the item); ``cursor`` picks a high-water mark from the
+response, sent back as the ``cursor_param`` query parameter on the next poll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from lockgate.definitions import RunRequest, Sensor
+
+from .base import SensorError, SensorResult
+
+__all__ = ["HttpPoller"]
+
+_SHOW = 120  # characters of a bad body quoted in an error
+
+
+class HttpPoller:
+    """Polls one sensor's URL. ``transport`` lets tests use ``httpx.MockTransport``."""
+
+    def __init__(self, sensor: Sensor, *, transport: Any = None) -> None:
+        import httpx
+        import jmespath
+
+        o = sensor.options
+        self.sensor = sensor
+        self.url: str = o["url"]
+        self.method: str = o.get("method", "GET")
+        self.params: dict[str, str] = dict(o.get("params") or {})
+        self.cursor_param: str | None = o.get("cursor_param")
+        compile_ = jmespath.compile
+        self.items = compile_(o["items"]) if o.get("items") else None
+        self.key = compile_(o["key"]) if o.get("key") else None
+        self.cursor = compile_(o["cursor"]) if o.get("cursor") else None
+        timeout = o["timeout"].total_seconds() if o.get("timeout") else 10.0
+        self.client = httpx.Client(timeout=timeout, headers=dict(o.get("headers") or {}),
+                                   transport=transport, follow_redirects=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def evaluate(self, cursor_text: str | None) -> SensorResult:
+        """One poll. Raises SensorError (a failed tick) for anything but a usable answer."""
+        import httpx
+
+        state = _load(cursor_text)
+        headers = {}
+        if state.get("etag"):
+            headers["If-None-Match"] = state["etag"]
+        if state.get("last_modified"):
+            headers["If-Modified-Since"] = state["last_modified"]
+        params = dict(self.params)
+        if self.cursor_param and state.get("hwm") is not None:
+            params[self.cursor_param] = str(state["hwm"])
+        try:
+            response = self.client.request(self.method, self.url, headers=headers,
+                                           params=params)
+        except httpx.TimeoutException as exc:
+            raise SensorError(f"{self.url}: timed out ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise SensorError(f"{self.url}: request failed: {exc}") from None
+        if response.status_code == 304:
+            return SensorResult(skip_reason="not modified (HTTP 304)")
+        if response.status_code >= 400:
+            raise SensorError(f"{self.url}: HTTP {response.status_code}: "
+                              f"{_quote(response.text)}")
+        if response.status_code != 200:
+            raise SensorError(f"{self.url}: unexpected HTTP {response.status_code}")
+        body = response.content
+        new_state = dict(state)
+        new_state["etag"] = response.headers.get("etag")
+        new_state["last_modified"] = response.headers.get("last-modified")
+        digest = hashlib.sha256(body).hexdigest()
+        new_state["body_sha256"] = digest
+        if self.items is None and self.cursor is None:
+            if state.get("body_sha256") == digest:
+                return SensorResult(skip_reason="body unchanged", cursor=_dump(new_state))
+            request = RunRequest(target=self.sensor.target, run_key=f"body:{digest}",
+                                 trigger={"item": _maybe_json(body),
+                                          "http": {"url": self.url, "sha256": digest}})
+            return SensorResult(requests=[request], cursor=_dump(new_state))
+        data = _json(response)
+        requests = []
+        if self.items is not None:
+            items = self.items.search(data)
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                raise SensorError(f"{self.url}: items expression {self.items.expression!r} "
+                                  f"gave {type(items).__name__}, not a list")
+            for item in items:
+                requests.append(RunRequest(target=self.sensor.target, run_key=self._key(item),
+                                           trigger={"item": item}))
+        if self.cursor is not None:
+            hwm = self.cursor.search(data)
+            if hwm is not None:
+                new_state["hwm"] = hwm
+        reason = None if requests else "no items in the response"
+        return SensorResult(requests=requests, skip_reason=reason, cursor=_dump(new_state),
+                            detail={"items": len(requests)})
+
+    def _key(self, item: Any) -> str:
+        if self.key is not None:
+            value = self.key.search(item)
+            if value is None or value == "":
+                raise SensorError(f"{self.url}: key expression {self.key.expression!r} gave "
+                                  f"nothing for item {_quote(json.dumps(item, default=str))}")
+            return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _json(response: Any) -> Any:
+    kind = response.headers.get("content-type", "")
+    try:
+        return response.json()
+    except ValueError:
+        raise SensorError(
+            f"{response.request.url}: the response is not JSON (content-type {kind or 'none'}"
+            f"; starts with {_quote(response.text)})") from None
+
+
+def _maybe_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")[:10_000]
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return repr(text[:_SHOW] + ("..." if len(text) > _SHOW else ""))
+
+
+def _load(cursor_text: str | None) -> dict[str, Any]:
+    if not cursor_text:
+        return {}
+    try:
+        value = json.loads(cursor_text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _dump(state: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in state.items() if v is not None}, sort_keys=True,
+                      default=str)

@@ -30,6 +30,7 @@ from .walltime import instant, occurrences, to_epoch
 
 __all__ = ["TimeWindowPartitions"]
 
+_MAX_SHIFT = dt.timedelta(hours=3)  # larger than any DST shift in the tz database
 _tuple_new = tuple.__new__  # builds a Window without its Python-level __new__
 
 
@@ -272,11 +273,14 @@ class TimeWindowPartitions(PartitionSet):
                 f"{instant_.isoformat()}", f"is before the first partition {first}", None
             )
         local = dt.datetime.fromtimestamp(e, self.zone).replace(tzinfo=None)
+        # Start early enough that a DST shift (up to 3 hours) cannot hide the boundary.
         nominal = self.cadence.floor(local)
-        for _ in range(self.cadence.lookback):
-            if nominal <= self._first:
-                break
+        steps = 0
+        while nominal > self._first and (
+            steps < self.cadence.lookback or nominal > local - _MAX_SHIFT
+        ):
             nominal = self.cadence.prev(nominal)
+            steps += 1
         nominal = max(nominal, self._first)
         prev: Boundary | None = None
         for b in walk(self.zone, self.cadence, nominal):
@@ -328,7 +332,12 @@ class TimeWindowPartitions(PartitionSet):
         if b[1] != nominal:
             raise self._key_error(key, f"does not exist: DST skips that local time in {tz}", now)
         if suffix:
-            b = next(boundaries)
+            # The repeat comes after every boundary of the first pass through the
+            # repeated stretch (a day bounds any DST shift).
+            first_epoch = b[0]
+            for b in boundaries:
+                if (b[1] == nominal and b[2] == 1) or b[0] > first_epoch + 86400:
+                    break
             if b[1] != nominal or b[2] != 1 or self.key_format.format(nominal, b[3]) != key:
                 raise self._key_error(key, f"names no repeated local time in {tz}", now)
         start = b[0]

@@ -229,36 +229,51 @@ class Timeline:
         tod0 = (dt.datetime.min + deltas[0]).time()
         day: dt.date | None = first.date()
 
-        def midnight_offset(o: int) -> int:
-            off = dt.datetime.fromordinal(o).replace(tzinfo=zone).utcoffset()
+        def midnight_offset(o: int) -> int | None:
+            """The UTC offset at midnight of day ``o``; None when a transition's gap or
+            repeated stretch covers that midnight (then both days around it are slow)."""
+            midnight = dt.datetime.fromordinal(o).replace(tzinfo=zone)
+            off = midnight.utcoffset()
             assert off is not None
-            return int(off.total_seconds())
+            return int(off.total_seconds()) if off == midnight.replace(fold=1).utcoffset() else None
 
         every_day = cadence.fires_every_day
-        known = (0, 0)  # (ordinal, offset): the next day's midnight, computed last time
+        known: tuple[int, int | None] = (0, 0)  # the next day's midnight, computed last time
+        slow: list[dt.datetime] = []  # nominal times waiting for one-by-one resolution
         while day is not None:
             if not every_day:
                 day = cadence.next_day(day)
                 if day is None:
+                    if slow:
+                        yield from self._resolve(slow)
                     return
             ordinal = day.toordinal()
             off = known[1] if known[0] == ordinal else midnight_offset(ordinal)
             off_next = midnight_offset(ordinal + 1)
             known = (ordinal + 1, off_next)
-            if off != off_next or (first.toordinal() == ordinal and first.time() > tod0):
+            midnight = dt.datetime(day.year, day.month, day.day)
+            if (
+                off is None
+                or off != off_next
+                or (first.toordinal() == ordinal and first.time() > tod0)
+            ):
                 # A transition day, or the first day starting after its first time:
                 # resolve the times one by one.
-                midnight = dt.datetime(day.year, day.month, day.day)
-                nominals = [t for t in (midnight + d for d in deltas) if t >= first]
-                yield from self._resolve(nominals)
+                slow.extend(t for t in (midnight + d for d in deltas) if t >= first)
+            elif slow:
+                # The day after a transition day goes in the same batch: a repeated
+                # stretch may run past midnight (St. John's fell back at 00:01).
+                slow.extend(midnight + d for d in deltas)
+                yield from self._resolve(slow)
+                slow = []
             else:
+                assert off is not None
                 base = (ordinal - _EPOCH_ORDINAL) * 86400 - off
                 epochs = [base + s for s in seconds]
                 if tails:
                     prefix = day.isoformat()
                     keys = [prefix + t for t in tails]
                 else:
-                    midnight = dt.datetime(day.year, day.month, day.day)
                     keys = [(midnight + d).strftime(fmt.fmt) for d in deltas]
                 yield epochs, keys, True
             day += _DAY

@@ -21,7 +21,7 @@ from lockgate.sensors.base import SensorError, SensorResult
 from lockgate.store import Store
 
 from .lease import Lease
-from .ticks import TickRecord, get_state, record_ticks, update_state
+from .ticks import TickRecord, TriggerState, get_state, record_ticks, update_state
 
 __all__ = ["CommitOutcome", "backoff_delay", "commit_failure", "commit_result", "evaluate"]
 
@@ -58,15 +58,24 @@ def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None
 
 def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: SensorResult, *,
                   started: dt.datetime, now: dt.datetime, lease: Lease | None,
-                  cursor: str | None = None) -> CommitOutcome:
+                  cursor: str | None = None, quiet_if_unchanged: TriggerState | None = None
+                  ) -> CommitOutcome:
     """Commit one evaluation: runs, tick and cursor together (or nothing).
 
-    ``cursor`` overrides the result's cursor (the file sensor computes its own).
+    ``cursor`` overrides the result's cursor (the file sensor computes its own). With
+    ``quiet_if_unchanged`` (the state the evaluation started from), an evaluation that
+    requested nothing and left the cursor as it was writes nothing at all.
 
     Raises:
         LeaseLost: the decider lease is no longer ours; nothing was written.
     """
     new_cursor = cursor if cursor is not None else result.cursor
+    if not result.requests and quiet_if_unchanged is not None \
+            and new_cursor in (None, quiet_if_unchanged.cursor) \
+            and quiet_if_unchanged.failures == 0:
+        # Nothing happened (a 304, no new item): no tick row, no write. An idle sensor
+        # costs the store nothing; its last tick stays the last one that decided something.
+        return CommitOutcome(created=0, existing=0, run_ids=(), new_keys=())
     with store.begin() as conn:
         token = lease.check(conn, now) if lease is not None else None
         outcomes: list[RequestOutcome] = []

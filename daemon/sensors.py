@@ -54,9 +54,19 @@ class SensorManager:
         self.defs: Definitions | None = None
         self.files: dict[str, FileSensorRunner] = {}
         self.pollers: dict[str, Any] = {}
+        self.observers: dict[bool, Any] = {}  # poll? -> the shared watchdog observer
         self.running = False
 
+    def observer(self, poll: bool) -> Any:
+        from lockgate.sensors.file_events import new_observer
+
+        if poll not in self.observers:
+            self.observers[poll] = new_observer(poll)
+        return self.observers[poll]
+
     def start(self, defs: Definitions) -> None:
+        from lockgate.sensors.file_events import CHECK_SECONDS
+
         self.defs = defs
         self.running = True
         for sensor in defs.sensors.values():
@@ -74,11 +84,28 @@ class SensorManager:
                     jitter=jitter.total_seconds() if jitter else None,
                     id=f"sensor:{sensor.name}", replace_existing=True,
                     next_run_time=dt.datetime.now(dt.UTC))
+        if self.files:
+            self.scheduler.add_job(self._check_watchers, "interval", seconds=CHECK_SECONDS,
+                                   id="file-watchers", replace_existing=True)
+
+    def _check_watchers(self) -> None:
+        for runner in list(self.files.values()):
+            try:
+                runner.watcher.check()
+            except Exception:  # one folder's trouble must not stop the others
+                self.log.exception("file_watcher_check_failed", sensor=runner.sensor.name)
 
     def stop(self) -> None:
         self.running = False
+        job = self.scheduler.get_job("file-watchers")
+        if job is not None:
+            job.remove()
         for name in list(self.files):
             self.files.pop(name).stop()
+        for observer in self.observers.values():
+            observer.stop()
+            observer.join(timeout=5)
+        self.observers.clear()
         if self.defs is not None:
             for name in self.defs.sensors:
                 job = self.scheduler.get_job(f"sensor:{name}")
@@ -120,7 +147,7 @@ class SensorManager:
         except Exception as exc:  # the sensor's failure: a failed tick, never a dead daemon
             self._fail(sensor, exc, started)
             return
-        self.commit(sensor, result, started)
+        self.commit(sensor, result, started, quiet_if_unchanged=state)
 
     def _poller(self, sensor: Sensor) -> Any:
         if sensor.name not in self.pollers:
@@ -135,12 +162,13 @@ class SensorManager:
         return self.call_user(collect_output, fn, context)
 
     def commit(self, sensor: Sensor, result: SensorResult, started: dt.datetime,
-               cursor: str | None = None) -> Any:
+               cursor: str | None = None, quiet_if_unchanged: Any = None) -> Any:
         """Commit an evaluation; returns the CommitOutcome, or None if it was not written."""
         now = clock.now()
         try:
             outcome = commit_result(self.store, self.defs, sensor, result,  # type: ignore[arg-type]
-                                    started=started, now=now, lease=self.lease, cursor=cursor)
+                                    started=started, now=now, lease=self.lease, cursor=cursor,
+                                    quiet_if_unchanged=quiet_if_unchanged)
         except LeaseLost as exc:
             self.on_lease_lost(str(exc))
             return None
@@ -196,12 +224,13 @@ class FileSensorRunner:
         self.rules = FileRules.of(sensor, defs.base_dir)
         self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.known: set[str] = set()  # keys this process committed (the ledger is the truth)
-        self.watcher = FileWatcher(self.rules, on_ready=self._ready, on_gap=self.rescan,
-                                   name=sensor.name)
+        self.watcher = FileWatcher(self.rules, manager.observer(self.rules.poll),
+                                   on_ready=self._ready, on_gap=self.rescan, name=sensor.name)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True,
                                         name=f"lockgate-sensor-{sensor.name}")
         self._next_rescan = 0.0
+        self._cached: tuple[float, Any] = (0.0, None)
 
     def start(self) -> None:
         self.watcher.start()
@@ -246,16 +275,25 @@ class FileSensorRunner:
             except Exception:  # never let one bad file stop the sensor
                 self.manager.log.exception("file_sensor_crashed", sensor=self.sensor.name)
 
+    def _state(self, now: dt.datetime, *, fresh: bool) -> Any:
+        """The sensor's stored state, re-read at most once a second (pause and cursor
+        changes from the CLI apply within that), so a file event costs one transaction."""
+        cached_at, state = self._cached
+        if fresh or state is None or clock.monotonic() - cached_at > 1.0:
+            try:
+                with self.manager.store.read() as conn:
+                    state = get_state(conn, "sensor", self.sensor.name, now) \
+                        if _known(conn, self.sensor.name) else None
+            except StoreError:
+                return state
+            self._cached = (clock.monotonic(), state)
+        return state
+
     def _tick(self, paths: list[str], rescan: bool) -> None:
         from lockgate.sensors.files import file_cursor, request_for
 
         started = clock.now()
-        try:
-            with self.manager.store.read() as conn:
-                state = get_state(conn, "sensor", self.sensor.name, started) \
-                    if _known(conn, self.sensor.name) else None
-        except StoreError:
-            state = None
+        state = self._state(started, fresh=rescan)
         if state is not None and state.paused:
             return
         cursor = file_cursor(state.cursor if state else None)
@@ -292,3 +330,4 @@ class FileSensorRunner:
                                       cursor=json.dumps(cursor, sort_keys=True))
         if outcome is not None:
             self.known.update(r.run_key for r in requests if r.run_key)
+            self._cached = (0.0, None)  # the cursor changed: read it again next time

@@ -10,7 +10,9 @@ Events become *ready* paths, handed to a callback as soon as a file is complete:
 
 A folder that disappears is noticed and watched again when it comes back; the owner is
 then asked for a full rescan (``on_gap``), which is also how files that arrived while
-nobody watched are found.
+nobody watched are found. The owner calls :meth:`FileWatcher.check` about twice a
+second (one thread for all watchers), and all watchers share one observer, so idle
+sensors cost no wakeups of their own.
 """
 
 from __future__ import annotations
@@ -27,14 +29,32 @@ from .files import FileRules
 
 __all__ = ["FileWatcher"]
 
-_CHECK_SECONDS = 0.5  # how often the root's presence and settling files are checked
+CHECK_SECONDS = 0.5  # how often the owner should call check()
+
+
+def new_observer(poll: bool) -> Any:
+    """A started watchdog observer: inotify, or polling for network filesystems.
+
+    Its timeout only bounds how long stopping takes; events are delivered at once.
+    """
+    if poll:
+        from watchdog.observers.polling import PollingObserver
+
+        observer = PollingObserver(timeout=1)
+    else:
+        from watchdog.observers import Observer
+
+        observer = Observer(timeout=1)
+    observer.start()
+    return observer
 
 
 class FileWatcher:
     """One watched folder. ``on_ready(paths)`` and ``on_gap()`` run on watcher threads."""
 
-    def __init__(self, rules: FileRules, *, on_ready: Callable[[list[str]], None],
-                 on_gap: Callable[[], None], name: str = "") -> None:
+    def __init__(self, rules: FileRules, observer: Any, *,
+                 on_ready: Callable[[list[str]], None], on_gap: Callable[[], None],
+                 name: str = "") -> None:
         self.rules = rules
         self.on_ready = on_ready
         self.on_gap = on_gap
@@ -43,34 +63,21 @@ class FileWatcher:
         self._writing: dict[str, float] = {}  # created or modified, not closed yet
         # path -> (size, mtime, since, how long it must stay still)
         self._settling: dict[str, tuple[int, int, float, float]] = {}
-        self._observer: Any = None
+        self._observer = observer
         self._watch: Any = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._supervise, daemon=True,
-                                        name=f"lockgate-watch-{name}")
 
     # -- life -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.rules.poll:
-            from watchdog.observers.polling import PollingObserver
-
-            self._observer = PollingObserver(timeout=1)
-        else:
-            from watchdog.observers import Observer
-
-            self._observer = Observer(timeout=0.05)
-        self._observer.start()
         self._schedule()
-        self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout=5)
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        if self._watch is not None:
+            try:
+                self._observer.unschedule(self._watch)
+            except (KeyError, OSError, ValueError):
+                pass
+            self._watch = None
 
     def is_writing(self, path: str) -> bool:
         """True while a writer has the file open (created or modified, no close yet)."""
@@ -94,19 +101,16 @@ class FileWatcher:
         self.log.info("watch_started", poll=self.rules.poll)
         return True
 
-    def _supervise(self) -> None:
-        while not self._stop.wait(_CHECK_SECONDS):
-            present = os.path.isdir(self.rules.root)
-            if self._watch is not None and not present:
-                self.log.warning("watched_folder_gone")
-                try:
-                    self._observer.unschedule(self._watch)
-                except (KeyError, OSError, ValueError):
-                    pass
-                self._watch = None
-            elif self._watch is None and present and self._schedule():
-                self.log.info("watched_folder_back")
-                self.on_gap()
+    def check(self) -> None:
+        """Notice a folder that went or came back, and hand over files that settled."""
+        present = os.path.isdir(self.rules.root)
+        if self._watch is not None and not present:
+            self.log.warning("watched_folder_gone")
+            self.stop()
+        elif self._watch is None and present and self._schedule():
+            self.log.info("watched_folder_back")
+            self.on_gap()
+        if self._settling:
             self._check_settling()
 
     # -- events ------------------------------------------------------------------------------

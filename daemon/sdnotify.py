@@ -51,6 +51,9 @@ class Notifier:
         return self.notify(STATUS=status)
 
     def watchdog(self) -> bool:
+        """Ping the watchdog; only when systemd asked for it (WATCHDOG_USEC for us)."""
+        if self.watchdog_interval is None:
+            return False
         return self.notify(WATCHDOG="1")
 
     def stopping(self, status: str = "stopping") -> bool:

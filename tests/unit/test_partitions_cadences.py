@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import lockgate.partitions as partitions
 import pytest
@@ -20,12 +22,12 @@ UTC = dt.UTC
 
 
 def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
+    return dt.datetime(*args).replace(tzinfo=UTC)  # type: ignore[arg-type]
 
 
-def parts(**kw: object) -> TimeWindowPartitions:
+def parts(**kw: Any) -> TimeWindowPartitions:
     kw.setdefault("start", dt.datetime(2024, 1, 1))
-    result = partitions_for(PartitionsSpec(**kw))  # type: ignore[arg-type]
+    result = partitions_for(PartitionsSpec(**kw))
     assert isinstance(result, TimeWindowPartitions)
     return result
 
@@ -293,3 +295,20 @@ def test_static_keys_keep_declared_order_and_have_no_windows() -> None:
         s.last_closed_key(utc(2024, 1, 1))
     with pytest.raises(PartitionKeyError, match="us, eu, apac"):
         s.index_of("asia")
+
+
+def test_threads_extending_one_set_see_the_same_keys() -> None:
+    spec = PartitionsSpec(cadence="hourly", start=dt.datetime(2020, 1, 1), timezone="Europe/Berlin")
+    expected = TimeWindowPartitions(spec).keys(utc(2024, 1, 1))
+    shared = TimeWindowPartitions(spec)
+    nows = [utc(2020 + i % 4, 1 + i % 12, 1) for i in range(24)] + [utc(2024, 1, 1)]
+
+    def ask(now: dt.datetime) -> list[str]:
+        return shared.keys(now)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(ask, nows))
+    for now, keys in zip(nows, results, strict=True):
+        assert keys == expected[: len(keys)]
+        assert len(keys) == shared.count(now)
+    assert results[-1] == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 import pytest
 from lockgate.partitions import PartitionKeyError, TimeWindowPartitions
@@ -15,12 +16,12 @@ HOUR = dt.timedelta(hours=1)
 NOW = dt.datetime(2025, 1, 1, 12, tzinfo=UTC)
 
 
-def hourly(tz: str, **kw: object) -> TimeWindowPartitions:
+def hourly(tz: str, **kw: Any) -> TimeWindowPartitions:
     spec = PartitionsSpec(cadence="hourly", start=dt.datetime(2024, 1, 1), timezone=tz, **kw)
     return TimeWindowPartitions(spec)
 
 
-def daily(tz: str, **kw: object) -> TimeWindowPartitions:
+def daily(tz: str, **kw: Any) -> TimeWindowPartitions:
     spec = PartitionsSpec(cadence="daily", start=dt.datetime(2024, 1, 1), timezone=tz, **kw)
     return TimeWindowPartitions(spec)
 
@@ -30,7 +31,7 @@ def day_keys(parts: TimeWindowPartitions, day: str) -> list[str]:
 
 
 def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=UTC)
+    return dt.datetime(*args).replace(tzinfo=UTC)  # type: ignore[arg-type]
 
 
 def assert_contiguous(parts: TimeWindowPartitions, keys: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from lockgate.partitions import (
@@ -18,8 +19,8 @@ from lockgate.errors import ConfigError, UsageError
 NOW = dt.datetime(2024, 4, 1, tzinfo=dt.UTC)
 
 
-def daily(**kw: object) -> TimeWindowPartitions:
-    spec = PartitionsSpec(cadence="daily", start=dt.datetime(2024, 1, 1), **kw)  # type: ignore[arg-type]
+def daily(**kw: Any) -> TimeWindowPartitions:
+    spec = PartitionsSpec(cadence="daily", start=dt.datetime(2024, 1, 1), **kw)
     return TimeWindowPartitions(spec)
 
 
@@ -38,7 +39,8 @@ def test_bad_key_message_names_key_format_and_range(key: str, reason: str) -> No
     with pytest.raises(PartitionKeyError) as info:
         daily().parse_key(key, NOW)
     err = info.value
-    assert isinstance(err, UsageError) and err.exit_code == 2
+    assert isinstance(info.value, UsageError)
+    assert err.exit_code == 2
     assert err.key == key
     assert reason in str(err)
     assert f"{key!r}" in str(err)
@@ -98,16 +100,16 @@ def test_range_with_unknown_end_names_the_bad_key() -> None:
     ],
 )
 def test_bad_definitions_are_config_errors_at_the_key(
-    spec: dict[str, object], path: str | None, text: str | None
+    spec: dict[str, Any], path: str | None, text: str | None
 ) -> None:
-    full = PartitionsSpec(start=dt.datetime(2024, 1, 1), **spec)  # type: ignore[arg-type]
+    full = PartitionsSpec(start=dt.datetime(2024, 1, 1), **spec)
     if path is None:  # a valid unusual format
         TimeWindowPartitions(full)
         return
     with pytest.raises(ConfigError) as info:
         TimeWindowPartitions(full)
     assert info.value.path == path
-    assert text in str(info.value)
+    assert text is not None and text in str(info.value)
     assert info.value.hint
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from lockgate.partitions import (
@@ -20,8 +21,8 @@ NOW = dt.datetime(2025, 1, 2, 12, tzinfo=dt.UTC)
 START = dt.datetime(2024, 1, 1)
 
 
-def tw(cadence: str, tz: str = "America/New_York", **kw: object) -> PartitionSet:
-    return partitions_for(PartitionsSpec(cadence=cadence, start=START, timezone=tz, **kw))  # type: ignore[arg-type]
+def tw(cadence: str, tz: str = "America/New_York", **kw: Any) -> PartitionSet:
+    return partitions_for(PartitionsSpec(cadence=cadence, start=START, timezone=tz, **kw))
 
 
 HOURLY = tw("hourly")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,7 +61,7 @@ def specs(draw: st.DrawFn) -> PartitionsSpec:
         draw(st.integers(0, 23)),
         draw(st.sampled_from([0, 0, 15, 30, 45])),
     )
-    kw: dict[str, object] = {}
+    kw: dict[str, Any] = {}
     if cadence != "cron":
         kw["minute_offset"] = draw(st.sampled_from([0, 0, 15, 30, 45]))
     if cadence in ("daily", "weekly", "monthly", "yearly"):
@@ -71,7 +72,7 @@ def specs(draw: st.DrawFn) -> PartitionsSpec:
         kw["week_start"] = draw(st.integers(0, 6))
     if cadence == "cron":
         kw["cron"] = draw(st.sampled_from(CRONS))
-    return PartitionsSpec(cadence=cadence, start=start, timezone=zone, **kw)  # type: ignore[arg-type]
+    return PartitionsSpec(cadence=cadence, start=start, timezone=zone, **kw)
 
 
 SPAN = {
@@ -144,7 +145,7 @@ def test_day_at_a_time_generation_matches_boundary_by_boundary(spec: PartitionsS
     keys = parts.keys(now)
     starts = [w.start for w in parts.windows_for(keys, now)]
     fmt = parts.key_format
-    expected = []
+    expected: list[tuple[int, str]] = []
     for epoch, nominal, fold, offset in walk(parts.zone, parts.cadence, parts._first):
         if len(expected) == len(keys):
             break

@@ -104,6 +104,8 @@ def project(tmp_path: Path, store_url: str) -> tuple[Path, Store, Definitions]:
                                  "while true; do sleep 0.05; done"],
                      "timeout": "500ms"},
         "missing": {"command": ["/no/such/program-xyz", "arg"]},
+        "not_on_path": {"command": ["no-such-program-on-path-xyz"]},
+        "not_executable": {"command": [str(tmp_path / "jobs_mod.py")]},
         "needs_partition": {"command": ["echo", "{partition.key}"]},
         "needs_config": {"command": ["echo", "{warehouse_dsn}"]},
         "pyrecord": {"python": "jobs_mod:record", "env": {"OUT_DIR": str(out)},
@@ -132,7 +134,8 @@ def test_drain_executes_every_kind_of_job_and_records_how_it_ended(
     config, store, defs = project
     out = tmp_path / "out"
     ids = {name: queue(store, defs, name)[0] for name in (
-        "ok", "args", "flaky", "broken", "stubborn", "missing", "needs_partition",
+        "ok", "args", "flaky", "broken", "stubborn", "missing", "not_on_path",
+        "not_executable", "needs_partition",
         "needs_config", "pyexplode")}
     ids["pyrecord"] = queue(store, defs, "pyrecord", config={"extra": 1}, tags={"t": "v"})[0]
     ids["daily"] = queue(store, defs, "daily", partition_key="2024-03-31")[0]
@@ -191,6 +194,11 @@ def test_drain_executes_every_kind_of_job_and_records_how_it_ended(
     assert (missing.status, missing.attempt) == ("failed", 1)
     assert missing.error is not None
     assert "/no/such/program-xyz" in missing.error and "not found" in missing.error
+    assert runs["not_on_path"].error is not None
+    assert "'no-such-program-on-path-xyz' not found" in runs["not_on_path"].error
+    assert runs["not_executable"].error is not None
+    assert "permission denied" in runs["not_executable"].error
+    assert runs["not_executable"].attempt == 1
     for name, says in (("needs_partition", "{partition.key}"),
                        ("needs_config", "{warehouse_dsn}")):
         run = runs[name]

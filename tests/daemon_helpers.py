@@ -83,9 +83,9 @@ class DaemonProcess:
     """One ``lockgate daemon --config CONFIG`` child; its log events in :attr:`events`."""
 
     def __init__(self, config: Path, *, env: Mapping[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> None:
+                 args: tuple[str, ...] = (), port: int | None = None) -> None:
         self.config = config
-        self.port = http_port(config)
+        self.port = port or http_port(config)
         self.url = f"http://127.0.0.1:{self.port}"
         self.events: list[dict[str, Any]] = []
         self.other_lines: list[str] = []
@@ -204,8 +204,10 @@ class Daemons:
         self.started: list[DaemonProcess] = []
 
     def start(self, config: Path, *, env: Mapping[str, str] | None = None,
-              ready: bool = True, timeout: float = 60) -> DaemonProcess:
-        process = DaemonProcess(config, env=env)
+              ready: bool = True, timeout: float = 60, port: int | None = None
+              ) -> DaemonProcess:
+        """Start a daemon (``port``: its HTTP port when the config does not say it)."""
+        process = DaemonProcess(config, env=env, port=port)
         self.started.append(process)
         if ready:
             process.ready(timeout)

@@ -217,7 +217,12 @@ class Timeline:
             yield epochs, keys, False
 
     def _by_day(self) -> Iterator[_Chunk]:
-        """Hourly and cron sets: the same times of day on every day that has any."""
+        """Hourly and cron sets: the same times of day on every day that has any.
+
+        Regular days (same UTC offset at both midnights, neither midnight inside a
+        transition) are pure arithmetic and are batched into large chunks; transition
+        days, the day after one and a first day starting mid-day are resolved one by one.
+        """
         cadence, zone, fmt = self.cadence, self.zone, self.key_format
         seconds = cadence.seconds_of_day()
         assert seconds is not None
@@ -226,57 +231,71 @@ class Timeline:
         sample = dt.datetime(2000, 1, 1)
         tails = [(sample + d).strftime(fmt.fmt)[10:] for d in deltas] if fmt.is_default else []
         first = self.first
-        tod0 = (dt.datetime.min + deltas[0]).time()
-        day: dt.date | None = first.date()
+        first_ordinal = first.toordinal()
+        partial_first_day = first.time() > (dt.datetime.min + deltas[0]).time()
+        utcoffset = zone.utcoffset
+        from_ordinal = dt.datetime.fromordinal
+        date_from_ordinal = dt.date.fromordinal
 
         def midnight_offset(o: int) -> int | None:
             """The UTC offset at midnight of day ``o``; None when a transition's gap or
             repeated stretch covers that midnight (then both days around it are slow)."""
-            midnight = dt.datetime.fromordinal(o).replace(tzinfo=zone)
-            off = midnight.utcoffset()
-            assert off is not None
-            return int(off.total_seconds()) if off == midnight.replace(fold=1).utcoffset() else None
+            midnight = from_ordinal(o)
+            off = utcoffset(midnight)
+            if off is None or off != utcoffset(midnight.replace(fold=1)):
+                return None
+            return off // _SECOND
 
         every_day = cadence.fires_every_day
-        known: tuple[int, int | None] = (0, 0)  # the next day's midnight, computed last time
+        ordinal = first_ordinal
+        next_off = midnight_offset(ordinal)
+        next_ordinal = ordinal
         slow: list[dt.datetime] = []  # nominal times waiting for one-by-one resolution
-        while day is not None:
+        epochs: list[int] = []
+        keys: list[str] = []
+        while True:
             if not every_day:
-                day = cadence.next_day(day)
+                day = cadence.next_day(date_from_ordinal(ordinal))
                 if day is None:
-                    if slow:
-                        yield from self._resolve(slow)
-                    return
-            ordinal = day.toordinal()
-            off = known[1] if known[0] == ordinal else midnight_offset(ordinal)
-            off_next = midnight_offset(ordinal + 1)
-            known = (ordinal + 1, off_next)
-            midnight = dt.datetime(day.year, day.month, day.day)
+                    break
+                ordinal = day.toordinal()
+            off = next_off if next_ordinal == ordinal else midnight_offset(ordinal)
+            next_ordinal = ordinal + 1
+            next_off = midnight_offset(next_ordinal)
             if (
                 off is None
-                or off != off_next
-                or (first.toordinal() == ordinal and first.time() > tod0)
+                or off != next_off
+                or slow
+                or (ordinal == first_ordinal and partial_first_day)
             ):
-                # A transition day, or the first day starting after its first time:
-                # resolve the times one by one.
+                if epochs:
+                    yield epochs, keys, True
+                    epochs, keys = [], []
+                midnight = from_ordinal(ordinal)
                 slow.extend(t for t in (midnight + d for d in deltas) if t >= first)
-            elif slow:
-                # The day after a transition day goes in the same batch: a repeated
-                # stretch may run past midnight (St. John's fell back at 00:01).
-                slow.extend(midnight + d for d in deltas)
-                yield from self._resolve(slow)
-                slow = []
+                if off is not None and off == next_off and ordinal != first_ordinal:
+                    # The regular day after a transition closes the batch: a repeated
+                    # stretch may run past midnight (St. John's fell back at 00:01).
+                    yield from self._resolve(slow)
+                    slow = []
             else:
-                assert off is not None
                 base = (ordinal - _EPOCH_ORDINAL) * 86400 - off
-                epochs = [base + s for s in seconds]
+                epochs += [base + s for s in seconds]
                 if tails:
-                    prefix = day.isoformat()
-                    keys = [prefix + t for t in tails]
+                    prefix = date_from_ordinal(ordinal).isoformat()
+                    keys += [prefix + t for t in tails]
                 else:
-                    keys = [(midnight + d).strftime(fmt.fmt) for d in deltas]
-                yield epochs, keys, True
-            day += _DAY
+                    midnight = from_ordinal(ordinal)
+                    keys += [(midnight + d).strftime(fmt.fmt) for d in deltas]
+                if len(epochs) >= 4 * _CHUNK:
+                    yield epochs, keys, True
+                    epochs, keys = [], []
+            ordinal += 1
+        if epochs:
+            yield epochs, keys, True
+        if slow:
+            yield from self._resolve(slow)
 
 
 _DAY = dt.timedelta(days=1)
+_SECOND = dt.timedelta(seconds=1)

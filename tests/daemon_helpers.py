@@ -2,8 +2,8 @@
 
 Import it explicitly (``from daemon_helpers import ...``). A :class:`DaemonProcess`
 reads the daemon's JSON log lines from stdout on a thread, so a test waits for an
-event (``daemon_ready``, ``schedule_tick``...) instead of sleeping. The ``daemons``
-fixture kills whatever a test left running.
+event (``daemon_ready``, ``schedule_tick``...) instead of sleeping. A ``daemons``
+fixture built on :func:`running_daemons` kills whatever a test left running.
 
     def test_it(tmp_path, sqlite_url, daemons):
         config = write_config(tmp_path, url=sqlite_url, jobs={...}, schedules={...})
@@ -27,8 +27,6 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-
-import pytest
 
 LOCKGATE = str(Path(sys.executable).parent / "lockgate")
 T = TypeVar("T")
@@ -66,7 +64,7 @@ def http_port(config: Path) -> int:
     return int(json.loads(config.read_text())["http"]["bind"].rpartition(":")[2])
 
 
-def wait_for(check: Callable[[], T], timeout: float = 60, what: str = "",
+def wait_for(check: Callable[[], T | None], timeout: float = 60, what: str = "",
              interval: float = 0.05) -> T:
     """Poll ``check`` until it returns something truthy (returned); fail after ``timeout``."""
     end = time.monotonic() + timeout
@@ -219,9 +217,13 @@ class Daemons:
                 process.kill()
 
 
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    """Start daemons with ``daemons.start(config)``; every one is killed after the test."""
+def running_daemons() -> Iterator[Daemons]:
+    """The body of a ``daemons`` fixture: every daemon started is killed after the test.
+
+        @pytest.fixture
+        def daemons() -> Iterator[Daemons]:
+            yield from running_daemons()
+    """
     pool = Daemons()
     try:
         yield pool

@@ -7,20 +7,27 @@ from __future__ import annotations
 import json
 import signal
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
-from daemon_helpers import (  # noqa: F401  # daemons is a fixture used by name
+import pytest
+from daemon_helpers import (
     Daemons,
-    daemons,
     free_port,
     instant_of,
     lines,
     lockgate,
     parse_time,
+    running_daemons,
     runs,
     wait_for,
     write_config,
 )
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    yield from running_daemons()
 
 
 def every_second(tmp_path: Path, url: str) -> tuple[Path, Path]:
@@ -57,7 +64,7 @@ def test_healthz_and_metrics_answer(tmp_path: Path, sqlite_url: str, daemons: Da
     d = daemons.start(config)
     wait_for(lambda: len(lines(out)) >= 1, what="a run")
 
-    code, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(d.health()),
+    _, body = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(d.health()),
                           what="/healthz to answer 200")
     assert body["status"] == "ok" and body["leader"] is True
     assert {"worker", "scheduler", "lease", "store"} <= set(body["loops"])

@@ -8,16 +8,23 @@ from __future__ import annotations
 import json
 import re
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
-from daemon_helpers import (  # noqa: F401  # daemons is a fixture used by name
+import pytest
+from daemon_helpers import (
     Daemons,
-    daemons,
     free_port,
     lockgate,
+    running_daemons,
     wait_for,
     write_config,
 )
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    yield from running_daemons()
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) of the final stage, continuation lines joined."""
     text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
-    out = []
+    out: list[tuple[str, str]] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):

@@ -13,21 +13,27 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import time
+from functools import partial
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from daemon_helpers import (  # noqa: F401  # daemons is a fixture used by name
+from daemon_helpers import (
     Daemons,
-    daemons,
     key_of,
     parse_time,
+    running_daemons,
     runs,
     ticks,
     wait_for,
     write_config,
 )
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    yield from running_daemons()
 
 WINDOW = dt.timedelta(seconds=8)
 SECOND = dt.timedelta(seconds=1)
@@ -44,6 +50,10 @@ def expected_status(tick: dict[str, Any], policy: str, on_time_from: dt.datetime
     if policy == "all" or (policy == "latest" and instant == newest_missed):
         return "run"
     return f"skipped: {policy}"
+
+
+def on_time_ticks(url: str, skip: int, since: dt.datetime) -> bool:
+    return len([t for t in ticks(url, "every")[skip:] if t["scheduled_for"] >= since]) >= 2
 
 
 def actual_status(tick: dict[str, Any]) -> str:
@@ -77,14 +87,13 @@ def test_kill_and_restart_within_and_beyond_the_window_follow_the_policy(
     restarts: list[dt.datetime] = []
     for down in (0.5, WINDOW.total_seconds() + 4):
         daemons.started[-1].kill()
-        before = len(ticks(sqlite_url, "every"))
+        done = len(ticks(sqlite_url, "every"))
         time.sleep(down)
         d = daemons.start(config)
         acquired = d.wait_event("lease_acquired")
         restarts.append(parse_time(acquired["since"]))
         # Past the catch-up sweep, and two on-time ticks after it.
-        wait_for(lambda: len([t for t in ticks(sqlite_url, "every")[before:]
-                              if t["scheduled_for"] >= restarts[-1]]) >= 2,
+        wait_for(partial(on_time_ticks, sqlite_url, done, restarts[-1]),
                  what="on-time ticks after the restart")
     d.send(signal.SIGTERM)
     assert d.wait() == 0

@@ -19,17 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from daemon_helpers import (  # noqa: F401  # daemons is a fixture used by name
+from daemon_helpers import (
     Daemons,
-    daemons,
     key_of,
     parse_time,
+    running_daemons,
     runs,
     ticks,
     wait_for,
     write_config,
 )
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    yield from running_daemons()
 
 SECOND = dt.timedelta(seconds=1)
 EVERY_SECOND = {"cron": "* * * * * *", "target": "noop", "catchup": "all",
@@ -93,7 +97,7 @@ def limited_role(postgres_url: str, postgres_admin: Any) -> Iterator[tuple[str, 
 
     role = f"lg_role_{uuid.uuid4().hex[:12]}"
     url = make_url(postgres_url)
-    schema = url.query["options"].split("search_path=", 1)[1]
+    schema = str(url.query["options"]).split("search_path=", 1)[1]
     with postgres_admin.begin() as conn:
         conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
         conn.exec_driver_sql(f'GRANT ALL ON SCHEMA "{schema}" TO "{role}"')
@@ -124,7 +128,7 @@ def test_store_outage_reports_unhealthy_keeps_running_and_resumes_without_losing
         conn.exec_driver_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
             (role,))
-    code, body = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(d.health()),
+    _, body = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(d.health()),
                           what="/healthz to report 503")
     assert body["status"] == "unhealthy"
     assert body["loops"]["store"]["healthy"] is False

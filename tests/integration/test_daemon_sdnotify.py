@@ -6,6 +6,7 @@ WATCHDOG_USEC, and STOPPING=1 when SIGTERM arrives.
 
 from __future__ import annotations
 
+import itertools
 import signal
 import socket
 import threading
@@ -14,14 +15,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from daemon_helpers import (  # noqa: F401  # daemons is a fixture used by name
+from daemon_helpers import (
     Daemons,
-    daemons,
+    running_daemons,
     runs,
     wait_for,
     write_config,
 )
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    yield from running_daemons()
 
 
 class Listener:
@@ -89,7 +94,7 @@ def test_ready_after_recovery_status_watchdog_and_stopping(
     assert all(m["WATCHDOG"] == "1" for _, m in pings)
     ready_at = ready[0][0]
     times = [ready_at] + [t for t, _ in pings if t >= ready_at]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # Pinged at half of WATCHDOG_USEC: never as late as the period systemd enforces.
     assert max(gaps) < 2.0, gaps
     statuses = [m["STATUS"] for _, m in listener.with_key("STATUS")]

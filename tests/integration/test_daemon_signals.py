@@ -12,21 +12,26 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from daemon_helpers import (  # noqa: F401  # daemons is a fixture used by name
+from daemon_helpers import (
     DaemonProcess,
     Daemons,
-    daemons,
     lines,
     lockgate,
+    running_daemons,
     runs,
     wait_for,
     write_config,
 )
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    yield from running_daemons()
 
 STOP_SIGNALS = [signal.SIGTERM, signal.SIGINT]
 

@@ -70,10 +70,14 @@ def open_store(defs: Definitions, *, upgrade: bool = False) -> Store:
     from lockgate.store import Store
 
     store = Store.open(defs.storage_url)
-    if upgrade:
-        store.upgrade()
-    else:
-        store.require_current()
+    try:
+        if upgrade:
+            store.upgrade()
+        else:
+            store.require_current()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 

@@ -83,7 +83,7 @@ class SensorManager:
                     seconds=max(sensor.interval.total_seconds(), 0.05),
                     jitter=jitter.total_seconds() if jitter else None,
                     id=f"sensor:{sensor.name}", replace_existing=True,
-                    next_run_time=dt.datetime.now(dt.UTC))
+                    next_run_time=clock.now())
         if self.files:
             self.scheduler.add_job(self._check_watchers, "interval", seconds=CHECK_SECONDS,
                                    id="file-watchers", replace_existing=True)

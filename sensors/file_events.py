@@ -17,6 +17,7 @@ sensors cost no wakeups of their own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -44,7 +45,11 @@ def new_observer(poll: bool) -> Any:
     else:
         from watchdog.observers import Observer
 
-        observer = Observer(timeout=1)
+        try:  # inotify: a file moved in from outside the root arrives as a move, not a
+            # create (which would wait for a close that never comes)
+            observer = Observer(timeout=1, generate_full_events=True)
+        except TypeError:  # another platform's observer
+            observer = Observer(timeout=1)
     observer.start()
     return observer
 
@@ -61,6 +66,9 @@ class FileWatcher:
         self.log = get_logger("file_watcher", sensor=name, path=rules.root)
         self._lock = threading.Lock()
         self._writing: dict[str, float] = {}  # created or modified, not closed yet
+        # created, but no writer opened it (yet): a hard link, or a file inside a folder
+        # moved in; ready at the next check unless an open shows a writer
+        self._unopened: dict[str, float] = {}
         # path -> (size, mtime, since, how long it must stay still)
         self._settling: dict[str, tuple[int, int, float, float]] = {}
         self._observer = observer
@@ -73,10 +81,8 @@ class FileWatcher:
 
     def stop(self) -> None:
         if self._watch is not None:
-            try:
+            with contextlib.suppress(KeyError, OSError, ValueError):
                 self._observer.unschedule(self._watch)
-            except (KeyError, OSError, ValueError):
-                pass
             self._watch = None
 
     def is_writing(self, path: str) -> bool:
@@ -110,8 +116,22 @@ class FileWatcher:
         elif self._watch is None and present and self._schedule():
             self.log.info("watched_folder_back")
             self.on_gap()
+        if self._unopened:
+            self._check_unopened()
         if self._settling:
             self._check_settling()
+
+    def _check_unopened(self) -> None:
+        # A writer's open follows its create at once (one syscall makes both events), so
+        # a created file still unopened at the next check has no writer to wait for.
+        now = clock.monotonic()
+        with self._lock:
+            due = [p for p, t in self._unopened.items() if now - t >= CHECK_SECONDS / 2]
+            for path in due:
+                del self._unopened[path]
+                self._writing.pop(path, None)
+        for path in due:
+            self._candidate(path, now)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -122,21 +142,30 @@ class FileWatcher:
         now = clock.monotonic()
         if kind == "moved":
             self._candidate(path, now)
+        elif kind == "opened":
+            with self._lock:
+                self._unopened.pop(path, None)
         elif kind in ("created", "modified"):
             with self._lock:
                 self._writing[path] = now
+                if kind == "created" and not rules.poll:
+                    self._unopened[path] = now
+                else:
+                    self._unopened.pop(path, None)
             if kind == "modified" and "modified" not in rules.events:
                 return
             if rules.poll:  # polling sees no close: settle instead
                 self._candidate(path, now)
         elif kind == "closed":
             with self._lock:
+                self._unopened.pop(path, None)
                 was_writing = self._writing.pop(path, None) is not None
             if was_writing or "closed" in rules.events or "modified" in rules.events:
                 self._candidate(path, now)
         elif kind == "deleted":
             with self._lock:
                 self._writing.pop(path, None)
+                self._unopened.pop(path, None)
                 self._settling.pop(path, None)
 
     def settle_later(self, path: str, at_least: float) -> None:
@@ -197,7 +226,10 @@ class _Handler(_handler_base()):  # type: ignore[misc]  # watchdog's base is unt
                 self.watcher.on_gap()  # a folder arrived with files in it: rescan
             return
         kind = event.event_type
-        path = os.fsdecode(event.dest_path if kind == "moved" else event.src_path)
         if kind == "closed_no_write":
             return
+        if kind == "moved" and not event.dest_path:  # moved out of the root
+            kind, path = "deleted", os.fsdecode(event.src_path)
+        else:
+            path = os.fsdecode(event.dest_path if kind == "moved" else event.src_path)
         self.watcher._event(kind, path)

@@ -66,7 +66,7 @@ def _decide(schedule: Schedule, elapsed: bool, kind: str, wall: dt.datetime,
             found: list[dt.datetime], zone: ZoneInfo) -> list[tuple[dt.datetime, str | None]]:
     if kind == "normal":
         return [(found[0], None)]
-    shown = wall.strftime("%Y-%m-%d %H:%M")
+    shown = wall.strftime("%Y-%m-%d %H:%M:%S" if wall.second else "%Y-%m-%d %H:%M")
     if kind == "gap":
         if elapsed:
             return []

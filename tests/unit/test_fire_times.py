@@ -14,13 +14,14 @@ Every expectation is an exact UTC instant. The transitions used:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from lockgate.daemon.fire_times import FireTime, fire_times
+
 from lockgate.definitions import DstAmbiguous, DstNonexistent, Schedule
 
 UTC = dt.UTC
@@ -154,7 +155,7 @@ def test_hourly_cron_fires_23_times_on_new_york_spring_forward_day(
                             ambiguous=ambiguous), dt.date(2024, 3, 10))
     assert len(got) == 23
     assert got[0] == utc("2024-03-10T05:00") and got[-1] == utc("2024-03-11T03:00")
-    assert all(b - a == dt.timedelta(hours=1) for a, b in zip(got, got[1:]))
+    assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(got))
 
 
 @pytest.mark.parametrize(("nonexistent", "ambiguous"), ALL_POLICIES)
@@ -164,7 +165,7 @@ def test_hourly_cron_fires_25_times_on_new_york_fall_back_day(
                            ambiguous=ambiguous), dt.date(2024, 11, 3))
     got = [f.instant for f in fires]
     assert len(got) == 25
-    assert all(b - a == dt.timedelta(hours=1) for a, b in zip(got, got[1:]))
+    assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(got))
     one_am = [f.instant for f in fires if f.wall == dt.datetime(2024, 11, 3, 1)]
     assert one_am == [utc("2024-11-03T05:00"), utc("2024-11-03T06:00")]
 
@@ -174,21 +175,21 @@ def test_every_15_minutes_runs_on_real_elapsed_time_in_new_york(day: str, count:
     got = instants_on(sched("*/15 * * * *", "America/New_York", ambiguous=FIRST),
                       dt.date.fromisoformat(day))
     assert len(got) == count
-    assert all(b - a == dt.timedelta(minutes=15) for a, b in zip(got, got[1:]))
+    assert all(b - a == dt.timedelta(minutes=15) for a, b in itertools.pairwise(got))
 
 
 def test_hourly_cron_fires_25_times_on_berlin_fall_back_day() -> None:
     got = instants_on(sched("0 * * * *", "Europe/Berlin"), dt.date(2024, 10, 27))
     assert len(got) == 25
     assert got[0] == utc("2024-10-26T22:00") and got[-1] == utc("2024-10-27T22:00")
-    assert all(b - a == dt.timedelta(hours=1) for a, b in zip(got, got[1:]))
+    assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(got))
 
 
 def test_lord_howe_repeated_half_hour_fires_twice_every_15_minutes() -> None:
     fires = fires_on(sched("*/15 * * * *", "Australia/Lord_Howe"), dt.date(2024, 4, 7))
     got = [f.instant for f in fires]
     assert len(got) == 96 + 2  # 24.5 real hours
-    assert all(b - a == dt.timedelta(minutes=15) for a, b in zip(got, got[1:]))
+    assert all(b - a == dt.timedelta(minutes=15) for a, b in itertools.pairwise(got))
     walls = [f.wall.strftime("%H:%M") for f in fires]
     assert sorted(w for w in set(walls) if walls.count(w) > 1) == ["01:30", "01:45"]
     assert [f.instant for f in fires if f.wall.strftime("%H:%M") == "01:30"] == [
@@ -202,7 +203,7 @@ def test_lord_howe_skipped_half_hour_never_fires_every_15_minutes() -> None:
                      dt.date(2024, 10, 6))
     got = [f.instant for f in fires]
     assert len(got) == 96 - 2  # 23.5 real hours
-    assert all(b - a == dt.timedelta(minutes=15) for a, b in zip(got, got[1:]))
+    assert all(b - a == dt.timedelta(minutes=15) for a, b in itertools.pairwise(got))
     walls = {f.wall.strftime("%H:%M") for f in fires}
     assert "02:00" not in walls and "02:15" not in walls
     assert all(f.note is None for f in fires)
@@ -314,7 +315,7 @@ def test_fire_times_strictly_increase_and_resume_to_the_same_sequence(
     until = after + dt.timedelta(hours=30)
     fires = list(fire_times(schedule, after=after, until=until))
     instants = [f.instant for f in fires]
-    assert all(a < b for a, b in zip(instants, instants[1:])), instants
+    assert all(a < b for a, b in itertools.pairwise(instants)), instants
     assert all(after < i <= until for i in instants)
     tz = ZoneInfo(zone)
     assert all(f.local == f.instant.astimezone(tz) and f.instant.tzinfo is UTC for f in fires)

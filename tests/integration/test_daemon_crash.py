@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import time
-from functools import partial
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 

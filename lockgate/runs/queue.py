@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from lockgate.definitions import RetryPolicy
 from lockgate.runs.records import Run
@@ -145,17 +145,24 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
 def mark_running(conn: Connection, *, run_id: int, attempt: int, pid: int,
                  log_path: str) -> bool:
     """Record the child's pid; False if the run was no longer ``starting`` this attempt."""
-    result = conn.execute(
-        update(runs)
-        .where(runs.c.id == run_id, runs.c.attempt == attempt, runs.c.status == "starting")
-        .values(status="running", pid=pid, log_path=log_path)
-    )
-    conn.execute(
-        update(run_attempts)
-        .where(run_attempts.c.run_id == run_id, run_attempts.c.attempt == attempt)
-        .values(status="running", pid=pid, log_path=log_path)
-    )
+    params = {"rid": run_id, "att": attempt, "pid": pid, "log": log_path}
+    result = conn.execute(_MARK_RUN, params)
+    conn.execute(_MARK_ATTEMPT, params)
     return result.rowcount == 1
+
+
+# Built once: building a statement costs more than running it on the worker's hot path.
+_MARK_RUN = (
+    update(runs)
+    .where(runs.c.id == bindparam("rid"), runs.c.attempt == bindparam("att"),
+           runs.c.status == "starting")
+    .values(status="running", pid=bindparam("pid"), log_path=bindparam("log"))
+)
+_MARK_ATTEMPT = (
+    update(run_attempts)
+    .where(run_attempts.c.run_id == bindparam("rid"), run_attempts.c.attempt == bindparam("att"))
+    .values(status="running", pid=bindparam("pid"), log_path=bindparam("log"))
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,33 +211,39 @@ def finish_attempts(
     for res in results:
         policy = policies.get(res.run_id, RetryPolicy())
         retry = (res.status == "failed" and res.retryable and res.attempt <= policy.max)
-        values: dict[str, object] = {
-            "exit_code": res.exit_code, "error": res.error, "heartbeat_at": None,
+        params: dict[str, object] = {
+            "rid": res.run_id, "att": res.attempt, "code": res.exit_code, "err": res.error,
+            "log": res.log_path or None, "st": res.status, "now": now,
         }
-        if res.log_path:
-            values["log_path"] = res.log_path
         if retry:
-            values |= {"status": "queued", "attempt": res.attempt + 1, "worker_id": None,
-                       "pid": None, "not_before": now + retry_delay(policy, res.attempt, rng),
-                       "finished_at": now}
-        else:
-            values |= {"status": res.status, "finished_at": now}
-        done = conn.execute(
-            update(runs)
-            .where(runs.c.id == res.run_id, runs.c.attempt == res.attempt,
-                   runs.c.status.in_(ACTIVE_STATUSES))
-            .values(**values)
-        )
+            params |= {"next": res.attempt + 1,
+                       "nb": now + retry_delay(policy, res.attempt, rng)}
+        done = conn.execute(_REQUEUE if retry else _FINISH, params)
         if done.rowcount != 1:
             continue
-        conn.execute(
-            update(run_attempts)
-            .where(run_attempts.c.run_id == res.run_id, run_attempts.c.attempt == res.attempt)
-            .values(status=res.status, finished_at=now, exit_code=res.exit_code,
-                    error=res.error)
-        )
+        conn.execute(_FINISH_ATTEMPT, params)
         applied.append((res, not retry))
     return applied
+
+
+# Built once (see _MARK_RUN). The update only touches a run still active in this attempt.
+_ACTIVE_ATTEMPT = (runs.c.id == bindparam("rid"), runs.c.attempt == bindparam("att"),
+                   runs.c.status.in_(ACTIVE_STATUSES))
+_ENDED = {
+    "exit_code": bindparam("code"), "error": bindparam("err"), "heartbeat_at": None,
+    "log_path": func.coalesce(bindparam("log", type_=runs.c.log_path.type), runs.c.log_path),
+    "finished_at": bindparam("now", type_=runs.c.finished_at.type),
+}
+_FINISH = update(runs).where(*_ACTIVE_ATTEMPT).values(**_ENDED, status=bindparam("st"))
+_REQUEUE = update(runs).where(*_ACTIVE_ATTEMPT).values(
+    **_ENDED, status="queued", attempt=bindparam("next"), worker_id=None, pid=None,
+    not_before=bindparam("nb", type_=runs.c.not_before.type))
+_FINISH_ATTEMPT = (
+    update(run_attempts)
+    .where(run_attempts.c.run_id == bindparam("rid"), run_attempts.c.attempt == bindparam("att"))
+    .values(status=bindparam("st"), exit_code=bindparam("code"), error=bindparam("err"),
+            finished_at=bindparam("now", type_=run_attempts.c.finished_at.type))
+)
 
 
 def heartbeat(conn: Connection, *, worker_id: str, now: dt.datetime) -> list[int]:

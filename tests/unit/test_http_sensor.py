@@ -1,0 +1,165 @@
+"""HttpPoller on ``httpx.MockTransport``: items, keys, conditional requests, cursors, errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from lockgate.definitions import Sensor
+from lockgate.sensors.base import SensorError
+from lockgate.sensors.http import HttpPoller
+
+URL = "https://api.example.com/items"
+
+
+def poller(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> HttpPoller:
+    sensor = Sensor(name="api", kind="http", target="work", interval=dt.timedelta(seconds=1),
+                    options={"url": URL, "timeout": dt.timedelta(seconds=2), **options})
+    return HttpPoller(sensor, transport=httpx.MockTransport(handler))
+
+
+def test_one_request_per_item_with_default_and_custom_keys() -> None:
+    items = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+    body = {"data": {"items": items}}
+    result = poller(lambda r: httpx.Response(200, json=body), items="data.items"
+                    ).evaluate(None)
+    assert [r.trigger["item"] for r in result.requests] == items
+    expected = ["sha256:" + hashlib.sha256(json.dumps(i, sort_keys=True, separators=(",", ":"))
+                                           .encode()).hexdigest() for i in items]
+    assert [r.run_key for r in result.requests] == expected
+    assert all(r.target == "work" for r in result.requests)
+    keyed = poller(lambda r: httpx.Response(200, json=body), items="data.items", key="id"
+                   ).evaluate(None)
+    assert [r.run_key for r in keyed.requests] == ["1", "2"]
+    named = poller(lambda r: httpx.Response(200, json=body), items="data.items", key="name"
+                   ).evaluate(None)
+    assert [r.run_key for r in named.requests] == ["a", "b"]
+
+
+def test_the_same_items_give_the_same_keys_whatever_their_order_or_field_order() -> None:
+    first = poller(lambda r: httpx.Response(200, json=[{"a": 1, "b": 2}, {"c": 3}]), items="@")
+    second = poller(lambda r: httpx.Response(200, content=b'[{"c":3},{"b":2,"a":1}]'),
+                    items="@")
+    keys1 = {r.run_key for r in first.evaluate(None).requests}
+    keys2 = {r.run_key for r in second.evaluate(None).requests}
+    assert keys1 == keys2 and len(keys1) == 2
+
+
+def test_conditional_request_after_an_etag_and_last_modified_and_304_is_a_quiet_skip() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.headers.get("if-none-match") == '"v1"':
+            return httpx.Response(304)
+        return httpx.Response(200, json={"items": [{"id": 1}]},
+                              headers={"ETag": '"v1"',
+                                       "Last-Modified": "Wed, 21 Oct 2026 07:28:00 GMT"})
+
+    p = poller(handler, items="items", key="id")
+    first = p.evaluate(None)
+    assert [r.run_key for r in first.requests] == ["1"]
+    assert "if-none-match" not in seen[0].headers
+    second = p.evaluate(first.cursor)
+    assert seen[1].headers["if-none-match"] == '"v1"'
+    assert seen[1].headers["if-modified-since"] == "Wed, 21 Oct 2026 07:28:00 GMT"
+    assert not second.requests and second.cursor is None  # keeps the stored cursor
+    assert "304" in (second.skip_reason or "")
+
+
+def test_cursor_high_water_mark_goes_back_as_the_cursor_param() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        since = int(request.url.params.get("since", "0"))
+        items = [{"id": i} for i in range(since + 1, since + 3)]
+        return httpx.Response(200, json={"items": items, "last": since + 2})
+
+    p = poller(handler, items="items", key="id", cursor="last", cursor_param="since",
+               params={"limit": "2"})
+    r1 = p.evaluate(None)
+    r2 = p.evaluate(r1.cursor)
+    assert "since" not in seen[0].url.params and seen[0].url.params["limit"] == "2"
+    assert seen[1].url.params["since"] == "2" and seen[1].url.params["limit"] == "2"
+    assert [r.run_key for r in r1.requests + r2.requests] == ["1", "2", "3", "4"]
+    assert json.loads(r2.cursor or "{}")["hwm"] == 4
+
+
+def test_without_items_one_run_whenever_the_body_changes() -> None:
+    bodies = iter([b"v1", b"v1", b"v2"])
+    p = poller(lambda r: httpx.Response(200, content=next(bodies)))
+    r1 = p.evaluate(None)
+    r2 = p.evaluate(r1.cursor)
+    r3 = p.evaluate(r2.cursor)
+    assert [r.run_key for r in r1.requests] == [f"body:{hashlib.sha256(b'v1').hexdigest()}"]
+    assert not r2.requests and r2.skip_reason == "body unchanged"
+    assert [r.run_key for r in r3.requests] == [f"body:{hashlib.sha256(b'v2').hexdigest()}"]
+
+
+def test_an_empty_or_missing_item_list_is_a_skip() -> None:
+    for body in ({"items": []}, {"other": 1}):
+        result = poller(lambda r, b=body: httpx.Response(200, json=b), items="items"
+                        ).evaluate(None)
+        assert not result.requests and result.skip_reason
+        assert result.cursor is not None
+
+
+def _raise(exc: Exception) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    return handler
+
+
+@pytest.mark.parametrize(("handler", "options", "words"), [
+    (lambda r: httpx.Response(500, text="boom"), {"items": "items"}, "HTTP 500"),
+    (lambda r: httpx.Response(503, text="later"), {}, "HTTP 503"),
+    (lambda r: httpx.Response(404, text="no"), {"items": "items"}, "HTTP 404"),
+    (lambda r: httpx.Response(200, text="<html><body>Login</body></html>",
+                              headers={"Content-Type": "text/html"}), {"items": "items"},
+     "not JSON"),
+    (lambda r: httpx.Response(200, content=b'{"items": [1,'), {"items": "items"}, "not JSON"),
+    (lambda r: httpx.Response(200, json={"items": {"a": 1}}), {"items": "items"},
+     "not a list"),
+    (lambda r: httpx.Response(200, json={"items": [{"x": 1}]}), {"items": "items", "key": "id"},
+     "gave nothing"),
+    (_raise(httpx.ReadTimeout("slow")), {"items": "items"}, "timed out"),
+    (_raise(httpx.ConnectError("refused")), {"items": "items"}, "request failed"),
+], ids=["500", "503-no-items", "404", "html", "bad-json", "items-not-list", "no-key",
+        "timeout", "connect"])
+def test_failures_raise_sensor_errors_naming_the_url(
+        handler: Callable[[httpx.Request], httpx.Response], options: dict[str, Any],
+        words: str) -> None:
+    with pytest.raises(SensorError) as info:
+        poller(handler, **options).evaluate(None)
+    assert URL in str(info.value) and words in str(info.value)
+
+
+def test_headers_are_sent_and_a_garbled_cursor_starts_afresh() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"items": [1]})
+
+    p = poller(handler, items="items", headers={"Authorization": "Bearer t"})
+    result = p.evaluate("not json at all")
+    assert seen[0].headers["authorization"] == "Bearer t"
+    assert "if-none-match" not in seen[0].headers
+    assert len(result.requests) == 1
+
+
+def test_backoff_doubles_from_the_interval_and_is_capped() -> None:
+    from lockgate.daemon.sensor_ticks import backoff_delay
+
+    sensor = Sensor(name="api", kind="http", target="work", interval=dt.timedelta(seconds=5),
+                    options={"url": URL, "max_backoff": dt.timedelta(seconds=30)})
+    delays = [backoff_delay(sensor, n).total_seconds() for n in range(1, 7)]
+    assert delays == [5, 10, 20, 30, 30, 30]

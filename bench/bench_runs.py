@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import Figure, finish, lockgate_executable, report  # noqa: E402
+from benchlib import Figure, finish, lockgate_executable, report
 
 LEDGER_TARGET_S = 0.5
 THROUGHPUT_TARGET = 150.0

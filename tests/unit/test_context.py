@@ -87,7 +87,7 @@ def test_placeholder_the_run_cannot_fill_names_it_and_why(arg: str, context: Run
 
 @pytest.mark.parametrize("arg", ["{run.id", "}oops{", "{run.id!z}", "{limit:%Y-%q}x{"])
 def test_malformed_template_is_a_placeholder_error(arg: str) -> None:
-    with pytest.raises(PlaceholderError, match="not a valid template|cannot be filled"):
+    with pytest.raises(PlaceholderError, match=r"not a valid template|cannot be filled"):
         render_argv([arg], ctx())
 
 

@@ -18,6 +18,7 @@ commit in one transaction that also checks the decider lease's fencing token.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lockgate.definitions import Catchup, Definitions, Overlap, RunRequest, Schedule
+from lockgate.errors import UsageError
 from lockgate.runs.ledger import request_runs
 from lockgate.runs.queue import request_cancel
 from lockgate.runs.sql import param
@@ -41,6 +43,8 @@ __all__ = ["MISFIRE_GRACE", "TickDecision", "decide_catchup", "evaluate_schedule
 MISFIRE_GRACE = dt.timedelta(seconds=60)
 # At most this many late ticks are examined one by one; older ones are summarized.
 MAX_LATE_TICKS = 100_000
+# At most this many ticks older than the catch-up window are recorded one by one.
+MAX_MISSED_DETAIL = 1_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,7 +151,9 @@ def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime
             return f"run {waiting[-1]} is already waiting to start (overlap: queue_one)"
         return None
     for run_id, _status in active:  # cancel_previous
-        request_cancel(conn, run_id, now=now)
+        # One that finished since it was listed has nothing left to cancel.
+        with contextlib.suppress(UsageError):
+            request_cancel(conn, run_id, now=now)
     return None
 
 
@@ -210,23 +216,32 @@ def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
             return []
         horizon, floor = window
         due = list(fire_times(schedule, after=floor, until=now, limit=MAX_LATE_TICKS))
-        records: list[TickRecord] = []
-        if floor > horizon and next(iter(fire_times(schedule, after=horizon, until=floor,
-                                                    limit=1)), None) is not None:
+        # Ticks older than the catch-up window: each recorded with its reason (at most
+        # MAX_MISSED_DETAIL of them; a longer outage gets one more row for the rest).
+        missed = (list(fire_times(schedule, after=horizon, until=floor,
+                                  limit=MAX_MISSED_DETAIL + 1)) if floor > horizon else [])
+        reason = (f"missed while no daemon ran; older than catchup_window "
+                  f"{_dur(schedule.catchup_window)}")
+        skipped = [TickDecision(fire=f, run=False, reason=reason)
+                   for f in missed[:MAX_MISSED_DETAIL]]
+        records: list[TickRecord] = [TickRecord(
+            trigger_kind="schedule", trigger=schedule.name, scheduled_for=d.fire.instant,
+            started_at=now, finished_at=now, status="skipped", skip_reason=reason,
+            fencing_token=token) for d in skipped]
+        if len(missed) > MAX_MISSED_DETAIL:
             records.append(TickRecord(
                 trigger_kind="schedule", trigger=schedule.name, scheduled_for=None,
                 started_at=now, finished_at=now, status="skipped", fencing_token=token,
-                skip_reason=(f"ticks from {_iso(horizon)} to {_iso(floor)} missed while no "
-                             f"daemon ran; older than catchup_window "
-                             f"{_dur(schedule.catchup_window)}")))
+                skip_reason=(f"every tick after {_iso(skipped[-1].fire.instant)} up to "
+                             f"{_iso(floor)} {reason} (too many to record one by one)")))
         if not due:
             if records:
                 record_ticks(conn, records)
                 update_state(conn, "schedule", schedule.name, last_scheduled_for=floor,
                              last_tick_at=now)
-            return []
+            return skipped
         decisions = decide_catchup(schedule, due, now, deciding_since=deciding_since)
-        out: list[TickDecision] = []
+        out: list[TickDecision] = list(skipped)
         for decision in decisions:
             if decision.run:
                 decision = _run_tick(conn, defs, schedule, decision, origin, now, results)

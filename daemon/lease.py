@@ -107,9 +107,12 @@ class Lease:
         self.token = self.expires_at = None
 
     def describe(self, conn: Connection) -> dict[str, object] | None:
-        m = param(conn)
-        row = conn.exec_driver_sql(
-            f"SELECT holder, token, expires_at FROM leases WHERE name = {m}", (self.name,)
-        ).first()
+        """The lease row: holder, token and expiry (an aware UTC datetime on every store)."""
+        from sqlalchemy import select
+
+        from lockgate.store.tables import leases
+
+        row = conn.execute(select(leases.c.holder, leases.c.token, leases.c.expires_at)
+                           .where(leases.c.name == self.name)).first()
         return None if row is None else {"holder": row[0], "token": row[1],
                                          "expires_at": row[2]}

@@ -56,6 +56,8 @@ class SensorManager:
         self.pollers: dict[str, Any] = {}
         self.observers: dict[bool, Any] = {}  # poll? -> the shared watchdog observer
         self.running = False
+        self._busy: set[str] = set()  # Python sensors whose call has not returned yet
+        self._busy_lock = threading.Lock()
 
     def observer(self, poll: bool) -> Any:
         from lockgate.sensors.file_events import new_observer
@@ -159,7 +161,25 @@ class SensorManager:
     def _call_python(self, fn: Callable[..., Any], context: Any) -> Any:
         from lockgate.sensors.python import collect_output
 
-        return self.call_user(collect_output, fn, context)
+        # A call that outlived the tick timeout still holds a thread of the shared user
+        # pool; starting the sensor again would pile up hung calls until the pool is
+        # full and every other sensor and schedule waits. One call per sensor at a time.
+        name = context.sensor_name
+        with self._busy_lock:
+            if name in self._busy:
+                raise TimeoutError(f"sensor {name}'s previous evaluation is still running "
+                                   "past daemon.tick_timeout; not started again until it "
+                                   "returns")
+            self._busy.add(name)
+
+        def call(fn: Callable[..., Any], context: Any) -> Any:
+            try:
+                return collect_output(fn, context)
+            finally:
+                with self._busy_lock:
+                    self._busy.discard(name)
+
+        return self.call_user(call, fn, context)
 
     def commit(self, sensor: Sensor, result: SensorResult, started: dt.datetime,
                cursor: str | None = None, quiet_if_unchanged: Any = None) -> Any:

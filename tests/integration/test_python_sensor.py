@@ -1,0 +1,205 @@
+"""Python sensors in the real daemon, and the one-transaction tick on the real stores.
+
+A sensor's exception is a failed tick with its traceback; ``context.cursor`` and
+``context.update_cursor()`` persist across ticks; a sensor hanging past
+``daemon.tick_timeout`` is a failed tick and does not delay another sensor. A tick
+whose commit fails midway (the lease lost) writes neither runs nor tick nor cursor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_helpers import Daemons, running_daemons, runs, ticks, wait_for
+from sensor_helpers import sensor_config
+
+from lockgate import clock
+from lockgate.definitions import Definitions, Job, RunRequest, Sensor
+from lockgate.sensors.base import SensorResult
+from lockgate.store import Store
+
+DEFS = '''
+import json, os, time
+import lockgate
+
+
+@lockgate.sensor(target="work", interval="100ms")
+def counter(context):
+    n = int(context.cursor or "0")
+    if n >= 3:
+        yield lockgate.SkipReason(reason=f"done at {n}")
+        return
+    yield lockgate.RunRequest(run_key=f"k{n}", config={"n": n})
+    context.update_cursor(str(n + 1))
+
+
+@lockgate.sensor(target="work", interval="100ms")
+def broken(context):
+    return helper(context.cursor)
+
+
+def helper(cursor):
+    raise ValueError(f"cannot read the inbox (cursor {cursor!r})")
+
+
+@lockgate.sensor(target="work", interval="100ms")
+def hang(context):
+    time.sleep(30)
+
+
+@lockgate.sensor(target="work", interval="100ms")
+def fast(context):
+    n = int(context.cursor or "0")
+    context.update_cursor(str(n + 1))
+    return [lockgate.RunRequest(run_key=f"fast-{n}")]
+'''
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    yield from running_daemons()
+
+
+def python_config(tmp_path: Path, url: str, module: str, **daemon: str) -> Path:
+    (tmp_path / f"{module}.py").write_text(DEFS)
+    return sensor_config(tmp_path, url=url, jobs={"work": {"command": ["true"]}}, sensors={},
+                         definitions=[module], daemon=daemon)
+
+
+def keep_only(config: Path, *sensors: str) -> None:
+    """Disable every other decorated sensor of the module (renames them away)."""
+    module = Path(json.loads(config.read_text())["definitions"][0] + ".py")
+    path = config.parent / module
+    text = path.read_text()
+    for name in ("counter", "broken", "hang", "fast"):
+        if name not in sensors:
+            text = text.replace(f'@lockgate.sensor(target="work", interval="100ms")\ndef {name}(',
+                                f"def {name}(")
+    path.write_text(text)
+
+
+def test_cursor_and_update_cursor_persist_across_ticks_and_restarts(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons) -> None:
+    config = python_config(tmp_path, sqlite_url, "defs_cursor")
+    keep_only(config, "counter")
+    daemon = daemons.start(config)
+    wait_for(lambda: len(runs(sqlite_url, "sensor:counter")) >= 2, what="two runs")
+    daemon.kill()
+    daemons.start(config)
+    wait_for(lambda: len(runs(sqlite_url, "sensor:counter")) >= 3, what="three runs")
+    time.sleep(0.5)  # a few more ticks: each skips, and writes nothing
+    done = runs(sqlite_url, "sensor:counter")
+    assert [r["run_key"] for r in done] == ["k0", "k1", "k2"]
+    assert [json.loads(r["config"] or "{}").get("n") for r in done] == [0, 1, 2]
+    tick_rows = ticks(sqlite_url, "counter")
+    assert [t["cursor"] for t in tick_rows if t["status"] == "succeeded"] == ["1", "2", "3"]
+    assert len(tick_rows) == 3  # a skip that leaves the cursor as it was is not recorded
+
+
+def test_an_exception_is_a_failed_tick_with_its_traceback(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons) -> None:
+    config = python_config(tmp_path, sqlite_url, "defs_broken")
+    keep_only(config, "broken", "counter")
+    daemon = daemons.start(config)
+    wait_for(lambda: [t for t in ticks(sqlite_url, "broken") if t["status"] == "failed"],
+             what="a failed tick")
+    [tick, *_] = [t for t in ticks(sqlite_url, "broken") if t["status"] == "failed"]
+    assert "Traceback" in tick["error"]
+    assert "in helper" in tick["error"] and "defs_broken.py" in tick["error"]
+    assert "ValueError: cannot read the inbox (cursor None)" in tick["error"]
+    assert runs(sqlite_url, "sensor:broken") == []
+    wait_for(lambda: len(runs(sqlite_url, "sensor:counter")) == 3, what="the other sensor")
+    assert daemon.running
+    daemon.wait_event("sensor_tick_failed", lambda e: e.get("sensor") == "broken")
+
+
+def test_a_hung_sensor_fails_its_ticks_and_never_delays_another(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons) -> None:
+    config = python_config(tmp_path, sqlite_url, "defs_hang", tick_timeout="500ms")
+    keep_only(config, "hang", "fast")
+    daemons.start(config)
+
+    def hang_failures() -> int:
+        return sum(t["status"] == "failed" for t in ticks(sqlite_url, "hang"))
+
+    # Backoff after failures 1, 2, 3: 1 s, 2 s, 4 s; four hung calls take ~9 s, more
+    # than the daemon's pool of user threads if every tick started another one.
+    wait_for(lambda: hang_failures() >= 4, timeout=60, what="four failed hang ticks")
+    before = len(runs(sqlite_url, "sensor:fast"))
+    wait_for(lambda: len(runs(sqlite_url, "sensor:fast")) >= before + 5, timeout=20,
+             what="the fast sensor going on")
+    errors = [t["error"] for t in ticks(sqlite_url, "hang") if t["status"] == "failed"]
+    assert "tick_timeout" in errors[0]
+    assert [t for t in ticks(sqlite_url, "fast") if t["status"] == "failed"] == []
+    assert runs(sqlite_url, "sensor:hang") == []
+
+
+# -- one transaction ----------------------------------------------------------------------
+
+class _LeaseLostMidway:
+    """A lease whose check passes, then fails when the tick's state is written."""
+
+    def check(self, conn: object, now: dt.datetime | None = None) -> int:
+        return 1
+
+
+def test_a_commit_that_fails_midway_writes_no_runs_no_tick_no_cursor(store: Store) -> None:
+    from lockgate.daemon import sensor_ticks
+    from lockgate.daemon.lease import LeaseLost
+    from lockgate.daemon.ticks import get_state
+
+    sensor = Sensor(name="s", kind="python", target="work")
+    defs = Definitions(storage_url=store.url, jobs={"work": Job(name="work",
+                                                                 command=("true",))})
+    result = SensorResult(requests=[RunRequest(target="work", run_key=f"r{i}")
+                                    for i in range(3)], cursor="new")
+    real_update = sensor_ticks.update_state
+
+    def update_then_lose(*args: object, **kwargs: object) -> None:
+        real_update(*args, **kwargs)  # type: ignore[arg-type]
+        raise LeaseLost("lost the lease while committing")
+
+    now = clock.now()
+    sensor_ticks.update_state = update_then_lose  # type: ignore[assignment]
+    try:
+        with pytest.raises(LeaseLost):
+            sensor_ticks.commit_result(store, defs, sensor, result, started=now, now=now,
+                                       lease=_LeaseLostMidway())  # type: ignore[arg-type]
+    finally:
+        sensor_ticks.update_state = real_update  # type: ignore[assignment]
+    with store.begin() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM runs").scalar() == 0
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM ticks").scalar() == 0
+        assert get_state(conn, "sensor", "s", now).cursor is None
+    # The same decision replayed commits once, whole.
+    outcome = sensor_ticks.commit_result(store, defs, sensor, result, started=now, now=now,
+                                         lease=None)
+    assert outcome.created == 3
+    with store.begin() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM ticks").scalar() == 1
+        assert get_state(conn, "sensor", "s", now).cursor == "new"
+
+
+def test_a_lease_taken_over_before_the_commit_writes_nothing(store: Store) -> None:
+    from lockgate.daemon.lease import Lease, LeaseLost
+    from lockgate.daemon.sensor_ticks import commit_result
+
+    sensor = Sensor(name="s", kind="python", target="work")
+    defs = Definitions(storage_url=store.url, jobs={"work": Job(name="work",
+                                                                 command=("true",))})
+    ours = Lease(store, "a", dt.timedelta(seconds=30))
+    assert ours.acquire_or_renew()
+    with store.begin() as conn:  # another daemon takes it over (as after an expiry)
+        conn.exec_driver_sql("UPDATE leases SET holder = 'b', token = token + 1")
+    result = SensorResult(requests=[RunRequest(target="work", run_key="x")], cursor="c")
+    with pytest.raises(LeaseLost):
+        commit_result(store, defs, sensor, result, started=clock.now(), now=clock.now(),
+                      lease=ours)
+    with store.begin() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM runs").scalar() == 0
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM ticks").scalar() == 0

@@ -131,13 +131,15 @@ def plan_backfill(
         run_of_key[name] = {}
         for first, last, count, members in _chunks(a, plan_keys[name], partition_set_of,
                                                    selection.chunk, now):
-            upstream = _upstream_runs(defs, a, members, plan_keys, run_of_key,
-                                      partition_set_of, now)
+            # The backfilled asset's own upstreams are never in the plan.
+            upstream = () if name == asset.name else _upstream_runs(
+                defs, a, members, plan_keys, run_of_key, partition_set_of, now)
             position = len(runs)
             runs.append(PlannedRun(asset=name, first_key=first, last_key=last, count=count,
                                    upstream=upstream))
-            for key in members:
-                run_of_key[name][key] = position
+            if name != order[-1]:  # only later assets look runs up by key
+                for key in members:
+                    run_of_key[name][key] = position
     return BackfillPlan(asset=asset.name, selection=selection, assets=tuple(order),
                         keys=plan_keys, runs=runs)
 

@@ -28,31 +28,39 @@ from lockgate.store import Store
 __all__ = ["parse_worker_id", "process_alive", "recover_lost_runs"]
 
 
-def parse_worker_id(worker_id: str | None) -> tuple[str | None, int | None]:
-    """(host, pid) from a ``host:pid:token`` worker id."""
+def parse_worker_id(worker_id: str | None) -> tuple[str | None, int | None, int | None]:
+    """(host, pid, process start ticks) from a ``host:pid:start-token`` worker id."""
     if not worker_id:
-        return None, None
+        return None, None, None
     parts = worker_id.rsplit(":", 2)
     if len(parts) != 3 or not parts[1].isdigit():
-        return None, None
-    return parts[0], int(parts[1])
+        return None, None, None
+    start = parts[2].split("-", 1)[0]
+    return parts[0], int(parts[1]), int(start) if start.isdigit() and start != "0" else None
 
 
-def process_alive(pid: int, *, expect: str | None = None) -> bool:
-    """Whether ``pid`` exists (and, given ``expect``, its command line mentions it)."""
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (/proc/PID/stat field 22)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_alive(pid: int, *, started: int | None = None) -> bool:
+    """Whether process ``pid`` exists and, given ``started``, is the one that started
+    then (not a later process that reuses the pid)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
-    if expect is None:
+    if started is None:
         return True
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True  # cannot tell: trust the heartbeat timeout instead
-    return expect.encode() in cmdline
+    now_started = process_start_ticks(pid)
+    return now_started is None or now_started == started
 
 
 def recover_lost_runs(
@@ -71,16 +79,16 @@ def recover_lost_runs(
         for run in queue.active_runs(conn):
             if run.worker_id == own_worker_id:
                 continue
-            w_host, w_pid = parse_worker_id(run.worker_id)
+            w_host, w_pid, w_started = parse_worker_id(run.worker_id)
             dead_here = w_host == host and w_pid is not None and not process_alive(
-                w_pid, expect="lockgate")
+                w_pid, started=w_started)
             stale = run.heartbeat_at is None or run.heartbeat_at < now - heartbeat_timeout
             if dead_here or stale:
                 lost.append(run)
         if not lost:
             return []
         for run in lost:
-            w_host, _ = parse_worker_id(run.worker_id)
+            w_host, _, _ = parse_worker_id(run.worker_id)
             if w_host == host and run.pid:
                 kill_run_processes(run.id, run.pid)
         results = [

@@ -33,7 +33,7 @@ from lockgate.partitions.status import record_outcomes
 from lockgate.store import Store
 from lockgate.daemon.contexts import context_for
 from lockgate.daemon.launcher import Child, LaunchError, LocalLauncher, tail
-from lockgate.daemon.recovery import recover_lost_runs
+from lockgate.daemon.recovery import process_start_ticks, recover_lost_runs
 
 __all__ = ["FinishHook", "Worker", "WorkerStats", "new_worker_id"]
 
@@ -43,8 +43,10 @@ _DB_BACKOFF_MAX = 30.0
 
 
 def new_worker_id() -> str:
-    """``host:pid:random``: recovery reads the host and pid back to spot dead workers."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """``host:pid:start-random``: recovery reads the host, pid and the process's start
+    time back to spot dead workers (a reused pid has another start time)."""
+    started = process_start_ticks(os.getpid())
+    return f"{socket.gethostname()}:{os.getpid()}:{started or 0}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Worker:
 
     def wake(self) -> None:
         """Look at the queue now (runs were just queued)."""
+        self._claim_now = True
         self._wake.set()
 
     def request_stop(self) -> None:
@@ -129,6 +132,7 @@ class Worker:
         grace = self.defs.launcher.shutdown_grace.total_seconds() if grace is None else grace
         self.recover()
         self._last_heartbeat = self._last_recovery = clock.monotonic()
+        self._claim_now, self._claim_due_at = True, 0.0
         while not self._stopping.is_set():
             try:
                 if self._iterate(drain, self.defs.launcher):
@@ -146,7 +150,15 @@ class Worker:
         if self.on_beat is not None:
             self.on_beat()
         self._watch_children(now_m)
-        claimed = self._claim_and_launch()
+        claimed = 0
+        if self._claim_now or now_m >= self._claim_due_at:
+            # Claiming is a write transaction: only when something may have changed (a
+            # wake, a slot freed, a run re-queued) or at the poll interval, never at
+            # every look at the children.
+            self._claim_now = False
+            poll = settings.poll_interval.total_seconds()
+            self._claim_due_at = now_m + (min(poll, 0.05) if drain else poll)
+            claimed = self._claim_and_launch()
         if now_m - self._last_heartbeat >= settings.heartbeat_interval.total_seconds():
             self._heartbeat()
             self._last_heartbeat = now_m
@@ -189,6 +201,8 @@ class Worker:
         self._store_recovered()
         if not claimed:
             return 0
+        if len(claimed) == free:
+            self._claim_now = True  # the queue may hold more for the slots freed next
         started: list[Child] = []
         for run in claimed:
             child = self._launch(run)
@@ -243,6 +257,7 @@ class Worker:
             code = child.popen.poll()
             if code is not None:
                 del self.children[run_id]
+                self._claim_now = True  # a slot is free
                 # The group may hold grandchildren that outlived the leader: end them too.
                 LocalLauncher.signal_group(child, signal.SIGKILL)
                 self._pending.append(self._result(child, code))
@@ -306,6 +321,7 @@ class Worker:
             self._store_failed(exc)
             return
         self._store_recovered()
+        self._claim_now = True  # retries and released backfill runs may be claimable
         for res, final in applied:
             self._count(res, final)
         for callback in self.after_finish:

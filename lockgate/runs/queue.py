@@ -15,7 +15,7 @@ import datetime as dt
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
@@ -219,6 +219,13 @@ def finish_attempts(
             params |= {"next": res.attempt + 1,
                        "nb": now + retry_delay(policy, res.attempt, rng)}
         done = conn.execute(_REQUEUE if retry else _FINISH, params)
+        if retry and done.rowcount != 1:
+            # An operator asked to cancel this run: it ends canceled, not retried.
+            params |= {"st": "canceled"}
+            done = conn.execute(_FINISH.where(runs.c.cancel_requested.is_(True)), params)
+            if done.rowcount == 1:
+                res = replace(res, status="canceled")
+                retry = False
         if done.rowcount != 1:
             continue
         conn.execute(_FINISH_ATTEMPT, params)
@@ -235,9 +242,9 @@ _ENDED = {
     "finished_at": bindparam("now", type_=runs.c.finished_at.type),
 }
 _FINISH = update(runs).where(*_ACTIVE_ATTEMPT).values(**_ENDED, status=bindparam("st"))
-_REQUEUE = update(runs).where(*_ACTIVE_ATTEMPT).values(
-    **_ENDED, status="queued", attempt=bindparam("next"), worker_id=None, pid=None,
-    not_before=bindparam("nb", type_=runs.c.not_before.type))
+_REQUEUE = update(runs).where(*_ACTIVE_ATTEMPT, runs.c.cancel_requested.is_(False)).values(
+    **{**_ENDED, "finished_at": None}, status="queued", attempt=bindparam("next"),
+    worker_id=None, pid=None, not_before=bindparam("nb", type_=runs.c.not_before.type))
 _FINISH_ATTEMPT = (
     update(run_attempts)
     .where(run_attempts.c.run_id == bindparam("rid"), run_attempts.c.attempt == bindparam("att"))

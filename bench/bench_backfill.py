@@ -20,7 +20,6 @@ carried over):
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import subprocess
@@ -33,7 +32,7 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import Figure, finish, lockgate_executable, report  # noqa: E402
+from benchlib import Figure, finish, lockgate_executable, report
 
 PARTITIONS = 87_672
 LAUNCH_TARGET, DRY_RUN_TARGET, STATUS_TARGET = 2.0, 0.5, 0.5
@@ -93,7 +92,8 @@ def launch_in_process(runs: int) -> tuple[float, int]:
             defs, store = fresh_store(Path(tmp))
             psets = fresh_set(defs)
 
-            def launch() -> None:
+            def launch(store: object = store, defs: object = defs,
+                       psets: Callable[[str], object] = psets) -> None:
                 with store.begin() as conn:  # type: ignore[attr-defined]
                     plan = plan_backfill(conn, defs, "events", Selection(all=True),  # type: ignore[arg-type]
                                          partition_set_of=psets, now=clock.now())
@@ -117,7 +117,7 @@ def dry_run_in_process(runs: int) -> float:
         times = []
         for _ in range(runs):
             psets = fresh_set(defs)
-            times.append(timed(lambda: plan_backfill(
+            times.append(timed(lambda psets=psets: plan_backfill(  # type: ignore[misc]
                 None, defs, "events", Selection(all=True), partition_set_of=psets,
                 now=clock.now()).summary()))
     return median(times)
@@ -157,13 +157,14 @@ def status_in_process(store: object, defs: object, runs: int) -> float:
     for _ in range(runs):
         pset = fresh_set(defs)("events")
 
-        def show() -> None:
+        def show(pset: object = pset) -> None:
             now = clock.now()
             keys = pset.keys(now)  # type: ignore[attr-defined]
             with store.read() as conn:  # type: ignore[attr-defined]
                 states = load_states(conn, "events", pset, keys, now)  # type: ignore[arg-type]
             collapse(states)
-            Console(file=open(os.devnull, "w")).print(health_bar(states, width=80))
+            with open(os.devnull, "w") as sink:
+                Console(file=sink).print(health_bar(states, width=80))
 
         times.append(timed(show))
     return median(times)

@@ -130,7 +130,7 @@ def test_downstream_days_start_after_all_their_hours_succeeded_across_dst(
     hours = partitions_for(defs.assets["hourly"].partitions)
     days = partitions_for(defs.assets["daily"].partitions)
     by_day: dict[str, list[str]] = defaultdict(list)
-    for key in hours.keys():
+    for key in hours.keys():  # noqa: SIM118  # a PartitionSet method, not a dict's
         by_day[days.key_for(hours.window(key).start)].append(key)
     assert {d: len(k) for d, k in by_day.items()} == {
         "2024-10-26": 24, "2024-10-27": 25, "2024-10-28": 24}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,7 +294,7 @@ def test_bad_selections_are_usage_errors_naming_the_fix(
 
 
 def test_reversed_range_says_to_swap(defs: Definitions) -> None:
-    with pytest.raises(PartitionRangeError, match="reversed.*swap"):
+    with pytest.raises(PartitionRangeError, match=r"reversed.*swap"):
         plan(defs, "daily", from_key="2024-02-01", to_key="2024-01-01")
 
 

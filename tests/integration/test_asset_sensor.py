@@ -1,0 +1,89 @@
+"""The asset sensor in the real daemon: upstream hours materialize, downstream days run.
+
+Hourly upstream partitions are triggered (and executed by the daemon's worker) in
+several waves; the sensor on the daily asset requests each day once however many of
+its hours materialize and however many ticks see them. With ``wait_for: all`` a day
+is requested only once all 24 of its hours are materialized.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_helpers import Daemons, running_daemons, runs, wait_for
+from sensor_helpers import sensor_config
+
+PARTS = {"start": "2024-01-01", "timezone": "UTC"}
+
+
+@pytest.fixture
+def daemons() -> Iterator[Daemons]:
+    yield from running_daemons()
+
+
+def materialize(config: Path, url: str, keys: list[str]) -> None:
+    """Queue manual runs of the upstream hours (as `lockgate trigger` does, in one
+    transaction) and wait until the daemon's worker has executed them."""
+    from lockgate import clock
+    from lockgate.definitions import RunRequest
+    from lockgate.runs.ledger import request_runs
+    from lockgate.settings import load_definitions
+    from lockgate.store import Store
+
+    defs = load_definitions(str(config))
+    store = Store.open(url)
+    try:
+        with store.begin() as conn:
+            request_runs(conn, [RunRequest(target="hourly", partition_key=k,
+                                           run_key=f"hourly:{k}:{clock.now().timestamp()}")
+                                for k in keys], origin="manual", defs=defs, now=clock.now())
+    finally:
+        store.close()
+    wait_for(lambda: all(r["status"] == "succeeded" for r in runs(url, "manual")),
+             timeout=60, what="upstream runs succeeded")
+
+
+def hours(day: str, hs: range) -> list[str]:
+    return [f"{day}-{h:02d}:00" for h in hs]
+
+
+def test_each_downstream_day_is_requested_once_and_wait_for_all_waits(
+        tmp_path: Path, store_url: str, daemons: Daemons) -> None:
+    assets = {
+        "hourly": {"command": ["true"], "partitions": {"cadence": "hourly", **PARTS}},
+        "daily": {"command": ["true"], "partitions": {"cadence": "daily", **PARTS},
+                  "deps": ["hourly"]},
+        "daily_all": {"command": ["true"], "partitions": {"cadence": "daily", **PARTS},
+                      "deps": ["hourly"]},
+    }
+    sensors = {
+        "any": {"kind": "asset", "assets": ["hourly"], "target": "daily", "interval": "200ms"},
+        "all": {"kind": "asset", "assets": ["hourly"], "target": "daily_all",
+                "interval": "200ms", "wait_for": "all"},
+    }
+    config = sensor_config(tmp_path, url=store_url, assets=assets, sensors=sensors)
+    daemons.start(config)
+
+    def keys(origin: str) -> collections.Counter[str]:
+        return collections.Counter(r["run_key"] for r in runs(store_url, origin))
+
+    materialize(config, store_url, hours("2024-01-01", range(0, 3)))
+    wait_for(lambda: keys("sensor:any"), what="the first day requested")
+    materialize(config, store_url, hours("2024-01-01", range(3, 6)))   # more of the same day
+    materialize(config, store_url, hours("2024-01-02", range(0, 24)))  # a whole day
+    wait_for(lambda: "2024-01-02" in keys("sensor:all"), what="the complete day (all)")
+    wait_for(lambda: "2024-01-02" in keys("sensor:any"), what="the second day (any)")
+    assert keys("sensor:any") == {"2024-01-01": 1, "2024-01-02": 1}
+    assert keys("sensor:all") == {"2024-01-02": 1}  # 2024-01-01 has 6 of 24 hours
+    materialize(config, store_url, hours("2024-01-01", range(6, 24)))
+    wait_for(lambda: "2024-01-01" in keys("sensor:all"), what="the first day completed")
+    materialize(config, store_url, hours("2024-01-01", range(0, 2)))  # again
+    time.sleep(1)  # several ticks see the rematerialized hours
+    assert keys("sensor:all") == {"2024-01-01": 1, "2024-01-02": 1}
+    assert keys("sensor:any") == {"2024-01-01": 1, "2024-01-02": 1}
+    for r in runs(store_url, "sensor:any") + runs(store_url, "sensor:all"):
+        assert r["partition_key"] == r["run_key"]

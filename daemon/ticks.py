@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lockgate.errors import UsageError
@@ -116,5 +116,6 @@ def require_trigger(names: Sequence[str], name: str, what: str) -> None:
     from lockgate.errors import did_you_mean
 
     if name not in names:
+        plural = " or ".join(f"{w}s" for w in what.split(" or "))  # "schedules or sensors"
         raise UsageError(f"unknown {what} {name!r}{did_you_mean(name, names)}; "
-                         f"{what}s: {', '.join(sorted(names)) or '(none defined)'}")
+                         f"{plural}: {', '.join(sorted(names)) or '(none defined)'}")

@@ -148,6 +148,9 @@ def test_unknown_schedule_exits_2_with_a_suggestion(project: Path) -> None:
         assert "unknown schedule" in result.stderr, command
         assert "did you mean 'nightly_sales'?" in result.stderr, command
         assert "Traceback" not in result.stderr
+    listed = cli(project, "ticks", "nope", code=2).stderr
+    assert "unknown schedule or sensor 'nope'; schedules or sensors: fresh_sales, " \
+        "nightly_sales, ny_twice" in listed
 
 
 def test_pause_and_resume(project: Path) -> None:

@@ -6,8 +6,11 @@ Time is a :class:`FakeClock`: the lease reads ``clock.now()``, the test moves it
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -220,4 +223,51 @@ def test_racing_daemons_on_sqlite_only_one_holds_the_lease(
         assert row(store) == {"holder": winners[0].holder, "token": 1,
                               "expires_at": clock.now() + TTL}
     finally:
+        store.close()
+
+
+CONTENDER = """
+import datetime as dt, pathlib, sys, time
+from lockgate.daemon.lease import Lease
+from lockgate.store import Store
+
+url, holder, go = sys.argv[1:4]
+store = Store.open(url)
+lease = Lease(store, holder, dt.timedelta(seconds=60))
+with store.read() as conn:
+    conn.exec_driver_sql("SELECT 1")  # connected before the start signal
+print("ready", flush=True)
+while not pathlib.Path(go).exists():
+    time.sleep(0.001)
+print("held" if lease.acquire_or_renew() else "standby", flush=True)
+store.close()
+"""
+
+
+def test_racing_daemon_processes_on_postgres_only_one_holds_the_lease(
+        postgres_url: str, tmp_path: Path) -> None:
+    store = Store.open(postgres_url)
+    store.upgrade()
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", CONTENDER, postgres_url, f"proc-{i}",
+                               str(go)], stdout=subprocess.PIPE, text=True)
+             for i in range(6)]
+    try:
+        for p in procs:
+            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        go.touch()
+        outcomes = {f"proc-{i}": p.communicate(timeout=120)[0].strip()
+                    for i, p in enumerate(procs)}
+        assert all(p.returncode == 0 for p in procs)
+        winners = [h for h, outcome in outcomes.items() if outcome == "held"]
+        assert len(winners) == 1, outcomes
+        assert sorted(outcomes.values()) == ["held"] + ["standby"] * 5
+        lease_row = row(store)
+        assert lease_row is not None
+        assert (lease_row["holder"], lease_row["token"]) == (winners[0], 1)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         store.close()

@@ -513,3 +513,27 @@ def test_python_schedule_is_called_only_for_ticks_that_run(
                          call_user=recording)
     assert [d.run for d in decisions] == [False, False, False, False, True]
     assert calls == [utc("2024-05-01T05:00")]
+
+
+# -- a restarted daemon: deciding_since splits missed ticks from on-time ones -----------------
+
+@pytest.mark.parametrize(("policy", "ran"), [
+    (Catchup.NONE, ["13:00"]), (Catchup.LATEST, ["12:00", "13:00"]),
+    (Catchup.ALL, ["11:00", "12:00", "13:00"])])
+def test_ticks_before_the_daemon_became_decider_are_missed_even_inside_the_grace(
+        store: Store, policy: Catchup, ran: list[str]) -> None:
+    schedule = hourly(catchup=policy)
+    defs = make_defs(schedule)
+    evaluate(store, defs, schedule, "2024-05-01T10:30")
+    # Restarted; took the lease at 12:00:20; the 12:00 tick is only 30 s old but was
+    # missed while no daemon decided.
+    since = utc("2024-05-01T12:00:20")
+    evaluate(store, defs, schedule, "2024-05-01T12:00:30", deciding_since=since)
+    # A slow store: 13:00 is decided 5 minutes late, yet it is on time for this daemon.
+    [late] = evaluate(store, defs, schedule, "2024-05-01T13:05", deciding_since=since)
+    assert late.run and late.created
+    rows = ticks_by_instant(store, "hourly")
+    assert sorted(i for i, r in rows.items() if r["status"] == "succeeded") == [
+        utc(f"2024-05-01T{h}") for h in ran]
+    assert sorted(rows) == [utc("2024-05-01T11:00"), utc("2024-05-01T12:00"),
+                            utc("2024-05-01T13:00")]

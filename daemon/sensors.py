@@ -93,6 +93,7 @@ class SensorManager:
     def _check_watchers(self) -> None:
         for runner in list(self.files.values()):
             try:
+                runner.check_resumed()
                 runner.watcher.check()
             except Exception:  # one folder's trouble must not stop the others
                 self.log.exception("file_watcher_check_failed", sensor=runner.sensor.name)
@@ -251,6 +252,7 @@ class FileSensorRunner:
                                         name=f"lockgate-sensor-{sensor.name}")
         self._next_rescan = 0.0
         self._cached: tuple[float, Any] = (0.0, None)
+        self._paused_seen = False  # a tick found it paused: rescan once it is resumed
 
     def start(self) -> None:
         self.watcher.start()
@@ -265,6 +267,16 @@ class FileSensorRunner:
 
     def rescan(self) -> None:
         self.queue.put(_RESCAN)
+
+    def check_resumed(self) -> None:
+        """While paused, notice a resume (within a second) and rescan then: files that
+        arrived meanwhile were not requested. Costs a read only while paused."""
+        if not self._paused_seen:
+            return
+        state = self._state(clock.now(), fresh=False)
+        if state is not None and not state.paused:
+            self._paused_seen = False
+            self.rescan()
 
     def _ready(self, paths: list[str]) -> None:
         for path in paths:
@@ -315,6 +327,7 @@ class FileSensorRunner:
         started = clock.now()
         state = self._state(started, fresh=rescan)
         if state is not None and state.paused:
+            self._paused_seen = True
             return
         cursor = file_cursor(state.cursor if state else None)
         generation = int(cursor.get("generation", 1))

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 
 from lockgate.daemon.fire_times import FireTime
@@ -543,3 +545,47 @@ def test_ticks_before_the_daemon_became_decider_are_missed_even_inside_the_grace
         utc(f"2024-05-01T{h}") for h in ran]
     assert sorted(rows) == [utc("2024-05-01T11:00"), utc("2024-05-01T12:00"),
                             utc("2024-05-01T13:00")]
+
+
+# -- property: whatever the evaluation times, every instant is decided exactly once ----------
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(zone=st.sampled_from(["America/New_York", "Europe/Berlin", "Australia/Lord_Howe",
+                             "Asia/Kathmandu"]),
+       cron=st.sampled_from(["*/20 * * * *", "30 1 * * *", "0 2 * * *", "15 * * * *"]),
+       ambiguous=st.sampled_from(list(DstAmbiguous)),
+       policy=st.sampled_from(list(Catchup)),
+       steps=st.lists(st.integers(-180, 600), min_size=1, max_size=12))
+def test_any_sequence_of_evaluations_decides_each_instant_once(
+        tmp_path_factory: pytest.TempPathFactory, zone: str, cron: str,
+        ambiguous: DstAmbiguous, policy: Catchup, steps: list[int]) -> None:
+    """Evaluations at arbitrary times, the clock sometimes jumping back, from the evening
+    before New York's fall-back night: the decided instants are exactly the fire times
+    between first seen and the latest evaluation, each once, and the runs are exactly
+    the ticks that ran."""
+    from lockgate.daemon.fire_times import fire_times
+
+    schedule = Schedule(name="prop", cron=cron, target="etl", timezone=zone,
+                        dst_ambiguous=ambiguous, catchup=policy,
+                        catchup_window=dt.timedelta(hours=5))
+    defs = make_defs(schedule)
+    url = f"sqlite:///{tmp_path_factory.mktemp('prop') / 'lockgate.db'}"
+    store = Store.open(url)
+    try:
+        store.upgrade()
+        now = utc("2024-11-02T20:00")
+        first_seen, latest = now, now
+        evaluate_schedule(store, defs, schedule, now=now, lease=None)
+        for minutes in steps:
+            now += dt.timedelta(minutes=minutes)
+            latest = max(latest, now)
+            evaluate_schedule(store, defs, schedule, now=now, lease=None)
+        expected = [f.instant for f in fire_times(schedule, after=first_seen, until=latest)]
+        rows = ticks_by_instant(store, "prop")
+        assert sorted(rows) == expected
+        run_keys = [r["run_key"] for r in schedule_runs(store, "prop")]
+        assert sorted(run_keys) == sorted(f"prop:{i.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+                                          for i, r in rows.items() if r["status"] == "succeeded")
+    finally:
+        store.close()

@@ -38,6 +38,7 @@ def new_observer(poll: bool) -> Any:
 
     Its timeout only bounds how long stopping takes; events are delivered at once.
     """
+    observer: Any
     if poll:
         from watchdog.observers.polling import PollingObserver
 
@@ -47,7 +48,7 @@ def new_observer(poll: bool) -> Any:
 
         try:  # inotify: a file moved in from outside the root arrives as a move, not a
             # create (which would wait for a close that never comes)
-            observer = Observer(timeout=1, generate_full_events=True)
+            observer = Observer(timeout=1, generate_full_events=True)  # type: ignore[call-arg]  # inotify's own keyword
         except TypeError:  # another platform's observer
             observer = Observer(timeout=1)
     observer.start()

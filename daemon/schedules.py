@@ -127,11 +127,12 @@ def partition_for_tick(defs: Definitions, schedule: Schedule, instant: dt.dateti
     return [key], None
 
 
-def _active_runs(conn: Connection, origin: str) -> list[tuple[int, str]]:
+def _active_runs(conn: Connection, target: str, origin: str) -> list[tuple[int, str]]:
     m = param(conn)
+    # The target narrows the search to ix_runs_target_status.
     return [(r[0], r[1]) for r in conn.exec_driver_sql(
-        f"SELECT id, status FROM runs WHERE origin = {m} AND status IN "
-        "('waiting', 'queued', 'starting', 'running') ORDER BY id", (origin,))]
+        f"SELECT id, status FROM runs WHERE target = {m} AND origin = {m} AND status IN "
+        "('waiting', 'queued', 'starting', 'running') ORDER BY id", (target, origin))]
 
 
 def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime
@@ -139,7 +140,7 @@ def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime
     """Apply the overlap policy; a reason to skip the tick, or None to go ahead."""
     if schedule.overlap is Overlap.ALLOW:
         return None
-    active = _active_runs(conn, origin)
+    active = _active_runs(conn, schedule.target, origin)
     if not active:
         return None
     if schedule.overlap is Overlap.SKIP:

@@ -13,9 +13,9 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
 
-import structlog
 
-__all__ = ["LogFormat", "configure", "get_logger", "is_configured", "redact", "reset"]
+__all__ = ["LogFormat", "configure", "configure_on_first_use", "get_logger", "is_configured",
+           "redact", "reset"]
 
 LogFormat = Literal["auto", "json", "console"]
 # Keys whose values are secrets. `pass` alone only as a whole word part, so that
@@ -31,6 +31,7 @@ _URL_PASSWORD = re.compile(
     r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<at>@)", re.IGNORECASE
 )
 _configured = False
+_pending: dict[str, Any] | None = None  # configure() arguments for the first get_logger()
 
 
 def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -63,7 +64,10 @@ def _timestamp(_logger: Any, _name: str,
 def configure(fmt: LogFormat = "auto", *, level: str = "info",
               stream: TextIO | None = None) -> None:
     """Set up structlog; ``auto`` writes JSON unless ``stream`` is a terminal."""
-    global _configured
+    import structlog
+
+    global _configured, _pending
+    _pending = None
     out = stream or sys.stdout
     if fmt == "auto":
         fmt = "console" if out.isatty() else "json"
@@ -91,19 +95,35 @@ def configure(fmt: LogFormat = "auto", *, level: str = "info",
     _configured = True
 
 
+def configure_on_first_use(fmt: LogFormat = "auto", *, level: str = "info",
+                           stream: TextIO | None = None) -> None:
+    """Like :func:`configure`, but only when something first asks for a logger: a
+    command that logs nothing never imports structlog (a tenth of a second)."""
+    global _pending
+    if not _configured:
+        _pending = {"fmt": fmt, "level": level, "stream": stream}
+
+
 def is_configured() -> bool:
-    return _configured
+    return _configured or _pending is not None
 
 
 def reset() -> None:
     """Back to structlog's defaults (for tests, and before reconfiguring)."""
-    global _configured
+    import structlog
+
+    global _configured, _pending
     structlog.reset_defaults()
     _configured = False
+    _pending = None
 
 
 def get_logger(name: str | None = None, **fields: Any) -> Any:
     """A bound structlog logger; ``name`` becomes the ``logger`` field."""
+    import structlog
+
+    if not _configured and _pending is not None:
+        configure(**_pending)
     log = structlog.get_logger()
     if name:
         fields = {"logger": name, **fields}

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Connection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Asset, Definitions
 from lockgate.errors import UsageError, did_you_mean
@@ -23,7 +21,10 @@ from lockgate.runs.sql import param
 
 from .base import PartitionSet
 
-__all__ = ["BackfillPlan", "PlannedRun", "Selection", "plan_backfill"]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+__all__ = ["AssetRuns", "BackfillPlan", "PlannedRun", "Selection", "plan_backfill"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,27 +63,96 @@ class PlannedRun:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AssetRuns:
+    """The runs of one asset in a plan, column by column (no object per run: a plan of
+    87,672 hourly runs is three lists, and with ``chunk`` 1 the same list three times).
+    """
+
+    asset: str
+    first: Sequence[str | None]  # each run's first partition (None: unpartitioned)
+    last: Sequence[str | None]  # each run's last partition
+    counts: Sequence[int] | None  # partitions per run; None: one each
+    upstream: Sequence[tuple[int, ...]] | None  # plan positions each run waits for
+    start: int  # the plan position of this asset's first run
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def count(self, i: int) -> int:
+        if self.counts is not None:
+            return self.counts[i]
+        return 0 if self.first[i] is None else 1
+
+    def run_keys(self) -> list[str]:
+        """Each run's key: its partition, ``FIRST..LAST`` for a range, the asset name for
+        an unpartitioned run."""
+        if self.counts is None and self.first and self.first[0] is not None:
+            return list(self.first)  # type: ignore[arg-type]  # partitioned: no None here
+        return [self.run(i).run_key for i in range(len(self))]
+
+    def run(self, i: int) -> PlannedRun:
+        return PlannedRun(asset=self.asset, first_key=self.first[i], last_key=self.last[i],
+                          count=self.count(i),
+                          upstream=self.upstream[i] if self.upstream is not None else ())
+
+
+class _RunsView(Sequence[PlannedRun]):
+    """``plan.runs``: every run in plan order, made on demand from the groups."""
+
+    def __init__(self, groups: Sequence[AssetRuns]) -> None:
+        self._groups = groups
+
+    def __len__(self) -> int:
+        return sum(len(g) for g in self._groups)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, so not hashable
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def,override]  # Sequence's overloads
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        for group in self._groups:
+            if group.start <= index < group.start + len(group):
+                return group.run(index - group.start)
+        raise IndexError(index)
+
+
+@dataclass(frozen=True, kw_only=True)
 class BackfillPlan:
     asset: str
     selection: Selection
     assets: tuple[str, ...]  # the asset, then downstream assets in dependency order
     keys: dict[str, list[str]]  # per asset, the partitions in the plan
-    runs: list[PlannedRun] = field(default_factory=list)
+    groups: tuple[AssetRuns, ...] = ()
+
+    @property
+    def runs(self) -> Sequence[PlannedRun]:
+        return _RunsView(self.groups)
+
+    @property
+    def run_count(self) -> int:
+        return sum(len(g) for g in self.groups)
 
     @property
     def partition_count(self) -> int:
         return sum(len(k) for k in self.keys.values())
 
     def summary(self) -> dict[str, Any]:
+        runs = {g.asset: len(g) for g in self.groups}
         per_asset = []
         for name in self.assets:
             keys = self.keys[name]
-            runs = [r for r in self.runs if r.asset == name]
             per_asset.append({"asset": name, "partitions": len(keys),
                               "first": keys[0] if keys else None,
-                              "last": keys[-1] if keys else None, "runs": len(runs)})
+                              "last": keys[-1] if keys else None, "runs": runs.get(name, 0)})
         return {"asset": self.asset, "partitions": self.partition_count,
-                "runs": len(self.runs), "assets": per_asset,
+                "runs": self.run_count, "assets": per_asset,
                 "selection": self.selection.to_json()}
 
 
@@ -122,26 +192,27 @@ def plan_backfill(
     order = [asset.name]
     if selection.downstream:
         order += _downstream_order(defs, asset.name)
-    runs: list[PlannedRun] = []
+    groups: list[AssetRuns] = []
     run_of_key: dict[str, dict[str, int]] = {}
+    position = 0
     for name in order:
         a = defs.assets[name]
         if name != asset.name:
             plan_keys[name] = _mapped_keys(defs, a, plan_keys, partition_set_of, now)
-        run_of_key[name] = {}
-        for first, last, count, members in _chunks(a, plan_keys[name], partition_set_of,
-                                                   selection.chunk, now):
-            # The backfilled asset's own upstreams are never in the plan.
-            upstream = () if name == asset.name else _upstream_runs(
-                defs, a, members, plan_keys, run_of_key, partition_set_of, now)
-            position = len(runs)
-            runs.append(PlannedRun(asset=name, first_key=first, last_key=last, count=count,
-                                   upstream=upstream))
-            if name != order[-1]:  # only later assets look runs up by key
-                for key in members:
-                    run_of_key[name][key] = position
+        first, last, counts, members = _chunks(a, plan_keys[name], partition_set_of,
+                                               selection.chunk, now)
+        upstream = None
+        if name != asset.name:  # the backfilled asset's own upstreams are never in the plan
+            upstream = [_upstream_runs(defs, a, m, plan_keys, run_of_key, partition_set_of,
+                                       now) for m in members()]
+        if name != order[-1]:  # only later assets look runs up by key
+            run_of_key[name] = {key: position + i for i, group in enumerate(members())
+                                for key in group}
+        groups.append(AssetRuns(asset=name, first=first, last=last, counts=counts,
+                                upstream=upstream, start=position))
+        position += len(first)
     return BackfillPlan(asset=asset.name, selection=selection, assets=tuple(order),
-                        keys=plan_keys, runs=runs)
+                        keys=plan_keys, groups=tuple(groups))
 
 
 def _asset(defs: Definitions, name: str) -> Asset:
@@ -229,7 +300,7 @@ def _mapped_keys(defs: Definitions, asset: Asset, plan_keys: dict[str, list[str]
     target = partition_set_of(asset.name)
     found: set[str] = set()
     for dep in asset.deps:
-        if dep.asset in plan_keys and plan_keys[dep.asset]:
+        if plan_keys.get(dep.asset):
             upstream_set = partition_set_of(dep.asset)
             found.update(downstream_keys(upstream_set, plan_keys[dep.asset], target,
                                          offset=dep.offset, now=now))
@@ -238,24 +309,31 @@ def _mapped_keys(defs: Definitions, asset: Asset, plan_keys: dict[str, list[str]
     return _ordered_unique(list(found), target, now)
 
 
-def _chunks(asset: Asset, keys: Sequence[str], partition_set_of: Callable[[str], PartitionSet],
-            chunk: int, now: dt.datetime) -> list[tuple[str | None, str | None, int, list[str]]]:
+def _chunks(asset: Asset, keys: list[str], partition_set_of: Callable[[str], PartitionSet],
+            chunk: int, now: dt.datetime
+            ) -> tuple[list[Any], list[Any], list[int] | None, Callable[[], list[list[str]]]]:
+    """(first keys, last keys, counts or None, members()) of the asset's runs.
+
+    ``members()`` lists each run's partitions; it is only called when a later asset needs
+    it, so a plain backfill builds no per-run lists at all.
+    """
     if asset.partitions is None:
-        return [(None, None, 0, [])]
+        return [None], [None], [0], lambda: [[]]
     if chunk == 1:
-        return [(k, k, 1, [k]) for k in keys]
+        return keys, keys, None, lambda: [[k] for k in keys]
     pset = partition_set_of(asset.name)
     position = {k: i for i, k in enumerate(pset.keys(now))}
-    out: list[tuple[str | None, str | None, int, list[str]]] = []
+    groups: list[list[str]] = []
     group: list[str] = []
     for key in keys:
         if group and (len(group) == chunk or position[key] != position[group[-1]] + 1):
-            out.append((group[0], group[-1], len(group), group))
+            groups.append(group)
             group = []
         group.append(key)
     if group:
-        out.append((group[0], group[-1], len(group), group))
-    return out
+        groups.append(group)
+    return ([g[0] for g in groups], [g[-1] for g in groups], [len(g) for g in groups],
+            lambda: groups)
 
 
 def _upstream_runs(defs: Definitions, asset: Asset, members: list[str],

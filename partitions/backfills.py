@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from lockgate.definitions import Definitions, RunRequest
+from lockgate.definitions import Definitions
 from lockgate.errors import UsageError
-from lockgate.runs.ledger import request_runs
+from lockgate.runs.ledger import queue_keyed_runs
 from lockgate.runs.queue import ACTIVE_STATUSES, AttemptResult
 from lockgate.runs.sql import param
 from lockgate.store.tables import backfills, run_deps, runs
@@ -52,33 +52,35 @@ def launch_backfill(conn: Connection, plan: BackfillPlan, defs: Definitions, *,
                     now: dt.datetime, max_concurrent: int | None = None,
                     priority: int = 0) -> dict[str, Any]:
     """Record the backfill and queue its runs; returns id, partitions and runs."""
-    if not plan.runs:
+    if not plan.run_count:
         raise UsageError("nothing to backfill: the selection has no partitions "
                          "(after --missing-only/--failed-only, if given)")
     backfill_id = conn.execute(
         insert(backfills).values(
             asset=plan.asset, status="running", selection=json.dumps(plan.summary()),
             chunk=plan.selection.chunk, max_concurrent=max_concurrent, priority=priority,
-            partition_count=plan.partition_count, run_count=len(plan.runs),
+            partition_count=plan.partition_count, run_count=plan.run_count,
             created_at=now, updated_at=now,
         ).returning(backfills.c.id)
     ).scalar_one()
-    single = len(plan.assets) == 1
-    requests = [
-        RunRequest(
-            target=r.asset,
-            run_key=r.run_key if single or r.asset == plan.asset else f"{r.asset}/{r.run_key}",
-            partition_key=r.first_key,
-            partition_end_key=r.last_key if r.count > 1 else None,
-            partition_count=r.count,
-            priority=priority,
-        )
-        for r in plan.runs
-    ]
-    outcomes = request_runs(conn, requests, origin=f"backfill:{backfill_id}", defs=defs,
-                            now=now, backfill_id=backfill_id)
-    ids = [o.run_id for o in outcomes]
-    deps = [(ids[i], ids[u]) for i, r in enumerate(plan.runs) for u in r.upstream]
+    origin = f"backfill:{backfill_id}"
+    ids: list[int] = []
+    for group in plan.groups:
+        keys = group.run_keys()
+        if group.asset != plan.asset:  # keys of several assets share the origin
+            keys = [f"{group.asset}/{k}" for k in keys]
+        ranged = group.counts is not None
+        ids += queue_keyed_runs(
+            conn, defs=defs, origin=origin, target=group.asset, run_keys=keys,
+            partition_keys=group.first,
+            partition_end_keys=[last if n > 1 else None for last, n in
+                                zip(group.last, group.counts or (), strict=True)]
+            if ranged else None,
+            partition_counts=group.counts, priority=priority, backfill_id=backfill_id,
+            now=now)
+    deps = [(ids[group.start + i], ids[u]) for group in plan.groups
+            if group.upstream is not None
+            for i, ups in enumerate(group.upstream) for u in ups]
     if deps:
         conn.execute(insert(run_deps), [{"run_id": a, "upstream_run_id": b} for a, b in deps])
         waiting = sorted({a for a, _ in deps})
@@ -86,7 +88,7 @@ def launch_backfill(conn: Connection, plan: BackfillPlan, defs: Definitions, *,
             conn.execute(update(runs).where(runs.c.id.in_(waiting[start:start + _CHUNK]))
                          .values(status="waiting"))
     return {"backfill_id": backfill_id, "partitions": plan.partition_count,
-            "runs": len(plan.runs)}
+            "runs": plan.run_count}
 
 
 def _get(conn: Connection, backfill_id: int) -> Any:

@@ -11,21 +11,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Definitions
-from lockgate.runs.queue import AttemptResult
-from lockgate.runs.sql import db_time, param
+from lockgate.runs.sql import db_time, param, parse_db_time
 
 from .base import PartitionSet
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from lockgate.runs.queue import AttemptResult
 
 __all__ = [
     "MATERIALIZED",
     "PartitionState",
+    "StatusColumns",
     "STATUSES",
     "collapse",
+    "load_status_columns",
     "load_states",
     "record_outcomes",
 ]
@@ -107,35 +111,66 @@ def _covered(pset: PartitionSet, first: str, last: str | None, now: dt.datetime)
         return [first, last]
 
 
-def load_states(conn: Connection, asset: str, pset: PartitionSet, keys: Sequence[str],
-                now: dt.datetime) -> list[PartitionState]:
-    """The state of each of ``keys`` (in the same order), in_progress from active runs."""
-    from lockgate.store.tables import UTCDateTime
+@dataclass(frozen=True, slots=True)
+class StatusColumns:
+    """The state of many partitions, column by column (one list each, no object per
+    partition: 87,672 partitions are four lists)."""
 
+    keys: Sequence[str]
+    statuses: list[str]
+    run_ids: list[int | None]
+    updated: list[Any]  # as the driver returned them; see updated_at()
+
+    def updated_at(self, i: int) -> dt.datetime | None:
+        return parse_db_time(self.updated[i])
+
+    def states(self) -> list[PartitionState]:
+        return [PartitionState(k, s, r, parse_db_time(u)) for k, s, r, u in
+                zip(self.keys, self.statuses, self.run_ids, self.updated, strict=True)]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        times: dict[Any, str | None] = {}
+        out = []
+        for key, status, run_id, updated in zip(self.keys, self.statuses, self.run_ids,
+                                                self.updated, strict=True):
+            if updated not in times:  # a run's partitions share their time: convert once
+                when = parse_db_time(updated)
+                times[updated] = when.isoformat().replace("+00:00", "Z") if when else None
+            out.append({"key": key, "status": status, "run_id": run_id,
+                        "updated_at": times[updated]})
+        return out
+
+
+def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequence[str],
+                        now: dt.datetime) -> StatusColumns:
+    """The state of each of ``keys`` (in order); in_progress comes from active runs.
+
+    ``conn`` may be a SQLAlchemy connection or a :class:`lockgate.store.reader`
+    connection (only ``exec_driver_sql`` is used).
+    """
     mark = param(conn)
-    # fetchall and one conversion per distinct time: a run's partitions share its finish
-    # time, and 87,672 row-by-row fetches and conversions cost more than the rest.
-    stored: dict[str, tuple[str, int | None, Any]] = {
-        key: (status, run_id, updated)
-        for key, status, run_id, updated in conn.exec_driver_sql(
-            "SELECT partition_key, status, run_id, updated_at FROM partition_status "
-            f"WHERE asset = {mark}", (asset,)).all()
-    }
+    stored = {key: (status, run_id, updated) for key, status, run_id, updated in
+              conn.exec_driver_sql(
+                  "SELECT partition_key, status, run_id, updated_at FROM partition_status "
+                  f"WHERE asset = {mark}", (asset,)).all()}
     running = _in_progress(conn, asset, pset, now)
-    convert = UTCDateTime().process_result_value
-    times: dict[Any, dt.datetime | None] = {}
-    out = []
+    missing = (MISSING, None, None)
+    statuses, run_ids, updated = [], [], []
     for key in keys:
         if key in running:
-            out.append(PartitionState(key, IN_PROGRESS, running[key], None))
-        elif key in stored:
-            status, run_id, updated = stored[key]
-            if updated not in times:
-                times[updated] = convert(updated, conn.dialect)
-            out.append(PartitionState(key, status, run_id, times[updated]))
+            status, run_id, when = IN_PROGRESS, running[key], None
         else:
-            out.append(PartitionState(key, MISSING, None, None))
-    return out
+            status, run_id, when = stored.get(key, missing)
+        statuses.append(status)
+        run_ids.append(run_id)
+        updated.append(when)
+    return StatusColumns(keys=keys, statuses=statuses, run_ids=run_ids, updated=updated)
+
+
+def load_states(conn: Any, asset: str, pset: PartitionSet, keys: Sequence[str],
+                now: dt.datetime) -> list[PartitionState]:
+    """The state of each of ``keys`` (in the same order), in_progress from active runs."""
+    return load_status_columns(conn, asset, pset, keys, now).states()
 
 
 def _in_progress(conn: Connection, asset: str, pset: PartitionSet, now: dt.datetime
@@ -152,13 +187,18 @@ def _in_progress(conn: Connection, asset: str, pset: PartitionSet, now: dt.datet
     return out
 
 
-def collapse(states: Iterable[PartitionState]) -> list[tuple[str, str, str, int]]:
+def collapse(states: Iterable[PartitionState] | StatusColumns
+             ) -> list[tuple[str, str, str, int]]:
     """Runs of consecutive keys with one status: (first, last, status, count)."""
-    out: list[tuple[str, str, str, int]] = []
-    for state in states:
-        if out and out[-1][2] == state.status:
-            first, _, status, n = out[-1]
-            out[-1] = (first, state.key, status, n + 1)
+    if isinstance(states, StatusColumns):
+        pairs: Iterable[tuple[str, str]] = zip(states.keys, states.statuses, strict=True)
+    else:
+        pairs = ((s.key, s.status) for s in states)
+    out: list[list[Any]] = []
+    for key, status in pairs:
+        if out and out[-1][2] == status:
+            out[-1][1] = key
+            out[-1][3] += 1
         else:
-            out.append((state.key, state.key, state.status, 1))
-    return out
+            out.append([key, key, status, 1])
+    return [(a, b, c, d) for a, b, c, d in out]

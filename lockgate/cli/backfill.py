@@ -52,7 +52,6 @@ def launch(
     """
     from lockgate import clock
     from lockgate.partitions.backfill_plan import Selection, plan_backfill
-    from lockgate.partitions.backfills import launch_backfill
 
     defs = common.load(config)
     keys = None
@@ -77,6 +76,8 @@ def launch(
             _print_plan(plan, json=json)
             return
         assert store is not None
+        from lockgate.partitions.backfills import launch_backfill
+
         with store.begin() as conn:
             plan = plan_backfill(conn, defs, asset, selection, partition_set_of=psets, now=now)
             result = launch_backfill(conn, plan, defs, now=now, max_concurrent=max_concurrent,

@@ -61,7 +61,7 @@ def load(config: str | None) -> Definitions:
     if not logs.is_configured():
         # Commands print their results on stdout; their log events go to stderr so
         # `--json` output stays parseable. The worker and daemon log to stdout.
-        logs.configure(state.log_format, stream=sys.stderr)  # type: ignore[arg-type]
+        logs.configure_on_first_use(state.log_format, stream=sys.stderr)  # type: ignore[arg-type]
     return load_definitions(config or state.config)
 
 

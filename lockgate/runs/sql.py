@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
-__all__ = ["db_time", "dumps", "loads", "param", "placeholders"]
+__all__ = ["db_time", "dumps", "loads", "param", "parse_db_time", "placeholders"]
 
 
 def db_time(conn: Connection, value: dt.datetime | None) -> Any:
@@ -19,6 +20,17 @@ def db_time(conn: Connection, value: dt.datetime | None) -> Any:
     if conn.dialect.name == "sqlite":
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     return value
+
+
+def parse_db_time(value: Any) -> dt.datetime | None:
+    """What the driver returned for a time column, as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def param(conn: Connection) -> str:

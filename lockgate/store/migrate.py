@@ -47,6 +47,10 @@ __all__ = [
 
 # Found through the package so a regular install works as well as a checkout.
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_SHIPPED_DIR = MIGRATIONS_DIR
+# The newest shipped revision, so that commands on a current database never import
+# Alembic (a third of a second). A test keeps it equal to the scripts' head.
+SHIPPED_HEAD = "0002"
 # pg_advisory_xact_lock key for upgrades: "lockgate" in ASCII, as a signed bigint.
 PG_UPGRADE_LOCK = int.from_bytes(b"lockgate", "big")
 UPGRADE_FIX = "run `lockgate db upgrade`"
@@ -70,6 +74,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest revision this code ships."""
+    if MIGRATIONS_DIR == _SHIPPED_DIR:
+        return SHIPPED_HEAD
+    return scripts_head()
+
+
+def scripts_head() -> str:
+    """The head revision as the migration scripts say (imports Alembic)."""
     head = _scripts(str(MIGRATIONS_DIR)).get_current_head()
     assert head is not None, "lockgate ships at least one migration"
     return head
@@ -94,8 +105,6 @@ def upgrade(store: Store) -> str:
         SchemaMismatch: the database was upgraded by a newer lockgate.
         StoreError: the database cannot be reached or refused the DDL.
     """
-    from alembic import command
-
     from lockgate.logs import get_logger
 
     head = head_revision()
@@ -111,6 +120,8 @@ def upgrade(store: Store) -> str:
             return head
         if before is not None and not _known(before):
             raise SchemaMismatch(f"{_ahead_message(store, before)}; {AHEAD_FIX}")
+        from alembic import command
+
         command.upgrade(alembic_config(conn), "head")
     get_logger("lockgate.store").info("store_upgraded", url=store.url, from_revision=before,
                                       to_revision=head)
@@ -167,9 +178,16 @@ def _ahead_message(store: Store, revision: str) -> str:
 
 
 def _revision(conn: Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect
 
-    return MigrationContext.configure(conn).get_current_revision()
+    # What Alembic's MigrationContext reads, without importing Alembic.
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    if len(rows) > 1:
+        raise SchemaMismatch("alembic_version holds several revisions (a branched "
+                             "schema); restore the database or ask for help")
+    return rows[0][0] if rows else None
 
 
 def _known(revision: str) -> bool:

@@ -124,7 +124,6 @@ runs = Table(
     # claiming reads the head of the queue instead of sorting every queued run.
     Index("ix_runs_claim", "status", desc(column("priority")), "queued_at", "id"),
     Index("ix_runs_target_status", "target", "status"),
-    Index("ix_runs_origin_status", "origin", "status"),
     Index("ix_runs_backfill_status", "backfill_id", "status"),
 )
 
@@ -135,7 +134,7 @@ run_keys = Table(
     Column("run_key", String(1000), primary_key=True),
     Column("run_id", Id, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Index("ix_run_keys_run_id", "run_id"),
+    sqlite_with_rowid=False,  # rows live in the primary key's b-tree on SQLite
 )
 
 run_deps = Table(

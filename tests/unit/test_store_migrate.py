@@ -225,3 +225,7 @@ def test_scripts_are_found_inside_the_package() -> None:
     config = migrate.alembic_config()
     assert config.get_main_option("script_location") == str(package / "migrations")
     assert config.config_file_name is None  # no alembic.ini involved
+
+
+def test_shipped_head_constant_matches_the_migration_scripts() -> None:
+    assert migrate.SHIPPED_HEAD == migrate.scripts_head()

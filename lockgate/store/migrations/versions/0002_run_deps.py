@@ -2,8 +2,8 @@
 
 A backfill's downstream runs wait for their upstream runs (``run_deps``). Each index
 on ``runs`` costs every bulk insert (a backfill queues 87,672 runs at once), so the
-two that no query needed give way to one the overlap policy reads: runs of an origin
-by status. Recovery finds active runs through ``ix_runs_claim``'s status prefix.
+two that no hot query needs go: recovery finds active runs through ``ix_runs_claim``'s
+status prefix, and a schedule's active runs through ``ix_runs_target_status``.
 
 Revision ID: 0002
 Revises: 0001
@@ -37,11 +37,9 @@ def upgrade() -> None:
     op.create_index("ix_run_deps_upstream_run_id", "run_deps", ["upstream_run_id"])
     op.drop_index("ix_runs_status_heartbeat", table_name="runs")
     op.drop_index("ix_runs_origin", table_name="runs")
-    op.create_index("ix_runs_origin_status", "runs", ["origin", "status"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_runs_origin_status", table_name="runs")
     op.create_index("ix_runs_origin", "runs", ["origin", "id"])
     op.create_index("ix_runs_status_heartbeat", "runs", ["status", "heartbeat_at"])
     op.drop_index("ix_run_deps_upstream_run_id", table_name="run_deps")

@@ -103,8 +103,9 @@ def test_migrated_schema_matches_the_tables_module(store: Store) -> None:
 def test_claim_index_orders_priority_descending(store: Store) -> None:
     with store.read() as conn:
         if store.is_postgres:
-            ddl = conn.execute(text("SELECT indexdef FROM pg_indexes "
-                                    "WHERE indexname = 'ix_runs_claim'")).scalar_one()
+            ddl = conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = "
+                                    "'ix_runs_claim' AND schemaname = current_schema()")
+                               ).scalar_one()
         else:
             ddl = conn.execute(text("SELECT sql FROM sqlite_master "
                                     "WHERE name = 'ix_runs_claim'")).scalar_one()

@@ -23,9 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import Figure, finish, median_seconds, report
-from lockgate.partitions import TimeWindowPartitions, downstream_keys
 
 from lockgate.definitions import PartitionsSpec
+from lockgate.partitions import TimeWindowPartitions, downstream_keys
 
 HOURLY = PartitionsSpec(
     cadence="hourly",

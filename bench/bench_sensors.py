@@ -151,7 +151,7 @@ def burst(tmp: Path, count: int) -> None:
 
 
 class _NotModified(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802  # the stdlib's name
+    def do_GET(self) -> None:  # the stdlib's name
         if self.headers.get("If-None-Match") == '"v1"':
             self.send_response(304)
             self.end_headers()

@@ -25,7 +25,7 @@ from lockgate.cron import parse_cron
 from lockgate.definitions import DstAmbiguous, DstNonexistent, Schedule
 from lockgate.partitions.walltime import instant, occurrences
 
-__all__ = ["FireTime", "fire_times", "resolve_wall_time"]
+__all__ = ["FireTime", "fire_times", "previous_fire", "resolve_wall_time"]
 
 # How far a DST rule can move an instant from its wall time's first reading (the
 # largest DST shift in use is two hours); candidates are buffered over this span so
@@ -127,3 +127,27 @@ def fire_times(schedule: Schedule, *, after: dt.datetime, until: dt.datetime | N
     if going:
         release(None)
         yield from out[emitted:]
+
+
+def previous_fire(schedule: Schedule, before: dt.datetime) -> dt.datetime | None:
+    """The schedule's last fire instant strictly before ``before`` (None if none in the
+    past 400 days)."""
+    cron = parse_cron(schedule.cron)
+    zone = clock.zone(schedule.timezone)
+    elapsed = cron.fires_at_most_hourly_apart()
+    before = clock.to_utc(before)
+    floor = before - dt.timedelta(days=400)
+    margin = _REORDER if _near_transition(zone, before) else dt.timedelta(seconds=1)
+    start_wall = (before + margin).astimezone(zone).replace(tzinfo=None)
+    best: dt.datetime | None = None
+    for wall in cron.iter_before(start_wall):
+        kind, found = resolve_wall_time(zone, wall)
+        for when, _note in _decide(schedule, elapsed, kind, wall, found, zone):
+            if when < before and (best is None or when > best):
+                best = when
+        # Walls further back map to earlier instants, past the reorder span near a
+        # transition and at once elsewhere.
+        span = _REORDER if _near_transition(zone, found[-1]) else dt.timedelta(0)
+        if (best is not None and found[-1] < best - span) or found[-1] < floor:
+            break
+    return best

@@ -23,7 +23,7 @@ class HttpEndpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802  # the stdlib's name
+            def do_GET(self) -> None:  # the stdlib's name
                 path = self.path.split("?", 1)[0]
                 if path in ("/healthz", "/health"):
                     ok, body = endpoint.health()
@@ -43,7 +43,7 @@ class HttpEndpoint:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # requests are not events worth a log line
 
         self.health = health

@@ -10,6 +10,7 @@ gigabytes costs disk, not memory.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -20,21 +21,22 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lockgate.context import RunContext, render_argv
 from lockgate.definitions import Job
 from lockgate.errors import JobError
+from lockgate.runs.queue import AttemptResult
 
-__all__ = ["Child", "LaunchError", "LocalLauncher", "tail"]
+__all__ = ["Child", "LaunchError", "LocalLauncher", "attempt_result", "tail"]
 
 _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
+    # Not Linux: no death signal; the heartbeat timeout still recovers the run.
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the heartbeat timeout still recovers
-        pass
 
 
 # util-linux's setpriv sets the death signal and execs the job in place. Python must
@@ -170,6 +172,35 @@ class LocalLauncher:
             pass
         except PermissionError:  # the group is gone and its id reused by someone else
             pass
+
+
+def attempt_result(child: Child, code: int, *, kill_grace: float) -> AttemptResult:
+    """How an attempt ended, from its exit code and why the worker stopped it (if it did).
+
+    Exit 0 succeeded; a stop for a timeout failed (retried by policy); a cancel is final;
+    any other code or signal failed, with the tail of the log as the error.
+    """
+    def result(status: str, error: str | None = None, **extra: Any) -> AttemptResult:
+        return AttemptResult(run_id=child.run_id, attempt=child.attempt, status=status,
+                             exit_code=code, error=error, log_path=child.log_path, **extra)
+
+    if child.stop_reason == "canceled":
+        return result("canceled", "canceled by operator", retryable=False)
+    if child.stop_reason == "timeout":
+        limit = child.extra.get("timeout", 0)
+        return result("failed", f"timed out after {limit:g}s (SIGTERM, then SIGKILL after "
+                                f"{kill_grace:g}s)")
+    if code == 0:
+        return result("succeeded")
+    if code < 0:
+        try:
+            error = f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            error = f"killed by signal {-code}"
+    else:
+        error = f"exited with code {code}"
+    last = tail(child.log_path)
+    return result("failed", f"{error}\n{last}" if last else error)
 
 
 def tail(path: str | os.PathLike[str], *, max_bytes: int = 4000, max_lines: int = 20) -> str:

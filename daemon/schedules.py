@@ -32,7 +32,7 @@ from lockgate.runs.queue import request_cancel
 from lockgate.runs.sql import param
 from lockgate.store import Store
 
-from .fire_times import FireTime, fire_times
+from .fire_times import FireTime, fire_times, previous_fire
 from .lease import Lease
 from .ticks import TickRecord, get_state, record_ticks, update_state
 
@@ -82,9 +82,8 @@ def decide_catchup(schedule: Schedule, due: list[FireTime], now: dt.datetime, *,
             decisions.append(TickDecision(fire=fire, run=False, reason=(
                 f"missed while no daemon ran; older than catchup_window "
                 f"{_dur(schedule.catchup_window)}")))
-        elif on_time or schedule.catchup is Catchup.ALL:
-            decisions.append(TickDecision(fire=fire, run=True))
-        elif schedule.catchup is Catchup.LATEST and fire is newest:
+        elif on_time or schedule.catchup is Catchup.ALL or (
+                schedule.catchup is Catchup.LATEST and fire is newest):
             decisions.append(TickDecision(fire=fire, run=True))
         elif schedule.catchup is Catchup.LATEST:
             decisions.append(TickDecision(fire=fire, run=False, reason=(
@@ -101,9 +100,17 @@ def _dur(delta: dt.timedelta) -> str:
     return format_duration(delta)
 
 
-def partition_for_tick(defs: Definitions, schedule: Schedule, instant: dt.datetime
+def partition_for_tick(defs: Definitions, schedule: Schedule, instant: dt.datetime,
+                       previous: dt.datetime | None = None
                        ) -> tuple[list[str | None], str | None]:
-    """The partition(s) a tick requests, or a reason to skip. [None]: not partitioned."""
+    """The partitions a tick requests, or a reason to skip. ``[None]``: not partitioned.
+
+    The partitions whose windows closed after the ``previous`` fire time and at or
+    before this one (the last closed one when there is no previous tick), shifted by
+    ``partition_offset``: a `0 2 * * *` schedule on a daily asset asks for yesterday, a
+    daily schedule on an hourly asset for the day's 24 (23, 25) hours, an hourly
+    schedule on a daily asset for yesterday once, right after midnight.
+    """
     asset = defs.assets.get(schedule.target)
     if asset is None or asset.partitions is None:
         return [None], None
@@ -115,16 +122,25 @@ def partition_for_tick(defs: Definitions, schedule: Schedule, instant: dt.dateti
     key = pset.last_closed_key(instant)
     if key is None:
         return [], f"no partition of {asset.name!r} has closed yet at this tick"
-    if schedule.partition_offset:
-        index = pset.index_of(key, instant) + schedule.partition_offset
-        if index < 0:
-            return [], f"partition_offset {schedule.partition_offset} goes before the first"
-        try:
-            key = pset.key_at(index, instant)
-        except IndexError:
-            return [], (f"partition_offset {schedule.partition_offset} goes past the last "
-                        "partition that exists at this tick")
-    return [key], None
+    last = pset.index_of(key, instant)
+    first = last
+    if previous is not None:
+        before = pset.last_closed_key(previous)
+        if before == key:
+            return [], (f"no partition of {asset.name!r} closed since the previous tick "
+                        f"({_iso(previous)})")
+        if before is not None:
+            first = pset.index_of(before, instant) + 1
+    offset = schedule.partition_offset
+    first, last = max(first + offset, 0), last + offset
+    if last < 0:
+        return [], f"partition_offset {offset} goes before the first partition"
+    try:
+        return list(pset.keys_between(pset.key_at(first, instant), pset.key_at(last, instant),
+                                      instant)), None
+    except IndexError:
+        return [], (f"partition_offset {offset} goes past the last partition that exists "
+                    "at this tick")
 
 
 def _active_runs(conn: Connection, target: str, origin: str) -> list[tuple[int, str]]:
@@ -270,7 +286,8 @@ def _run_tick(conn: Connection, defs: Definitions, schedule: Schedule,
     if not defs.has_target(schedule.target):
         return replace(decision, run=False, extra={"status": "failed", "error": (
             f"target {schedule.target!r} is not defined")})
-    keys, reason = partition_for_tick(defs, schedule, instant)
+    keys, reason = partition_for_tick(defs, schedule, instant,
+                                      previous_fire(schedule, instant))
     if reason:
         return replace(decision, run=False, reason=reason)
     config: dict[str, Any] = dict(schedule.config)

@@ -43,7 +43,7 @@ def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None
             from lockgate.sensors.http import HttpPoller
 
             http_poller = HttpPoller(sensor)
-        return http_poller.evaluate(cursor)  # type: ignore[no-any-return]
+        return http_poller.evaluate(cursor)
     if sensor.kind == "asset":
         from lockgate.sensors.assets import evaluate_asset_sensor
 

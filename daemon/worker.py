@@ -22,24 +22,24 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lockgate import clock
+from lockgate.daemon.backoff import StoreBackoff
+from lockgate.daemon.contexts import context_for
+from lockgate.daemon.launcher import Child, LaunchError, LocalLauncher, attempt_result
+from lockgate.daemon.recovery import process_start_ticks, recover_lost_runs
 from lockgate.definitions import Definitions, Job, RetryPolicy
 from lockgate.errors import LockgateError, StoreError
 from lockgate.logs import get_logger
+from lockgate.partitions.backfills import backfill_hook
+from lockgate.partitions.status import record_outcomes
 from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult, Limits
 from lockgate.runs.records import Run
-from lockgate.partitions.backfills import backfill_hook
-from lockgate.partitions.status import record_outcomes
 from lockgate.store import Store
-from lockgate.daemon.contexts import context_for
-from lockgate.daemon.launcher import Child, LaunchError, LocalLauncher, tail
-from lockgate.daemon.recovery import process_start_ticks, recover_lost_runs
 
 __all__ = ["FinishHook", "Worker", "WorkerStats", "new_worker_id"]
 
 FinishHook = Callable[[Connection, list[tuple[AttemptResult, bool]], dt.datetime], None]
 _BUSY_WAIT = 0.002  # seconds between looks at running children
-_DB_BACKOFF_MAX = 30.0
 
 
 def new_worker_id() -> str:
@@ -84,8 +84,7 @@ class Worker:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._pending: list[AttemptResult] = []  # results not yet recorded (store down)
-        self._db_failures = 0
-        self._next_db_try = 0.0
+        self._backoff = StoreBackoff(self.log)
         self.set_definitions(defs, slots=slots)
         self.launcher = launcher or LocalLauncher(state_dir=defs.launcher.state_dir,
                                                   pythonpath=defs.base_dir)
@@ -178,10 +177,14 @@ class Worker:
         return False
 
     def _queue_empty(self) -> bool:
+        """No queued run that a worker could ever claim (a paused backfill's runs wait
+        for its resume, so a drain does not wait for them)."""
         try:
             with self.store.read() as conn:
                 return not conn.exec_driver_sql(
-                    "SELECT 1 FROM runs WHERE status = 'queued' LIMIT 1").first()
+                    "SELECT 1 FROM runs WHERE status = 'queued' AND (backfill_id IS NULL "
+                    "OR backfill_id NOT IN (SELECT id FROM backfills WHERE status = 'paused'))"
+                    " LIMIT 1").first()
         except StoreError:
             return False
 
@@ -189,16 +192,16 @@ class Worker:
 
     def _claim_and_launch(self) -> int:
         free = self.slots - len(self.children)
-        if free <= 0 or self._stopping.is_set() or not self._store_ok():
+        if free <= 0 or self._stopping.is_set() or not self._backoff.ready():
             return 0
         try:
             with self.store.begin() as conn:
                 claimed = queue.claim(conn, worker_id=self.worker_id, limits=self.limits,
                                       now=clock.now(), max_runs=free)
         except StoreError as exc:
-            self._store_failed(exc)
+            self._backoff.failed(exc)
             return 0
-        self._store_recovered()
+        self._backoff.succeeded()
         if not claimed:
             return 0
         if len(claimed) == free:
@@ -215,7 +218,7 @@ class Worker:
                         queue.mark_running(conn, run_id=child.run_id, attempt=child.attempt,
                                            pid=child.pid, log_path=child.log_path)
             except StoreError as exc:  # the rows stay `starting`; results still land later
-                self._store_failed(exc)
+                self._backoff.failed(exc)
         return len(claimed)
 
     def _launch(self, run: Run) -> Child | None:
@@ -260,7 +263,8 @@ class Worker:
                 self._claim_now = True  # a slot is free
                 # The group may hold grandchildren that outlived the leader: end them too.
                 LocalLauncher.signal_group(child, signal.SIGKILL)
-                self._pending.append(self._result(child, code))
+                self._pending.append(attempt_result(
+                    child, code, kill_grace=self.defs.launcher.kill_grace.total_seconds()))
                 continue
             if child.stop_reason is None and child.deadline is not None \
                     and now_m >= child.deadline:
@@ -277,36 +281,8 @@ class Worker:
         LocalLauncher.signal_group(child, signal.SIGTERM)
         self.log.info("run_stopping", run_id=child.run_id, reason=reason, pid=child.pid)
 
-    def _result(self, child: Child, code: int) -> AttemptResult:
-        if child.stop_reason == "canceled":
-            return AttemptResult(run_id=child.run_id, attempt=child.attempt, status="canceled",
-                                 exit_code=code, error="canceled by operator",
-                                 log_path=child.log_path, retryable=False)
-        if child.stop_reason == "timeout":
-            limit = child.extra.get("timeout", 0)
-            return AttemptResult(
-                run_id=child.run_id, attempt=child.attempt, status="failed", exit_code=code,
-                error=f"timed out after {limit:g}s (SIGTERM, then SIGKILL after "
-                      f"{self.defs.launcher.kill_grace.total_seconds():g}s)",
-                log_path=child.log_path)
-        if code == 0:
-            return AttemptResult(run_id=child.run_id, attempt=child.attempt,
-                                 status="succeeded", exit_code=0, log_path=child.log_path)
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            error = f"killed by {name}"
-        else:
-            error = f"exited with code {code}"
-        last = tail(child.log_path)
-        return AttemptResult(run_id=child.run_id, attempt=child.attempt, status="failed",
-                             exit_code=code, error=f"{error}\n{last}" if last else error,
-                             log_path=child.log_path)
-
     def _record_results(self) -> None:
-        if not self._store_ok():
+        if not self._backoff.ready():
             return
         results, self._pending = self._pending, []
         now = clock.now()
@@ -318,9 +294,9 @@ class Worker:
                     hook(conn, applied, now)
         except StoreError as exc:
             self._pending = results + self._pending
-            self._store_failed(exc)
+            self._backoff.failed(exc)
             return
-        self._store_recovered()
+        self._backoff.succeeded()
         self._claim_now = True  # retries and released backfill runs may be claimable
         for res, final in applied:
             self._count(res, final)
@@ -365,13 +341,13 @@ class Worker:
     # -- heartbeats, cancels, recovery ----------------------------------------------------
 
     def _heartbeat(self) -> None:
-        if not self._store_ok():
+        if not self._backoff.ready():
             return
         try:
             with self.store.begin() as conn:
                 cancel = queue.heartbeat(conn, worker_id=self.worker_id, now=clock.now())
         except StoreError as exc:
-            self._store_failed(exc)
+            self._backoff.failed(exc)
             return
         now_m = clock.monotonic()
         for run_id in cancel:
@@ -386,7 +362,7 @@ class Worker:
 
     def recover(self) -> None:
         """Fail (and retry by policy) runs whose worker is gone."""
-        if not self._store_ok():
+        if not self._backoff.ready():
             return
         try:
             recovered = recover_lost_runs(
@@ -394,26 +370,10 @@ class Worker:
                 heartbeat_timeout=self.defs.launcher.heartbeat_timeout,
                 finish_hooks=self.finish_hooks)
         except StoreError as exc:
-            self._store_failed(exc)
+            self._backoff.failed(exc)
             return
         for run_id, worker in recovered:
             self.log.warning("run_recovered", run_id=run_id, lost_worker=worker)
-
-    # -- store trouble -------------------------------------------------------------------
-
-    def _store_ok(self) -> bool:
-        return clock.monotonic() >= self._next_db_try
-
-    def _store_failed(self, exc: Exception) -> None:
-        self._db_failures += 1
-        delay = min(_DB_BACKOFF_MAX, 0.5 * 2 ** min(self._db_failures - 1, 6))
-        self._next_db_try = clock.monotonic() + delay
-        self.log.error("store_unavailable", error=str(exc), retry_in=delay)
-
-    def _store_recovered(self) -> None:
-        if self._db_failures:
-            self.log.info("store_recovered", after_failures=self._db_failures)
-        self._db_failures = 0
 
     # -- shutdown ---------------------------------------------------------------------------
 
@@ -438,7 +398,7 @@ class Worker:
                 self.log.warning("run_left_for_recovery", run_id=child.run_id)
             self.children.clear()
         if self._pending:
-            self._next_db_try = 0
+            self._backoff.reset()
             self._record_results()
 
 

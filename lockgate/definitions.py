@@ -243,8 +243,11 @@ class RunRequest:
     trigger: Mapping[str, Any] = field(default_factory=dict)  # facts: file path, HTTP item
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class SkipReason:
-    """A sensor or schedule evaluation that decided not to request anything, and why."""
+    """A sensor or schedule evaluation that decided not to request anything, and why.
+
+    ``lockgate.SkipReason("no new files")``.
+    """
 
     reason: str

@@ -13,7 +13,6 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
 
-
 __all__ = ["LogFormat", "configure", "configure_on_first_use", "get_logger", "is_configured",
            "redact", "reset"]
 

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import traceback
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError) as exc:
         sys.stderr.write(f"lockgate.runner: no valid run context in ${CONTEXT_ENV}: {exc}\n")
         return 2
+    target: Any
     try:
         target = importlib.import_module(module_name)
         for part in qualname.split("."):

@@ -112,7 +112,7 @@ class _RunsView(Sequence[PlannedRun]):
 
     __hash__ = None  # type: ignore[assignment]  # equal to lists, so not hashable
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def,override]  # Sequence's overloads
+    def __getitem__(self, index: Any) -> Any:  # int or slice, as list does
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         if index < 0:
@@ -254,7 +254,7 @@ def _filter(conn: Connection, asset: str, keys: list[str], *, failed: bool) -> l
     mark = param(conn)
     rows = conn.exec_driver_sql(
         f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}", (asset,))
-    status = dict(rows.all())
+    status: dict[str, str] = dict(rows.all())
     active = {k for (k,) in conn.exec_driver_sql(
         f"SELECT partition_key FROM runs WHERE target = {mark} "
         "AND status IN ('starting', 'running') AND partition_key IS NOT NULL", (asset,))}

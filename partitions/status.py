@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MATERIALIZED",
+    "STATUSES",
     "PartitionState",
     "StatusColumns",
-    "STATUSES",
     "collapse",
-    "load_status_columns",
     "load_states",
+    "load_status_columns",
     "record_outcomes",
 ]
 
@@ -65,7 +65,7 @@ def record_outcomes(conn: Connection, defs: Definitions,
               if final and res.status in ("succeeded", "failed")}
     if not finals:
         return
-    values = []
+    values: list[tuple[str, str, str, int, Any]] = []
     stamp = db_time(conn, now)
     for run_id, target, first, last in _runs(conn, list(finals)):
         asset = defs.assets.get(target)
@@ -91,7 +91,7 @@ def upsert_states(conn: Connection, values: Sequence[tuple[str, str, str, int, A
 
 
 def _runs(conn: Connection, run_ids: list[int]) -> list[tuple[int, str, str | None, str | None]]:
-    out = []
+    out: list[Any] = []
     for start in range(0, len(run_ids), _CHUNK):
         chunk = run_ids[start:start + _CHUNK]
         out.extend(conn.exec_driver_sql(
@@ -155,7 +155,9 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
                   f"WHERE asset = {mark}", (asset,)).all()}
     running = _in_progress(conn, asset, pset, now)
     missing = (MISSING, None, None)
-    statuses, run_ids, updated = [], [], []
+    statuses: list[str] = []
+    run_ids: list[int | None] = []
+    updated: list[Any] = []
     for key in keys:
         if key in running:
             status, run_id, when = IN_PROGRESS, running[key], None

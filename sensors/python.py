@@ -29,7 +29,7 @@ def sensor_function(sensor: Sensor) -> Callable[..., Any]:
     target: Any = importlib.import_module(module)
     for part in name.split("."):
         target = getattr(target, part)
-    return target  # type: ignore[no-any-return]
+    return target
 
 
 def evaluate_python_sensor(sensor: Sensor, cursor: str | None, now: dt.datetime,

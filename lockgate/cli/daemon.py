@@ -42,11 +42,12 @@ def health(
     import urllib.request
 
     if url is None:
+        import contextlib
+
         bind = "127.0.0.1:8686"
-        try:
+        # No config here: the default address is the best guess.
+        with contextlib.suppress(Exception):
             bind = common.load(config).daemon.http_bind
-        except Exception:  # no config here: the default address is the best guess
-            pass
         host, _, port = bind.rpartition(":")
         if host in ("0.0.0.0", "::", "[::]", ""):
             host = "127.0.0.1"

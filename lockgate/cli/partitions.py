@@ -107,7 +107,7 @@ def _print_summary(asset: str, columns: StatusColumns, *, filtered: bool) -> Non
     if not filtered and total:
         out.print(health_bar(columns.statuses, width=min(80, max(20, out.width - 2))))
     ranges = collapse(columns)
-    shown = ranges if len(ranges) <= 40 else ranges[:20] + [None] + ranges[-19:]  # type: ignore[list-item]
+    shown: list[Any] = ranges if len(ranges) <= 40 else [*ranges[:20], None, *ranges[-19:]]
     for item in shown:
         if item is None:
             out.print(f"  ... {len(ranges) - 39} more ranges ...")

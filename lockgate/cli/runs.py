@@ -202,10 +202,9 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
         with store.read() as conn:
             run = get_run(conn, run_id)
         path = _log_path(run, attempt)
-        if path is None:
-            if not follow:
-                raise UsageError(f"run {run_id} has no log yet ({run.status}); "
-                                 "use --follow to wait for it")
+        if path is None and not follow:
+            raise UsageError(f"run {run_id} has no log yet ({run.status}); "
+                             "use --follow to wait for it")
         offset = 0
         while True:
             if path is not None:

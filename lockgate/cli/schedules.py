@@ -75,7 +75,7 @@ def preview(
 ) -> None:
     """The next fire times in local time and UTC, the partition each targets, DST decisions."""
     from lockgate import clock
-    from lockgate.daemon.fire_times import fire_times
+    from lockgate.daemon.fire_times import fire_times, previous_fire
     from lockgate.daemon.schedules import partition_for_tick, run_key_for
     from lockgate.daemon.ticks import require_trigger
 
@@ -85,7 +85,8 @@ def preview(
     start = _parse_from(from_, s.timezone) if from_ else clock.now()
     rows = []
     for fire in fire_times(s, after=start, limit=count):
-        keys, reason = partition_for_tick(defs, s, fire.instant)
+        keys, reason = partition_for_tick(defs, s, fire.instant,
+                                          previous_fire(s, fire.instant))
         rows.append({"local": fire.local.isoformat(), "utc": fire.instant,
                      "partitions": [k for k in keys if k is not None], "skip_reason": reason,
                      "dst": fire.note, "run_key": run_key_for(s, fire.instant)})

@@ -12,6 +12,8 @@ row, so a takeover waits for an in-flight tick to commit.
 from __future__ import annotations
 
 import datetime as dt
+import socket
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -72,10 +74,32 @@ class Lease:
                 (self.holder, db_time(conn, expires), db_time(conn, now), db_time(conn, now),
                  self.name, db_time(conn, now))).first()
             if row is None:
+                row = self._take_from_dead_holder(conn, expires, now)
+            if row is None:
                 return False
             self.token = int(row[0])
             self.expires_at = expires
             return True
+
+    def _take_from_dead_holder(self, conn: Connection, expires: dt.datetime,
+                               now: dt.datetime) -> Any:
+        """Take the lease at once when its holder was a process on this host that no
+        longer exists (a daemon restarted after kill -9 need not wait out the TTL)."""
+        from .recovery import parse_worker_id, process_alive
+
+        m = param(conn)
+        holder = conn.exec_driver_sql(
+            f"SELECT holder FROM leases WHERE name = {m}", (self.name,)).scalar()
+        host, pid, started = parse_worker_id(holder)
+        if host != socket.gethostname() or pid is None or started is None \
+                or process_alive(pid, started=started):
+            return None
+        return conn.exec_driver_sql(
+            f"UPDATE leases SET holder = {m}, token = token + 1, expires_at = {m}, "
+            f"acquired_at = {m}, renewed_at = {m} WHERE name = {m} AND holder = {m} "
+            "RETURNING token",
+            (self.holder, db_time(conn, expires), db_time(conn, now), db_time(conn, now),
+             self.name, holder)).first()
 
     def check(self, conn: Connection, now: dt.datetime | None = None) -> int:
         """Inside a decision's transaction: raise LeaseLost unless still held. The token."""

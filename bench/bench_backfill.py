@@ -83,8 +83,8 @@ def timed(fn: Callable[[], object]) -> float:
 
 def launch_in_process(runs: int) -> tuple[float, int]:
     from lockgate import clock
+    from lockgate.partitions.backfill_launch import launch_backfill
     from lockgate.partitions.backfill_plan import Selection, plan_backfill
-    from lockgate.partitions.backfills import launch_backfill
 
     times, queued = [], 0
     for _ in range(runs):
@@ -151,7 +151,7 @@ def status_in_process(store: object, defs: object, runs: int) -> float:
 
     from lockgate import clock
     from lockgate.cli.partitions import health_bar
-    from lockgate.partitions.status import collapse, load_states
+    from lockgate.partitions.status import collapse, load_status_columns
 
     times = []
     for _ in range(runs):
@@ -161,10 +161,10 @@ def status_in_process(store: object, defs: object, runs: int) -> float:
             now = clock.now()
             keys = pset.keys(now)  # type: ignore[attr-defined]
             with store.read() as conn:  # type: ignore[attr-defined]
-                states = load_states(conn, "events", pset, keys, now)  # type: ignore[arg-type]
-            collapse(states)
+                columns = load_status_columns(conn, "events", pset, keys, now)  # type: ignore[arg-type]
+            collapse(columns)
             with open(os.devnull, "w") as sink:
-                Console(file=sink).print(health_bar(states, width=80))
+                Console(file=sink).print(health_bar(columns.statuses, width=80))
 
         times.append(timed(show))
     return median(times)

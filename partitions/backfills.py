@@ -7,9 +7,10 @@
     running ──last run final──> completed (every run succeeded) | failed
     failed/canceled/completed ──retry──> running (failed and canceled runs re-queued)
 
-Launching records the backfill and queues all its runs in one transaction, with run
-keys under the origin ``backfill:ID``: a crash leaves either nothing or everything,
-and a run never exists twice for one partition. Paused backfills' runs are skipped by
+Launching (:mod:`lockgate.partitions.backfill_launch`) records the backfill and queues
+all its runs in one transaction, with run keys under the origin ``backfill:ID``: a
+crash leaves either nothing or everything, and a run never exists twice for one
+partition. Paused backfills' runs are skipped by
 the claim. Completion is noticed by the worker's finish hook when the last run of a
 backfill ends, and downstream runs (``waiting``) are released there when all their
 upstream runs have succeeded.
@@ -22,22 +23,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
-from lockgate.definitions import Definitions
 from lockgate.errors import UsageError
-from lockgate.runs.ledger import queue_keyed_runs
 from lockgate.runs.queue import ACTIVE_STATUSES, AttemptResult
-from lockgate.runs.sql import param
-from lockgate.store.tables import backfills, run_deps, runs
-
-from .backfill_plan import BackfillPlan
+from lockgate.runs.sql import db_time, param
+from lockgate.store.tables import backfills, runs
 
 __all__ = [
     "backfill_hook",
     "backfill_status",
     "cancel_backfill",
-    "launch_backfill",
     "list_backfills",
     "pause_backfill",
     "resume_backfill",
@@ -46,49 +42,6 @@ __all__ = [
 
 OPEN = ("waiting", "queued", "starting", "running")
 _CHUNK = 500
-
-
-def launch_backfill(conn: Connection, plan: BackfillPlan, defs: Definitions, *,
-                    now: dt.datetime, max_concurrent: int | None = None,
-                    priority: int = 0) -> dict[str, Any]:
-    """Record the backfill and queue its runs; returns id, partitions and runs."""
-    if not plan.run_count:
-        raise UsageError("nothing to backfill: the selection has no partitions "
-                         "(after --missing-only/--failed-only, if given)")
-    backfill_id = conn.execute(
-        insert(backfills).values(
-            asset=plan.asset, status="running", selection=json.dumps(plan.summary()),
-            chunk=plan.selection.chunk, max_concurrent=max_concurrent, priority=priority,
-            partition_count=plan.partition_count, run_count=plan.run_count,
-            created_at=now, updated_at=now,
-        ).returning(backfills.c.id)
-    ).scalar_one()
-    origin = f"backfill:{backfill_id}"
-    ids: list[int] = []
-    for group in plan.groups:
-        keys = group.run_keys()
-        if group.asset != plan.asset:  # keys of several assets share the origin
-            keys = [f"{group.asset}/{k}" for k in keys]
-        ranged = group.counts is not None
-        ids += queue_keyed_runs(
-            conn, defs=defs, origin=origin, target=group.asset, run_keys=keys,
-            partition_keys=group.first,
-            partition_end_keys=[last if n > 1 else None for last, n in
-                                zip(group.last, group.counts or (), strict=True)]
-            if ranged else None,
-            partition_counts=group.counts, priority=priority, backfill_id=backfill_id,
-            now=now)
-    deps = [(ids[group.start + i], ids[u]) for group in plan.groups
-            if group.upstream is not None
-            for i, ups in enumerate(group.upstream) for u in ups]
-    if deps:
-        conn.execute(insert(run_deps), [{"run_id": a, "upstream_run_id": b} for a, b in deps])
-        waiting = sorted({a for a, _ in deps})
-        for start in range(0, len(waiting), _CHUNK):
-            conn.execute(update(runs).where(runs.c.id.in_(waiting[start:start + _CHUNK]))
-                         .values(status="waiting"))
-    return {"backfill_id": backfill_id, "partitions": plan.partition_count,
-            "runs": plan.run_count}
 
 
 def _get(conn: Connection, backfill_id: int) -> Any:
@@ -274,7 +227,6 @@ def _cancel_dependents(conn: Connection, failed_ids: list[int], now: dt.datetime
 
 
 def _time(conn: Connection, now: dt.datetime) -> Any:
-    from lockgate.runs.sql import db_time
 
     return db_time(conn, now)
 

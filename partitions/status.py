@@ -145,7 +145,7 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
                         now: dt.datetime) -> StatusColumns:
     """The state of each of ``keys`` (in order); in_progress comes from active runs.
 
-    ``conn`` may be a SQLAlchemy connection or a :class:`lockgate.store.reader`
+    ``conn`` may be a SQLAlchemy connection or a :mod:`lockgate.store.direct`
     connection (only ``exec_driver_sql`` is used).
     """
     mark = param(conn)

@@ -32,6 +32,17 @@ __all__ = [
 ]
 
 
+# Help and usage errors are drawn with Rich on a terminal; piped (scripts, CI, health
+# checks) they are plain text, which looks the same without colors and starts in two
+# thirds of the time (Rich's help renderer imports a Markdown parser).
+MARKUP: Any = "rich" if sys.stdout.isatty() else None
+
+
+def group(help: str) -> typer.Typer:  # Typer's own name for it
+    """A command group (``lockgate db``, ``lockgate runs``, ...)."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=MARKUP)
+
+
 class _State:
     """Options given before the command (``lockgate --config X check``)."""
 

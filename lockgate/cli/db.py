@@ -8,7 +8,7 @@ import typer
 
 from lockgate.cli import common
 
-app = typer.Typer(help="Create, upgrade and inspect the store's schema.", no_args_is_help=True)
+app = common.group("Create, upgrade and inspect the store's schema.")
 
 
 @app.command("upgrade")

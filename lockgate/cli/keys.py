@@ -8,8 +8,7 @@ import typer
 
 from lockgate.cli import common
 
-app = typer.Typer(help="Inspect and release run keys (idempotency ledger).",
-                  no_args_is_help=True)
+app = common.group("Inspect and release run keys (idempotency ledger).")
 
 OriginArg = Annotated[str, typer.Argument(
     help="manual, schedule:NAME, sensor:NAME or backfill:ID")]

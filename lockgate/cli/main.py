@@ -16,7 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=common.MARKUP,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

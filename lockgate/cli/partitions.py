@@ -76,8 +76,8 @@ def _load(defs: Any, asset: str, pset: Any, keys: list[str], now: Any, load: Any
     """Read through the driver when the schema is current (no SQLAlchemy import: this
     command answers for 87,672 partitions in half a second); else the full store, which
     says what is wrong with the database."""
+    from lockgate.store.direct import read_connection
     from lockgate.store.migrate import SHIPPED_HEAD
-    from lockgate.store.reader import read_connection
 
     with read_connection(defs.storage_url, expect_revision=SHIPPED_HEAD) as raw:
         if raw is not None:

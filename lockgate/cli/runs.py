@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from lockgate.definitions import Definitions
     from lockgate.runs import Run
 
-app = typer.Typer(help="List, inspect, follow and cancel runs.", no_args_is_help=True)
+app = common.group("List, inspect, follow and cancel runs.")
 
 STATUS_STYLE = {"queued": "cyan", "starting": "blue", "running": "blue",
                 "succeeded": "green", "failed": "red", "canceled": "yellow"}

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from lockgate.cli import common
+from lockgate.cli.triggers import set_paused
 
-app = typer.Typer(help="List, preview, pause and resume cron schedules.",
-                  no_args_is_help=True)
+app = common.group("List, preview, pause and resume cron schedules.")
 NameArg = Annotated[str, typer.Argument(help="The schedule's name.")]
 
 
@@ -120,29 +120,16 @@ def _parse_from(text: str, zone: str) -> Any:
     return clock.to_utc(value)
 
 
-def _pause(name: str, config: str | None, paused: bool) -> None:
-    from lockgate import clock
-    from lockgate.daemon.ticks import require_trigger, set_paused
-
-    defs = common.load(config)
-    require_trigger(list(defs.schedules), name, "schedule")
-    with common.configured_store(config) as store, store.begin() as conn:
-        changed = set_paused(conn, "schedule", name, paused, clock.now())
-    word = "paused" if paused else "resumed"
-    common.console().print(f"schedule {name} {word}" if changed
-                           else f"schedule {name} was already {word}")
-
-
 @app.command("pause")
 def pause(name: NameArg, config: common.ConfigOpt = None) -> None:
     """Stop firing; ticks while paused are not caught up after resume."""
-    _pause(name, config, True)
+    set_paused(config, "schedule", name, True)
 
 
 @app.command("resume")
 def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
     """Fire again, from now on."""
-    _pause(name, config, False)
+    set_paused(config, "schedule", name, False)
 
 
 def ticks(

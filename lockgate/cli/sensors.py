@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from lockgate.cli import common
+from lockgate.cli.triggers import set_paused
 
-app = typer.Typer(help="List, preview, pause and resume sensors; show or reset cursors.",
-                  no_args_is_help=True)
+app = common.group("List, preview, pause and resume sensors; show or reset cursors.")
 NameArg = Annotated[str, typer.Argument(help="The sensor's name.")]
 
 
@@ -114,29 +114,16 @@ def _evaluate(store: Any, defs: Any, sensor: Any, cursor: str | None, now: Any
     return result, result.cursor if result.cursor is not None else cursor
 
 
-def _pause(name: str, config: str | None, paused: bool) -> None:
-    from lockgate import clock
-    from lockgate.daemon.ticks import set_paused
-
-    defs = common.load(config)
-    _sensor(defs, name)
-    with common.configured_store(config) as store, store.begin() as conn:
-        changed = set_paused(conn, "sensor", name, paused, clock.now())
-    word = "paused" if paused else "resumed"
-    common.console().print(f"sensor {name} {word}" if changed
-                           else f"sensor {name} was already {word}")
-
-
 @app.command("pause")
 def pause(name: NameArg, config: common.ConfigOpt = None) -> None:
     """Stop evaluating the sensor (a file sensor rescans when resumed)."""
-    _pause(name, config, True)
+    set_paused(config, "sensor", name, True)
 
 
 @app.command("resume")
 def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
     """Evaluate the sensor again."""
-    _pause(name, config, False)
+    set_paused(config, "sensor", name, False)
 
 
 @app.command("cursor")

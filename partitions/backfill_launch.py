@@ -1,0 +1,69 @@
+"""Launching a backfill: the record and all its runs, in the caller's one transaction.
+
+Run keys live under the origin ``backfill:ID`` (partition, or ``FIRST..LAST`` for a
+chunk; ``ASSET/...`` for downstream assets), so a crash leaves either nothing or
+everything and a partition never gets two runs. Runs that wait for upstream runs start
+``waiting`` with their ``run_deps``. Only driver SQL is used, so this also runs on a
+plain driver connection (:mod:`lockgate.store.direct`) for a fast CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from lockgate.definitions import Definitions
+from lockgate.errors import UsageError
+from lockgate.runs.ledger import queue_keyed_runs
+from lockgate.runs.sql import db_time, param
+
+from .backfill_plan import BackfillPlan
+
+__all__ = ["launch_backfill"]
+
+_CHUNK = 500
+
+
+def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
+                    now: dt.datetime, max_concurrent: int | None = None,
+                    priority: int = 0) -> dict[str, Any]:
+    """Record the backfill and queue its runs; returns id, partitions and runs."""
+    if not plan.run_count:
+        raise UsageError("nothing to backfill: the selection has no partitions "
+                         "(after --missing-only/--failed-only, if given)")
+    m = param(conn)
+    backfill_id = conn.exec_driver_sql(
+        "INSERT INTO backfills (asset, status, selection, chunk, max_concurrent, priority, "
+        "partition_count, run_count, created_at, updated_at) VALUES "
+        f"({m}, 'running', {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}) RETURNING id",
+        (plan.asset, json.dumps(plan.summary()), plan.selection.chunk, max_concurrent,
+         priority, plan.partition_count, plan.run_count, db_time(conn, now),
+         db_time(conn, now))).scalar_one()
+    origin = f"backfill:{backfill_id}"
+    ids: list[int] = []
+    for group in plan.groups:
+        keys = group.run_keys()
+        if group.asset != plan.asset:  # keys of several assets share the origin
+            keys = [f"{group.asset}/{k}" for k in keys]
+        ranged = group.counts is not None
+        ids += queue_keyed_runs(
+            conn, defs=defs, origin=origin, target=group.asset, run_keys=keys,
+            partition_keys=group.first,
+            partition_end_keys=[last if n > 1 else None for last, n in
+                                zip(group.last, group.counts or (), strict=True)]
+            if ranged else None,
+            partition_counts=group.counts, priority=priority, backfill_id=backfill_id,
+            now=now)
+    deps = [(ids[group.start + i], ids[u]) for group in plan.groups
+            if group.upstream is not None
+            for i, ups in enumerate(group.upstream) for u in ups]
+    if deps:
+        conn.exec_driver_sql(
+            f"INSERT INTO run_deps (run_id, upstream_run_id) VALUES ({m}, {m})", deps)
+        waiting = sorted({a for a, _ in deps})
+        for start in range(0, len(waiting), _CHUNK):
+            ids_sql = ", ".join(str(int(i)) for i in waiting[start:start + _CHUNK])
+            conn.exec_driver_sql(f"UPDATE runs SET status = 'waiting' WHERE id IN ({ids_sql})")
+    return {"backfill_id": backfill_id, "partitions": plan.partition_count,
+            "runs": plan.run_count}

@@ -12,6 +12,8 @@ no daemon watched are found.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import queue
 import random
 import threading
@@ -345,22 +347,33 @@ class FileSensorRunner:
             fact = self.rules.fact(path)
             if fact is not None:
                 facts[path] = fact
-        requests = []
-        for fact in facts.values():
-            request = request_for(self.rules, self.sensor, fact, generation)
-            if request is not None and request.run_key not in self.known:
-                requests.append(request)
-        if not requests and not (rescan and state is None):
-            return
+        def fresh_requests() -> Any:
+            for fact in facts.values():
+                request = request_for(self.rules, self.sensor, fact, generation)
+                if request is not None and request.run_key not in self.known:
+                    yield request
+
         if rescan:
             cursor["last_scan"] = started.isoformat()
             cursor["files"] = len(facts)
-        import json
-
-        result = SensorResult(requests=requests, skip_reason=None if requests else
-                              "no new files")
-        outcome = self.manager.commit(self.sensor, result, started,
-                                      cursor=json.dumps(cursor, sort_keys=True))
-        if outcome is not None:
-            self.known.update(r.run_key for r in requests if r.run_key)
-            self._cached = (0.0, None)  # the cursor changed: read it again next time
+        # A tick per _BATCH files, requests built batch by batch: a start-up scan of
+        # 100,000 files queues its first runs after the first batch, and memory holds one
+        # batch of requests, not all of them.
+        pending = fresh_requests()
+        batch = list(itertools.islice(pending, _BATCH))
+        if not batch and not (rescan and state is None):
+            return
+        while True:
+            following = list(itertools.islice(pending, _BATCH))
+            last = not following
+            result = SensorResult(requests=batch, skip_reason=None if batch else "no new files")
+            outcome = self.manager.commit(
+                self.sensor, result, started,
+                cursor=json.dumps(cursor, sort_keys=True) if last else None)
+            if outcome is None:
+                return
+            self.known.update(r.run_key for r in batch if r.run_key)
+            if last:
+                break
+            batch = following
+        self._cached = (0.0, None)  # the cursor changed: read it again next time

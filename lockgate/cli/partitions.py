@@ -59,17 +59,20 @@ def partitions(
             keys = pset.keys_between(first, last, now)
     else:
         keys = pset.keys(now)
-    columns = _load(defs, asset, pset, keys, now, load_status_columns)
+    columns = _load(defs, asset, pset, keys, now,
+                    lambda *args: load_status_columns(*args, details=json))
+    positions = None
     if status is not None:
         keep = [i for i, s in enumerate(columns.statuses) if s == status]
-        columns = type(columns)(keys=[columns.keys[i] for i in keep],
-                                statuses=[columns.statuses[i] for i in keep],
-                                run_ids=[columns.run_ids[i] for i in keep],
-                                updated=[columns.updated[i] for i in keep])
+        positions = keep
+        columns = type(columns)(
+            keys=[columns.keys[i] for i in keep], statuses=[columns.statuses[i] for i in keep],
+            run_ids=[columns.run_ids[i] for i in keep] if columns.run_ids else [],
+            updated=[columns.updated[i] for i in keep] if columns.updated else [])
     if json:
         common.print_json(columns.to_json())
         return
-    _print_summary(asset, columns, filtered=status is not None)
+    _print_summary(asset, columns, positions=positions)
 
 
 def _load(defs: Any, asset: str, pset: Any, keys: list[str], now: Any, load: Any) -> Any:
@@ -90,7 +93,9 @@ def _load(defs: Any, asset: str, pset: Any, keys: list[str], now: Any, load: Any
         store.close()
 
 
-def _print_summary(asset: str, columns: StatusColumns, *, filtered: bool) -> None:
+def _print_summary(asset: str, columns: StatusColumns, *,
+                   positions: list[int] | None) -> None:
+    """Counts, a health bar (unfiltered only) and ranges of consecutive keys."""
     from collections import Counter
 
     from rich.text import Text
@@ -104,9 +109,9 @@ def _print_summary(asset: str, columns: StatusColumns, *, filtered: bool) -> Non
     for name in ("materialized", "failed", "in_progress", "missing"):
         head.append(f"{name} {counts.get(name, 0)}  ", style=COLORS[name])
     out.print(head)
-    if not filtered and total:
+    if positions is None and total:
         out.print(health_bar(columns.statuses, width=min(80, max(20, out.width - 2))))
-    ranges = collapse(columns)
+    ranges = collapse(columns, positions)
     shown: list[Any] = ranges if len(ranges) <= 40 else [*ranges[:20], None, *ranges[-19:]]
     for item in shown:
         if item is None:

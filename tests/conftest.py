@@ -18,7 +18,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -141,3 +141,12 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def daemons() -> Iterator[Any]:
+    """Starts ``lockgate daemon`` processes for a test (``tests/daemon_helpers.py``) and
+    stops whatever is left of them afterwards."""
+    from daemon_helpers import running_daemons
+
+    yield from running_daemons()

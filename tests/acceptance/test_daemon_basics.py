@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from daemon_helpers import (
     Daemons,
     free_port,
@@ -18,16 +16,10 @@ from daemon_helpers import (
     lines,
     lockgate,
     parse_time,
-    running_daemons,
     runs,
     wait_for,
     write_config,
 )
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 
 def every_second(tmp_path: Path, url: str) -> tuple[Path, Path]:

@@ -8,23 +8,15 @@ from __future__ import annotations
 import json
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from daemon_helpers import (
     Daemons,
     free_port,
     lockgate,
-    running_daemons,
     wait_for,
     write_config,
 )
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 ROOT = Path(__file__).resolve().parents[2]
 

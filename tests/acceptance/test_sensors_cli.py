@@ -17,15 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_helpers import LOCKGATE, Daemons, running_daemons, runs, ticks, wait_for
+from daemon_helpers import LOCKGATE, Daemons, runs, ticks, wait_for
 from sensor_helpers import ApiServer, sensor_config, write_file
 
 ORIGIN = "sensor:drop"
 
 
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 
 @pytest.fixture

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from daemon_helpers import Daemons, running_daemons, runs, wait_for
+from daemon_helpers import Daemons, runs, wait_for
 from sensor_helpers import sensor_config
 
 PARTS = {"start": "2024-01-01", "timezone": "UTC"}
 
 
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 
 def materialize(config: Path, url: str, keys: list[str]) -> None:

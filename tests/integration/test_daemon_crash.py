@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import time
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,17 +22,11 @@ from daemon_helpers import (
     Daemons,
     key_of,
     parse_time,
-    running_daemons,
     runs,
     ticks,
     wait_for,
     write_config,
 )
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 WINDOW = dt.timedelta(seconds=8)
 SECOND = dt.timedelta(seconds=1)

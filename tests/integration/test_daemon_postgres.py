@@ -23,17 +23,11 @@ from daemon_helpers import (
     Daemons,
     key_of,
     parse_time,
-    running_daemons,
     runs,
     ticks,
     wait_for,
     write_config,
 )
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 SECOND = dt.timedelta(seconds=1)
 EVERY_SECOND = {"cron": "* * * * * *", "target": "noop", "catchup": "all",

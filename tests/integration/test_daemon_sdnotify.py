@@ -17,16 +17,10 @@ from pathlib import Path
 import pytest
 from daemon_helpers import (
     Daemons,
-    running_daemons,
     runs,
     wait_for,
     write_config,
 )
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 
 class Listener:

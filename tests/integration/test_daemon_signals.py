@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,10 @@ from daemon_helpers import (
     Daemons,
     lines,
     lockgate,
-    running_daemons,
     runs,
     wait_for,
     write_config,
 )
-
-
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 STOP_SIGNALS = [signal.SIGTERM, signal.SIGINT]
 

@@ -15,20 +15,15 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from daemon_helpers import Daemons, running_daemons, runs, wait_for
+from daemon_helpers import Daemons, runs, wait_for
 from sensor_helpers import recorder, records, sensor_config, write_file
 
 ORIGIN = "sensor:drop"
 
 
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 
 def file_config(tmp_path: Path, url: str, *, job: dict[str, Any] | None = None,

@@ -13,20 +13,15 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from daemon_helpers import Daemons, running_daemons, runs, wait_for
+from daemon_helpers import Daemons, runs, wait_for
 from sensor_helpers import sensor_config, write_file
 
 ROUNDS = 6
 BATCH = 40
 
 
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 
 def test_kill_9_at_random_moments_loses_and_doubles_no_file(

@@ -16,15 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from daemon_helpers import Daemons, running_daemons, runs, ticks, wait_for
+from daemon_helpers import Daemons, runs, ticks, wait_for
 from sensor_helpers import ApiServer, Response, recorder, records, sensor_config
 
 ORIGIN = "sensor:api"
 
 
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 
 @pytest.fixture

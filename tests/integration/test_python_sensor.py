@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from daemon_helpers import Daemons, running_daemons, runs, ticks, wait_for
+from daemon_helpers import Daemons, runs, ticks, wait_for
 from sensor_helpers import sensor_config
 
 from lockgate import clock
@@ -60,9 +59,6 @@ def fast(context):
 '''
 
 
-@pytest.fixture
-def daemons() -> Iterator[Daemons]:
-    yield from running_daemons()
 
 
 def python_config(tmp_path: Path, url: str, module: str, **daemon: str) -> Path:

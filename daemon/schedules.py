@@ -243,12 +243,12 @@ def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
                    for f in missed[:MAX_MISSED_DETAIL]]
         records: list[TickRecord] = [TickRecord(
             trigger_kind="schedule", trigger=schedule.name, scheduled_for=d.fire.instant,
-            started_at=now, finished_at=now, status="skipped", skip_reason=reason,
+            started_at=now, status="skipped", skip_reason=reason,
             fencing_token=token) for d in skipped]
         if len(missed) > MAX_MISSED_DETAIL:
             records.append(TickRecord(
                 trigger_kind="schedule", trigger=schedule.name, scheduled_for=None,
-                started_at=now, finished_at=now, status="skipped", fencing_token=token,
+                started_at=now, status="skipped", fencing_token=token,
                 skip_reason=(f"every tick after {_iso(skipped[-1].fire.instant)} up to "
                              f"{_iso(floor)} {reason} (too many to record one by one)")))
         if not due:
@@ -265,7 +265,7 @@ def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
             out.append(decision)
             records.append(TickRecord(
                 trigger_kind="schedule", trigger=schedule.name,
-                scheduled_for=decision.fire.instant, started_at=now, finished_at=now,
+                scheduled_for=decision.fire.instant, started_at=now,
                 status=decision.extra.get("status", "succeeded" if decision.run else "skipped"),
                 run_ids=decision.run_ids, skip_reason=decision.reason,
                 error=decision.extra.get("error"), fencing_token=token))

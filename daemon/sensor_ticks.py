@@ -21,7 +21,7 @@ from lockgate.sensors.base import SensorError, SensorResult
 from lockgate.store import Store
 
 from .lease import Lease
-from .ticks import TickRecord, TriggerState, get_state, record_ticks, update_state
+from .ticks import TickRecord, get_state, record_sensor_tick, update_state
 
 __all__ = ["CommitOutcome", "backoff_delay", "commit_failure", "commit_result", "evaluate"]
 
@@ -58,24 +58,18 @@ def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None
 
 def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: SensorResult, *,
                   started: dt.datetime, now: dt.datetime, lease: Lease | None,
-                  cursor: str | None = None, quiet_if_unchanged: TriggerState | None = None
-                  ) -> CommitOutcome:
+                  cursor: str | None = None) -> CommitOutcome:
     """Commit one evaluation: runs, tick and cursor together (or nothing).
 
-    ``cursor`` overrides the result's cursor (the file sensor computes its own). With
-    ``quiet_if_unchanged`` (the state the evaluation started from), an evaluation that
-    requested nothing and left the cursor as it was writes nothing at all.
+    ``cursor`` overrides the result's cursor (the file sensor computes its own). Every
+    evaluation is in the tick history: a skip that repeats the previous one (a 304, no
+    new item) is counted on that tick's row rather than adding a row. The tick's
+    ``finished_at`` is stamped as the transaction's last write, after the dedupe.
 
     Raises:
         LeaseLost: the decider lease is no longer ours; nothing was written.
     """
     new_cursor = cursor if cursor is not None else result.cursor
-    if not result.requests and quiet_if_unchanged is not None \
-            and new_cursor in (None, quiet_if_unchanged.cursor) \
-            and quiet_if_unchanged.failures == 0:
-        # Nothing happened (a 304, no new item): no tick row, no write. An idle sensor
-        # costs the store nothing; its last tick stays the last one that decided something.
-        return CommitOutcome(created=0, existing=0, run_ids=(), new_keys=())
     with store.begin() as conn:
         token = lease.check(conn, now) if lease is not None else None
         outcomes: list[RequestOutcome] = []
@@ -87,16 +81,16 @@ def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: Senso
         reason = result.skip_reason
         if result.requests and not created:
             reason = reason or f"all {len(outcomes)} requested run keys already existed"
-        record_ticks(conn, [TickRecord(
-            trigger_kind="sensor", trigger=sensor.name, scheduled_for=None,
-            started_at=started, finished_at=now, status=status,
-            run_ids=[o.run_id for o in created], skip_reason=reason if not created else None,
-            cursor=new_cursor, fencing_token=token)])
         values: dict[str, Any] = {"last_tick_at": now, "failures": 0, "next_eval_at": None}
         if new_cursor is not None:
             values["cursor"] = new_cursor
         get_state(conn, "sensor", sensor.name, now)
         update_state(conn, "sensor", sensor.name, **values)
+        record_sensor_tick(conn, TickRecord(
+            trigger_kind="sensor", trigger=sensor.name, scheduled_for=None,
+            started_at=started, status=status,
+            run_ids=[o.run_id for o in created], skip_reason=reason if not created else None,
+            cursor=new_cursor, fencing_token=token))
     return CommitOutcome(created=len(created), existing=len(outcomes) - len(created),
                          run_ids=tuple(o.run_id for o in created),
                          new_keys=tuple(o.run_key for o in created if o.run_key))
@@ -121,10 +115,9 @@ def commit_failure(store: Store, sensor: Sensor, exc: BaseException, *, started:
         state = get_state(conn, "sensor", sensor.name, now)
         failures = state.failures + 1
         delay = backoff_delay(sensor, failures)
-        record_ticks(conn, [TickRecord(
-            trigger_kind="sensor", trigger=sensor.name, scheduled_for=None,
-            started_at=started, finished_at=now, status="failed", error=error,
-            fencing_token=token)])
         update_state(conn, "sensor", sensor.name, failures=failures, last_tick_at=now,
                      next_eval_at=now + delay)
+        record_sensor_tick(conn, TickRecord(
+            trigger_kind="sensor", trigger=sensor.name, scheduled_for=None,
+            started_at=started, status="failed", error=error, fencing_token=token))
     return delay

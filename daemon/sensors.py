@@ -152,7 +152,7 @@ class SensorManager:
         except Exception as exc:  # the sensor's failure: a failed tick, never a dead daemon
             self._fail(sensor, exc, started)
             return
-        self.commit(sensor, result, started, quiet_if_unchanged=state)
+        self.commit(sensor, result, started)
 
     def _poller(self, sensor: Sensor) -> Any:
         if sensor.name not in self.pollers:
@@ -185,13 +185,12 @@ class SensorManager:
         return self.call_user(call, fn, context)
 
     def commit(self, sensor: Sensor, result: SensorResult, started: dt.datetime,
-               cursor: str | None = None, quiet_if_unchanged: Any = None) -> Any:
+               cursor: str | None = None) -> Any:
         """Commit an evaluation; returns the CommitOutcome, or None if it was not written."""
         now = clock.now()
         try:
             outcome = commit_result(self.store, self.defs, sensor, result,  # type: ignore[arg-type]
-                                    started=started, now=now, lease=self.lease, cursor=cursor,
-                                    quiet_if_unchanged=quiet_if_unchanged)
+                                    started=started, now=now, lease=self.lease, cursor=cursor)
         except LeaseLost as exc:
             self.on_lease_lost(str(exc))
             return None

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lockgate import clock
 from lockgate.errors import UsageError
 from lockgate.store.tables import ticks, trigger_state
 
-__all__ = ["TickRecord", "TriggerState", "get_state", "list_ticks", "record_ticks",
-           "set_paused", "update_state"]
+__all__ = ["TickRecord", "TriggerState", "get_state", "list_ticks", "record_sensor_tick",
+           "record_ticks", "set_paused", "update_state"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,7 +30,7 @@ class TickRecord:
     trigger: str
     scheduled_for: dt.datetime | None
     started_at: dt.datetime
-    finished_at: dt.datetime
+    finished_at: dt.datetime | None = None  # None: stamped as the row is written
     status: str  # succeeded, skipped, failed
     run_ids: Sequence[int] = ()
     skip_reason: str | None = None
@@ -83,18 +84,53 @@ def set_paused(conn: Connection, kind: str, name: str, paused: bool, now: dt.dat
 
 
 def record_ticks(conn: Connection, records: Sequence[TickRecord]) -> int:
-    """Insert tick rows; a schedule tick already recorded for its instant is kept. Count."""
+    """Insert tick rows; a schedule tick already recorded for its instant is kept. Count.
+
+    A record without ``finished_at`` is stamped now: callers write their ticks as the
+    last statements of the tick's transaction, so the stamp includes the dedupe and
+    every other write the tick made.
+    """
     if not records:
         return 0
+    finished = clock.now()
     rows = [{
         "trigger_kind": r.trigger_kind, "trigger": r.trigger, "scheduled_for": r.scheduled_for,
-        "started_at": r.started_at, "finished_at": r.finished_at, "status": r.status,
+        "started_at": r.started_at, "finished_at": r.finished_at or finished,
+        "status": r.status,
         "run_ids": json.dumps(list(r.run_ids)) if r.run_ids else None,
         "run_count": len(r.run_ids), "skip_reason": r.skip_reason, "error": r.error,
         "cursor": r.cursor, "fencing_token": r.fencing_token,
     } for r in records]
     result = conn.execute(_insert(conn)(ticks).on_conflict_do_nothing(), rows)
     return max(result.rowcount, 0)
+
+
+def record_sensor_tick(conn: Connection, record: TickRecord) -> None:
+    """Record a sensor tick; a skip that repeats the newest row (same reason and cursor,
+    no runs, no error) is counted on that row instead of adding one.
+
+    The row then describes the latest evaluation (``started_at``, ``finished_at``, the
+    fencing token), ``repeats`` how many it stands for, ``first_started_at`` when the
+    streak began. Write it last in the tick's transaction (``finished_at`` is now).
+    """
+    if record.status == "skipped" and not record.run_ids and record.error is None:
+        last = conn.execute(
+            select(ticks.c.id, ticks.c.status, ticks.c.skip_reason, ticks.c.cursor,
+                   ticks.c.error, ticks.c.run_count, ticks.c.started_at,
+                   ticks.c.first_started_at)
+            .where(ticks.c.trigger_kind == record.trigger_kind,
+                   ticks.c.trigger == record.trigger)
+            .order_by(ticks.c.id.desc()).limit(1)).first()
+        if last is not None and last.status == "skipped" and last.run_count == 0 \
+                and last.error is None and last.skip_reason == record.skip_reason \
+                and last.cursor == record.cursor:
+            conn.execute(update(ticks).where(ticks.c.id == last.id).values(
+                repeats=ticks.c.repeats + 1,
+                first_started_at=last.first_started_at or last.started_at,
+                started_at=record.started_at, finished_at=record.finished_at or clock.now(),
+                fencing_token=record.fencing_token))
+            return
+    record_ticks(conn, [record])
 
 
 def list_ticks(conn: Connection, name: str, *, kind: str | None = None, limit: int = 20

@@ -138,7 +138,10 @@ def ticks(
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
-    """Tick history of a schedule or sensor: time, status, runs, skip reason, error."""
+    """Tick history of a schedule or sensor: time, status, runs, skip reason, error.
+
+    A sensor that skips for the same reason tick after tick shares one row: its
+    ``repeats`` counts the evaluations, ``first_started_at`` is when they began."""
     from lockgate.daemon.ticks import list_ticks, require_trigger
 
     defs = common.load(config)
@@ -156,6 +159,8 @@ def ticks(
     for t in items:
         error_lines = (t["error"] or "").strip().splitlines()
         why = t["skip_reason"] or (error_lines[-1] if error_lines else "")
+        if t.get("repeats", 1) > 1:  # a streak of identical skips shares one row
+            why = f"{why} (x{t['repeats']} since {t['first_started_at']:%Y-%m-%d %H:%M:%SZ})"
         table.add_row(str(t["id"]), t["scheduled_for"].strftime("%Y-%m-%d %H:%M:%SZ")
                       if t["scheduled_for"] else "-",
                       t["started_at"].strftime("%Y-%m-%d %H:%M:%SZ"), t["status"],

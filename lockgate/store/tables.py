@@ -177,6 +177,10 @@ ticks = Table(
     Column("error", Text),
     Column("cursor", Text),
     Column("fencing_token", BigInteger),
+    # A streak of identical skipped sensor ticks shares its newest row: how many
+    # evaluations it stands for, and when the first of them started.
+    Column("repeats", Integer, nullable=False, server_default="1"),
+    Column("first_started_at", UTCDateTime),
     UniqueConstraint("trigger_kind", "trigger", "scheduled_for"),
     Index("ix_ticks_trigger", "trigger_kind", "trigger", "id"),
 )

@@ -79,7 +79,7 @@ def test_one_run_per_item_across_polls_and_the_item_reaches_the_job(
                                                                          item["name"]]
 
 
-def test_an_unchanged_resource_costs_one_304_per_poll_and_writes_nothing(
+def test_an_unchanged_resource_costs_one_304_per_poll_and_one_tick_row_counting_them(
         tmp_path: Path, sqlite_url: str, daemons: Daemons, api: ApiServer) -> None:
     api.publish({"data": [{"id": 1}]}, etag='"same"')
     daemons.start(http_config(tmp_path, sqlite_url, api.url, items="data", key="id"))
@@ -87,7 +87,10 @@ def test_an_unchanged_resource_costs_one_304_per_poll_and_writes_nothing(
     assert api.count(200) == 1
     assert all(r["headers"].get("if-none-match") == '"same"' for r in api.requests[1:])
     assert len(runs(sqlite_url, ORIGIN)) == 1
-    assert [t["status"] for t in ticks(sqlite_url, "api")] == ["succeeded"]
+    [first, streak] = ticks(sqlite_url, "api")
+    assert first["status"] == "succeeded"
+    assert (streak["status"], streak["skip_reason"]) == ("skipped", "not modified (HTTP 304)")
+    assert streak["repeats"] >= 7
 
 
 def test_the_cursor_high_water_mark_is_sent_back_as_the_cursor_param(

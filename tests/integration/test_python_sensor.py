@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from daemon_helpers import Daemons, runs, ticks, wait_for
+from daemon_helpers import DaemonProcess, Daemons, lockgate, runs, ticks, wait_for
 from sensor_helpers import sensor_config
 
 from lockgate import clock
@@ -88,13 +88,80 @@ def test_cursor_and_update_cursor_persist_across_ticks_and_restarts(
     daemon.kill()
     daemons.start(config)
     wait_for(lambda: len(runs(sqlite_url, "sensor:counter")) >= 3, what="three runs")
-    time.sleep(0.5)  # a few more ticks: each skips, and writes nothing
+    time.sleep(0.5)  # a few more ticks: each skips for the same reason
     done = runs(sqlite_url, "sensor:counter")
     assert [r["run_key"] for r in done] == ["k0", "k1", "k2"]
     assert [json.loads(r["config"] or "{}").get("n") for r in done] == [0, 1, 2]
     tick_rows = ticks(sqlite_url, "counter")
     assert [t["cursor"] for t in tick_rows if t["status"] == "succeeded"] == ["1", "2", "3"]
-    assert len(tick_rows) == 3  # a skip that leaves the cursor as it was is not recorded
+    # The identical skips share one row that counts them.
+    [*_, streak] = tick_rows
+    assert len(tick_rows) == 4
+    assert (streak["status"], streak["skip_reason"]) == ("skipped", "done at 3")
+    assert streak["repeats"] >= 2
+    assert streak["first_started_at"] < streak["started_at"] <= streak["finished_at"]
+
+
+def _skipped_in_metrics(daemon: DaemonProcess, sensor: str) -> float:
+    _, body = daemon.get("/metrics")
+    total = 0.0
+    for line in body.decode().splitlines():
+        if line.startswith("lockgate_ticks_total{") and f'trigger="{sensor}"' in line \
+                and 'status="skipped"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_every_skipped_tick_of_a_python_sensor_is_in_the_tick_history(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons) -> None:
+    config = python_config(tmp_path, sqlite_url, "defs_skips")
+    keep_only(config, "counter")
+    daemon = daemons.start(config)
+    wait_for(lambda: _skipped_in_metrics(daemon, "counter") >= 4, what="four skipped ticks")
+    before = _skipped_in_metrics(daemon, "counter")
+    recorded = sum(t["repeats"] for t in ticks(sqlite_url, "counter")
+                   if t["status"] == "skipped")
+    after = _skipped_in_metrics(daemon, "counter")
+    # A tick is counted in the metrics after its row commits: the history has at least
+    # every skip the metrics had counted before, and none they did not count after.
+    assert before <= recorded <= after
+    out = lockgate("ticks", "counter", "--config", str(config), "--json")
+    [newest, *_] = json.loads(out.stdout)
+    assert newest["skip_reason"] == "done at 3" and newest["repeats"] >= 4
+    table = lockgate("ticks", "counter", "--config", str(config)).stdout
+    assert "done at 3 (x" in table
+
+
+def test_a_different_skip_reason_or_a_failure_starts_a_new_tick_row(store: Store) -> None:
+    from lockgate.daemon.ticks import TickRecord, list_ticks, record_sensor_tick
+
+    t0 = clock.now()
+
+    def tick(i: int, status: str = "skipped", reason: str | None = "idle",
+             cursor: str | None = None, error: str | None = None) -> None:
+        with store.begin() as conn:
+            record_sensor_tick(conn, TickRecord(
+                trigger_kind="sensor", trigger="s", scheduled_for=None,
+                started_at=t0 + dt.timedelta(seconds=i), status=status, skip_reason=reason,
+                cursor=cursor, error=error))
+
+    for i in range(3):
+        tick(i)
+    tick(3, reason="busy")
+    tick(4, status="failed", reason=None, error="boom")
+    tick(5)
+    tick(6)
+    tick(7, cursor="c1")
+    tick(8, cursor="c1")
+    with store.read() as conn:
+        rows = list_ticks(conn, "s", kind="sensor")[::-1]
+    assert [(r["status"], r["skip_reason"], r["cursor"], r["repeats"]) for r in rows] == [
+        ("skipped", "idle", None, 3), ("skipped", "busy", None, 1),
+        ("failed", None, None, 1), ("skipped", "idle", None, 2),
+        ("skipped", "idle", "c1", 2)]
+    assert rows[0]["first_started_at"] == t0
+    assert rows[0]["started_at"] == t0 + dt.timedelta(seconds=2)
+    assert rows[1]["first_started_at"] is None
 
 
 def test_an_exception_is_a_failed_tick_with_its_traceback(

@@ -23,6 +23,8 @@ from lockgate.store import Store
 from .lease import Lease
 from .ticks import TickRecord, get_state, record_sensor_tick, update_state
 
+_ANY: Any = object()  # no expectation about the stored cursor
+
 __all__ = ["CommitOutcome", "backoff_delay", "commit_failure", "commit_result", "evaluate"]
 
 
@@ -32,6 +34,7 @@ class CommitOutcome:
     existing: int
     run_ids: tuple[int, ...]
     new_keys: tuple[str, ...]
+    cursor_written: bool = True
 
 
 def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None,
@@ -58,7 +61,7 @@ def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None
 
 def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: SensorResult, *,
                   started: dt.datetime, now: dt.datetime, lease: Lease | None,
-                  cursor: str | None = None) -> CommitOutcome:
+                  cursor: str | None = None, expected_cursor: Any = _ANY) -> CommitOutcome:
     """Commit one evaluation: runs, tick and cursor together (or nothing).
 
     ``cursor`` overrides the result's cursor (the file sensor computes its own). Every
@@ -82,9 +85,12 @@ def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: Senso
         if result.requests and not created:
             reason = reason or f"all {len(outcomes)} requested run keys already existed"
         values: dict[str, Any] = {"last_tick_at": now, "failures": 0, "next_eval_at": None}
+        stored = get_state(conn, "sensor", sensor.name, now).cursor
+        written = expected_cursor is _ANY or stored == expected_cursor
+        if not written:  # changed from the CLI while this evaluation ran: the change wins
+            new_cursor = None
         if new_cursor is not None:
             values["cursor"] = new_cursor
-        get_state(conn, "sensor", sensor.name, now)
         update_state(conn, "sensor", sensor.name, **values)
         record_sensor_tick(conn, TickRecord(
             trigger_kind="sensor", trigger=sensor.name, scheduled_for=None,
@@ -93,7 +99,8 @@ def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: Senso
             cursor=new_cursor, fencing_token=token))
     return CommitOutcome(created=len(created), existing=len(outcomes) - len(created),
                          run_ids=tuple(o.run_id for o in created),
-                         new_keys=tuple(o.run_key for o in created if o.run_key))
+                         new_keys=tuple(o.run_key for o in created if o.run_key),
+                         cursor_written=written)
 
 
 def backoff_delay(sensor: Sensor, failures: int) -> dt.timedelta:

@@ -28,7 +28,7 @@ from lockgate.sensors.base import SensorResult
 from lockgate.store import Store
 
 from .lease import Lease, LeaseLost
-from .sensor_ticks import commit_failure, commit_result, evaluate
+from .sensor_ticks import _ANY, commit_failure, commit_result, evaluate
 from .ticks import get_state
 
 __all__ = ["FileSensorRunner", "SensorManager"]
@@ -95,7 +95,7 @@ class SensorManager:
     def _check_watchers(self) -> None:
         for runner in list(self.files.values()):
             try:
-                runner.check_resumed()
+                runner.check_state()
                 runner.watcher.check()
             except Exception:  # one folder's trouble must not stop the others
                 self.log.exception("file_watcher_check_failed", sensor=runner.sensor.name)
@@ -152,7 +152,7 @@ class SensorManager:
         except Exception as exc:  # the sensor's failure: a failed tick, never a dead daemon
             self._fail(sensor, exc, started)
             return
-        self.commit(sensor, result, started)
+        self.commit(sensor, result, started, expected_cursor=cursor)
 
     def _poller(self, sensor: Sensor) -> Any:
         if sensor.name not in self.pollers:
@@ -185,12 +185,16 @@ class SensorManager:
         return self.call_user(call, fn, context)
 
     def commit(self, sensor: Sensor, result: SensorResult, started: dt.datetime,
-               cursor: str | None = None) -> Any:
-        """Commit an evaluation; returns the CommitOutcome, or None if it was not written."""
+               cursor: str | None = None, expected_cursor: Any = _ANY) -> Any:
+        """Commit an evaluation; returns the CommitOutcome, or None if it was not written.
+
+        ``expected_cursor``: the cursor the evaluation read; if the stored one changed
+        since (from the CLI), the runs commit but the change is kept."""
         now = clock.now()
         try:
             outcome = commit_result(self.store, self.defs, sensor, result,  # type: ignore[arg-type]
-                                    started=started, now=now, lease=self.lease, cursor=cursor)
+                                    started=started, now=now, lease=self.lease, cursor=cursor,
+                                    expected_cursor=expected_cursor)
         except LeaseLost as exc:
             self.on_lease_lost(str(exc))
             return None
@@ -205,6 +209,9 @@ class SensorManager:
         self.log.info("sensor_tick", sensor=sensor.name, status=status,
                       created=outcome.created, existing=outcome.existing,
                       skip_reason=result.skip_reason if not result.requests else None)
+        if not outcome.cursor_written:
+            self.log.info("sensor_cursor_kept", sensor=sensor.name,
+                          reason="the cursor was changed while the evaluation ran")
         return outcome
 
     def _fail(self, sensor: Sensor, exc: BaseException, started: dt.datetime) -> None:
@@ -254,6 +261,7 @@ class FileSensorRunner:
         self._next_rescan = 0.0
         self._cached: tuple[float, Any] = (0.0, None)
         self._paused_seen = False  # a tick found it paused: rescan once it is resumed
+        self._generation: int | None = None  # of the run keys the last tick requested
 
     def start(self) -> None:
         self.watcher.start()
@@ -269,14 +277,23 @@ class FileSensorRunner:
     def rescan(self) -> None:
         self.queue.put(_RESCAN)
 
-    def check_resumed(self) -> None:
-        """While paused, notice a resume (within a second) and rescan then: files that
-        arrived meanwhile were not requested. Costs a read only while paused."""
-        if not self._paused_seen:
-            return
+    def check_state(self) -> None:
+        """Notice, within a second, a resume (files that arrived while paused were not
+        requested) or a new generation of run keys (``sensors cursor --reset`` or
+        ``--set``: every file again), and rescan then. One read a second at most."""
+        from lockgate.sensors.files import file_cursor
+
+        if self._generation is None and not self._paused_seen:
+            return  # no tick yet: the start-up rescan reads the state anyway
         state = self._state(clock.now(), fresh=False)
-        if state is not None and not state.paused:
+        if state is None:
+            return
+        if self._paused_seen and not state.paused:
             self._paused_seen = False
+            self.rescan()
+        elif not state.paused and self._generation is not None \
+                and int(file_cursor(state.cursor).get("generation", 1)) != self._generation:
+            self._generation = None  # one rescan for this change
             self.rescan()
 
     def _ready(self, paths: list[str]) -> None:
@@ -330,8 +347,10 @@ class FileSensorRunner:
         if state is not None and state.paused:
             self._paused_seen = True
             return
-        cursor = file_cursor(state.cursor if state else None)
+        read_cursor = state.cursor if state else None
+        cursor = file_cursor(read_cursor)
         generation = int(cursor.get("generation", 1))
+        self._generation = generation
         facts = {}
         if rescan:
             fresh = started.timestamp() - _FRESH_SECONDS
@@ -368,8 +387,13 @@ class FileSensorRunner:
             result = SensorResult(requests=batch, skip_reason=None if batch else "no new files")
             outcome = self.manager.commit(
                 self.sensor, result, started,
-                cursor=json.dumps(cursor, sort_keys=True) if last else None)
+                cursor=json.dumps(cursor, sort_keys=True) if last else None,
+                expected_cursor=read_cursor)
             if outcome is None:
+                return
+            if not outcome.cursor_written:  # a reset or --set meanwhile: act on it now
+                self._cached = (0.0, None)
+                self.rescan()
                 return
             self.known.update(r.run_key for r in batch if r.run_key)
             if last:

@@ -131,11 +131,16 @@ def cursor(
     name: NameArg,
     reset: Annotated[bool, typer.Option("--reset", help="Forget the cursor (a file sensor "
                                         "then requests every current file again).")] = False,
-    set_: Annotated[str | None, typer.Option("--set", help="Store this cursor value.")] = None,
+    set_: Annotated[str | None, typer.Option("--set", help=(
+        "Store this cursor value, checked for the sensor's kind: a file sensor's is JSON "
+        "with a \"generation\" no older than the current one, an HTTP sensor's JSON, an "
+        "asset sensor's an ISO 8601 instant; a Python sensor's any text."))] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
-    """Show the sensor's cursor, or reset it, or set it."""
+    """Show the sensor's cursor, or reset it, or set it. A running daemon acts on a change
+    at the sensor's next evaluation (a file sensor rescans within a second); a change is
+    never overwritten by an evaluation that started before it."""
     import json as jsonlib
 
     from lockgate import clock
@@ -158,7 +163,9 @@ def cursor(
                 value = None
             update_state(conn, "sensor", name, cursor=value)
         elif set_ is not None:
-            value = set_
+            from lockgate.sensors.cursors import check_cursor
+
+            value = check_cursor(sensor, set_, state.cursor)
             update_state(conn, "sensor", name, cursor=value)
     if json:
         common.print_json({"sensor": name, "cursor": value})

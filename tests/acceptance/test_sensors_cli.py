@@ -130,6 +130,96 @@ def test_cursor_reset_requests_every_current_file_again(
     assert len(keys) == 4 and sum(k.startswith("g2/") for k in keys) == 2
 
 
+def test_cursor_reset_of_a_running_file_sensor_acts_within_a_second(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons, api: ApiServer) -> None:
+    config = project(tmp_path, sqlite_url, api.url, interval="1h")  # no periodic rescan
+    inbox = tmp_path / "in"
+    for name in ("a.csv", "b.csv", "c.csv"):
+        old_file(inbox / name)
+    daemons.start(config)
+    wait_for(lambda: len(runs(sqlite_url, ORIGIN)) == 3, what="first runs")
+    cli(config, "sensors", "cursor", "drop", "--reset")
+    # Acted on at the next check (about a second); far less than the hour to a rescan.
+    wait_for(lambda: len(runs(sqlite_url, ORIGIN)) == 6, timeout=15,
+             what="every file again soon after the reset")
+    cli(config, "sensors", "cursor", "drop", "--set", json.dumps({"generation": 7}))
+    wait_for(lambda: len(runs(sqlite_url, ORIGIN)) == 9, timeout=15,
+             what="every file again after a new generation was set")
+    keys = [r["run_key"] for r in runs(sqlite_url, ORIGIN)]
+    assert sum(k.startswith("g2/") for k in keys) == 3
+    assert sum(k.startswith("g7/") for k in keys) == 3
+
+
+@pytest.mark.parametrize(("sensor", "value", "says"), [
+    ("drop", "yesterday", "JSON object"),
+    ("drop", "{}", "generation"),
+    ("drop", '{"generation": "2"}', "generation"),
+    ("drop", '{"generation": 0}', "generation"),
+    ("drop", '{"generation": 3, "offset": 9}', "offset"),
+    ("api", "41", "JSON object"),
+    ("api", '{"etag": 5}', "etag"),
+    ("api", '{"since": 41}', "since"),
+])
+def test_cursor_set_refuses_a_value_the_sensor_would_not_understand(
+        tmp_path: Path, sqlite_url: str, api: ApiServer, sensor: str, value: str,
+        says: str) -> None:
+    config = project(tmp_path, sqlite_url, api.url)
+    before = cli_json(config, "sensors", "cursor", sensor)["cursor"]
+    result = cli(config, "sensors", "cursor", sensor, "--set", value, code=2)
+    assert says in result.stderr and repr(value) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert cli_json(config, "sensors", "cursor", sensor)["cursor"] == before
+
+
+def test_cursor_set_never_takes_a_file_sensor_back_past_a_pending_reset(
+        tmp_path: Path, sqlite_url: str, api: ApiServer) -> None:
+    config = project(tmp_path, sqlite_url, api.url)
+    reset = cli_json(config, "sensors", "cursor", "drop", "--reset")["cursor"]
+    assert json.loads(reset)["generation"] == 2
+    result = cli(config, "sensors", "cursor", "drop", "--set", '{"generation": 1}', code=2)
+    assert "older than" in result.stderr and "--reset" in result.stderr
+    assert cli_json(config, "sensors", "cursor", "drop")["cursor"] == reset
+    same = json.dumps({"generation": 2})
+    assert cli_json(config, "sensors", "cursor", "drop", "--set", same)["cursor"] == same
+
+
+SLOW_SENSOR = """
+import pathlib, time
+import lockgate
+
+@lockgate.sensor(target="work", interval="100ms")
+def slow(context):
+    pathlib.Path("started").write_text(context.cursor or "-")
+    while not pathlib.Path("go").exists():
+        time.sleep(0.02)
+    pathlib.Path("go").unlink()
+    context.update_cursor(str(int(context.cursor or "0") + 1))
+"""
+
+
+def test_a_cursor_set_while_an_evaluation_runs_is_not_overwritten_by_it(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons) -> None:
+    (tmp_path / "defs_slow.py").write_text(SLOW_SENSOR)
+    config = sensor_config(tmp_path, url=sqlite_url, jobs={"work": {"command": ["true"]}},
+                           sensors={}, definitions=["defs_slow"],
+                           daemon={"tick_timeout": "60s"})
+    cli(config, "db", "upgrade")
+    daemons.start(config)
+    started = tmp_path / "started"
+    wait_for(started.exists, what="the first evaluation")
+    assert started.read_text() == "-"
+    cli(config, "sensors", "cursor", "slow", "--set", "100")  # while it runs
+    started.unlink()
+    (tmp_path / "go").write_text("")
+    wait_for(started.exists, what="the next evaluation")
+    assert started.read_text() == "100"  # the set won over the evaluation's "1"
+    assert cli_json(config, "sensors", "cursor", "slow")["cursor"] == "100"
+    started.unlink()
+    (tmp_path / "go").write_text("")
+    wait_for(lambda: cli_json(config, "sensors", "cursor", "slow")["cursor"] == "101",
+             what="the next evaluation's cursor")
+
+
 def test_cursor_set_and_show(tmp_path: Path, sqlite_url: str, api: ApiServer) -> None:
     config = project(tmp_path, sqlite_url, api.url)
     value = json.dumps({"hwm": 41})

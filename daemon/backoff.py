@@ -1,4 +1,4 @@
-"""Waiting out a store that does not answer: exponential backoff, logged once per try."""
+"""Waiting out a store that does not answer: a try a second, logged less and less often."""
 
 from __future__ import annotations
 
@@ -8,27 +8,47 @@ from lockgate import clock
 
 __all__ = ["StoreBackoff"]
 
-_MAX_SECONDS = 30.0
+_RETRY_SECONDS = 1.0  # a try is one refused or timed-out connection: cheap, and it is
+#                       what notices the store's return, so it never waits longer
+_LOG_MAX_SECONDS = 30.0
 
 
 class StoreBackoff:
     """``ready()`` says whether to try the store again; ``failed()`` pushes the next
-    try out (0.5 s, doubling, at most 30 s); ``succeeded()`` resets and logs the
-    recovery."""
+    try out (0.5 s, then every second, so work resumes within a second or two of the
+    store answering again); ``succeeded()`` resets and logs the recovery.
+
+    ``store_unavailable`` is logged at the first failure and then with gaps doubling up
+    to 30 s (``failures`` counts the tries), so a long outage does not flood the log.
+    """
 
     def __init__(self, log: Any) -> None:
         self.log = log
         self.failures = 0
         self._next_try = 0.0
+        self._next_log = 0.0
+        self._log_gap = 0.5
 
     def ready(self) -> bool:
         return clock.monotonic() >= self._next_try
 
+    def wait_seconds(self) -> float:
+        """How long until the next try."""
+        return max(self._next_try - clock.monotonic(), 0.0)
+
     def failed(self, exc: Exception) -> None:
         self.failures += 1
-        delay = min(_MAX_SECONDS, 0.5 * 2 ** min(self.failures - 1, 6))
-        self._next_try = clock.monotonic() + delay
-        self.log.error("store_unavailable", error=str(exc), retry_in=delay)
+        now = clock.monotonic()
+        delay = min(_RETRY_SECONDS, 0.5 * 2 ** min(self.failures - 1, 6))
+        self._next_try = now + delay
+        if self.failures == 1:
+            self._next_log, self._log_gap = 0.0, 0.5
+        if now >= self._next_log:
+            self.log.error(
+                "store_unavailable", error=str(exc), retry_in=delay, failures=self.failures
+            )
+            self._next_log = now + self._log_gap
+            self._log_gap = min(self._log_gap * 2, _LOG_MAX_SECONDS)
 
     def succeeded(self) -> None:
         if self.failures:

@@ -138,16 +138,18 @@ class Daemon:
         return 0
 
     def _upgrade_store(self) -> bool:
-        delay = 0.5
+        from .backoff import StoreBackoff
+
+        backoff = StoreBackoff(self.log)  # a try a second: start as soon as it answers
         while not self._stop.is_set():
             try:
                 self.store.upgrade()
+                backoff.succeeded()
                 return True
             except StoreError as exc:
-                self.log.error("store_unavailable", error=str(exc), retry_in=delay)
+                backoff.failed(exc)
                 self.notifier.status(f"waiting for the store: {exc}")
-                self._stop.wait(delay)
-                delay = min(delay * 2, 30.0)
+                self._stop.wait(backoff.wait_seconds())
         return False
 
     def _scheduler(self, ttl: float) -> Any:
@@ -199,9 +201,12 @@ class Daemon:
             self.metrics.leader.set(1)
             # Fire times before this were missed while no daemon decided (catch-up policy
             # applies), unless the lease comes straight back to us after a store outage:
-            # nobody decided in between, so those ticks were only delayed.
+            # nobody decided in between, so those ticks were only delayed. Every taking
+            # of the lease increments its token, so ours renewed after its expiry (the
+            # same token) or re-taken by us with the next one proves nobody else held it.
             token = self.lease.token
-            if not (self._last_token is not None and token == self._last_token + 1):
+            last = self._last_token
+            if last is None or token is None or token not in (last, last + 1):
                 self.deciding_since = asked_at
             self._last_token = token
             # `fence`, not `token`: the log redaction hides fields named like secrets.

@@ -35,6 +35,7 @@ from lockgate.store import Store
 from .fire_times import FireTime, fire_times, previous_fire
 from .lease import Lease
 from .ticks import TickRecord, get_state, record_ticks, update_state
+from .user_pool import UserCodeStopped
 
 __all__ = ["MISFIRE_GRACE", "TickDecision", "decide_catchup", "evaluate_schedule",
            "partition_for_tick", "run_key_for"]
@@ -197,6 +198,8 @@ def evaluate_schedule(store: Store, defs: Definitions, schedule: Schedule, *,
             if decision.run:
                 try:
                     results[decision.fire.instant] = call_user(schedule.fn, decision.fire)
+                except UserCodeStopped:
+                    raise  # the daemon is stopping: decide nothing, a restart decides it
                 except Exception as exc:  # the user's code: a failed tick, never a dead daemon
                     results[decision.fire.instant] = exc
     return _decide_and_record(store, defs, schedule, now=now, lease=lease, results=results,

@@ -30,6 +30,7 @@ from lockgate.store import Store
 from .lease import Lease, LeaseLost
 from .sensor_ticks import _ANY, commit_failure, commit_result, evaluate
 from .ticks import get_state
+from .user_pool import UserCodeStopped
 
 __all__ = ["FileSensorRunner", "SensorManager"]
 
@@ -146,7 +147,7 @@ class SensorManager:
             poller = self._poller(sensor) if sensor.kind == "http" else None
             result = evaluate(self.store, defs, sensor, cursor, started, http_poller=poller,
                               call=self._call_python)
-        except StoreError as exc:
+        except (StoreError, UserCodeStopped) as exc:  # no tick: not the sensor's failure
             self.log.error("sensor_evaluation_failed", sensor=name, error=str(exc))
             return
         except Exception as exc:  # the sensor's failure: a failed tick, never a dead daemon

@@ -35,6 +35,7 @@ from .metrics import Metrics
 from .schedules import evaluate_schedule
 from .sdnotify import Notifier
 from .sensors import SensorManager
+from .user_pool import UserCodePool, UserCodeStopped
 from .worker import Worker, new_worker_id
 
 __all__ = ["Daemon", "ScheduleContext"]
@@ -106,7 +107,7 @@ class Daemon:
         self.worker = Worker(self.store, defs, worker_id=self.daemon_id)
         self.worker.on_beat = lambda: self.loops.beat("worker")
         self.lease = Lease(self.store, self.daemon_id, defs.daemon.lease_ttl)
-        self.user_pool = concurrent.futures.ThreadPoolExecutor(4, "lockgate-user")
+        self.user_pool = UserCodePool(4, "lockgate-user")
         ttl = defs.daemon.lease_ttl.total_seconds()
         self.loops.register("worker", max(10.0, 3 * defs.launcher.poll_interval.total_seconds()))
         self.loops.register("scheduler", 3 * HOUSEKEEPING_SECONDS + 5)
@@ -173,6 +174,9 @@ class Daemon:
     def _shutdown(self, worker_thread: threading.Thread) -> None:
         self.notifier.stopping("stopping: finishing running runs")
         self.log.info("daemon_stopping", running=len(self.worker.children))
+        # First release whoever waits on user code: a hung sensor or schedule function
+        # must not hold the process (its thread is left to the exit, never joined).
+        self.user_pool.shutdown()
         self.sensors.stop()
         self.scheduler.shutdown(wait=False)
         self.worker.request_stop()
@@ -181,7 +185,6 @@ class Daemon:
             self.lease.release()
         except StoreError as exc:
             self.log.warning("lease_release_failed", error=str(exc))
-        self.user_pool.shutdown(wait=False, cancel_futures=True)
         self.http.stop()
         self.store.close()
         self.log.info("daemon_stopped")
@@ -253,6 +256,8 @@ class Daemon:
             except LeaseLost as exc:
                 self._lost_lease(str(exc))
                 return
+            except UserCodeStopped:  # stopping: nothing written, decided after a restart
+                return
             except StoreError as exc:
                 self.log.error("schedule_evaluation_failed", schedule=name, error=str(exc))
                 self._arm(name, now)
@@ -294,9 +299,8 @@ class Daemon:
     def _call_with_timeout(self, fn: Any, *args: Any) -> Any:
         """Run user code in the user pool; give up waiting after daemon.tick_timeout."""
         timeout = self.defs.daemon.tick_timeout.total_seconds()
-        future = self.user_pool.submit(fn, *args)
         try:
-            return future.result(timeout=timeout)
+            return self.user_pool.call(fn, *args, timeout=timeout)
         except concurrent.futures.TimeoutError:
             raise TimeoutError(f"user code did not return within {timeout:g}s "
                                "(daemon.tick_timeout); the tick failed") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -200,6 +201,21 @@ def test_a_hung_sensor_fails_its_ticks_and_never_delays_another(
     assert "tick_timeout" in errors[0]
     assert [t for t in ticks(sqlite_url, "fast") if t["status"] == "failed"] == []
     assert runs(sqlite_url, "sensor:hang") == []
+
+
+def test_sigterm_exits_within_the_grace_while_a_python_sensor_hangs(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons) -> None:
+    # The tick timeout is long: the daemon is still waiting on the hung call at SIGTERM.
+    config = python_config(tmp_path, sqlite_url, "defs_hang_stop", tick_timeout="1h")
+    keep_only(config, "hang")
+    daemon = daemons.start(config)
+    daemon.wait_event("lease_acquired")
+    time.sleep(0.5)  # the first evaluation is in the sensor's sleep
+    daemon.send(signal.SIGTERM)
+    # shutdown_grace is 5s in the tests' config; no run is running, so it is not used.
+    assert daemon.wait(timeout=5 + 1) == 0
+    daemon.wait_event("daemon_stopped")
+    assert [t for t in ticks(sqlite_url, "hang") if t["status"] == "failed"] == []
 
 
 # -- one transaction ----------------------------------------------------------------------

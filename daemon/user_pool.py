@@ -1,0 +1,92 @@
+"""The threads that run user code (Python sensors and schedules) inside the daemon.
+
+User code may hang forever, and a thread cannot be killed. The standard library's
+``ThreadPoolExecutor`` joins its threads at interpreter exit, so one hung sensor would
+keep a stopped daemon's process alive; these threads are daemon threads, never joined,
+and the process exits whatever they are doing. A waiter gives up at the tick timeout
+(the tick fails) or as soon as the daemon stops.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["UserCodePool", "UserCodeStopped"]
+
+_SLICE = 0.1  # seconds a waiter sleeps between looks at the stop flag
+
+
+class UserCodeStopped(Exception):
+    """The daemon is stopping: nobody waits for the user code any longer."""
+
+
+class UserCodePool:
+    """``workers`` daemon threads taking calls from one queue."""
+
+    def __init__(self, workers: int, name: str = "lockgate-user") -> None:
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stopped = threading.Event()
+        self._workers = workers
+        for i in range(workers):
+            threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True).start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        if self._stopped.is_set():
+            future.set_exception(UserCodeStopped("the daemon is stopping"))
+        else:
+            self._calls.put((future, fn, args))
+        return future
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float) -> Any:
+        """Run ``fn(*args)`` in the pool; its result, or what it raised.
+
+        Raises:
+            concurrent.futures.TimeoutError: no answer within ``timeout`` seconds.
+            UserCodeStopped: the pool was shut down while waiting.
+        """
+        future = self.submit(fn, *args)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                # In slices, so a waiter notices the daemon stopping within a moment.
+                return future.result(timeout=max(min(left, _SLICE), 0))
+            except concurrent.futures.TimeoutError:
+                if self._stopped.is_set():
+                    raise UserCodeStopped("the daemon is stopping") from None
+                if left <= _SLICE:
+                    raise
+
+    def shutdown(self) -> None:
+        """Stop taking calls; calls still queued fail, waiters give up within a moment.
+        Threads busy in user code are left to the process's exit."""
+        self._stopped.set()
+        while True:
+            try:
+                future, _fn, _args = self._calls.get_nowait()
+            except queue.Empty:
+                break
+            future.set_exception(UserCodeStopped("the daemon is stopping"))
+        for _ in range(self._workers):
+            self._calls.put(None)  # idle threads end
+
+    def _work(self) -> None:
+        while True:
+            item = self._calls.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # the user's code: handed to the waiter
+                future.set_exception(exc)
+            else:
+                future.set_result(result)

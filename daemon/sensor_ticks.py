@@ -55,7 +55,7 @@ def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None
     if sensor.kind == "python":
         from lockgate.sensors.python import evaluate_python_sensor
 
-        return evaluate_python_sensor(sensor, cursor, now, call)
+        return evaluate_python_sensor(sensor, cursor, now, call, defs=defs)
     raise SensorError(f"sensor kind {sensor.kind!r} is not evaluated at an interval")
 
 

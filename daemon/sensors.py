@@ -128,6 +128,12 @@ class SensorManager:
     # -- interval sensors ---------------------------------------------------------------
 
     def _interval_tick(self, name: str) -> None:
+        try:
+            self._interval_tick_once(name)
+        except Exception:  # a bug here: logged as an event, never the scheduler's traceback
+            self.log.exception("sensor_tick_crashed", sensor=name)
+
+    def _interval_tick_once(self, name: str) -> None:
         defs = self.defs
         if not self.running or defs is None or name not in defs.sensors:
             return
@@ -201,6 +207,9 @@ class SensorManager:
             return None
         except StoreError as exc:
             self.log.error("sensor_commit_failed", sensor=sensor.name, error=str(exc))
+            return None
+        except Exception as exc:  # the ledger refused the output: a failed tick, backoff
+            self._fail(sensor, exc, started)
             return None
         status = "succeeded" if result.requests else "skipped"
         latency = (clock.now() - started).total_seconds() if outcome.created else None

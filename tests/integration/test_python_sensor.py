@@ -13,6 +13,7 @@ import json
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daemon_helpers import DaemonProcess, Daemons, lockgate, runs, ticks, wait_for
@@ -216,6 +217,69 @@ def test_sigterm_exits_within_the_grace_while_a_python_sensor_hangs(
     assert daemon.wait(timeout=5 + 1) == 0
     daemon.wait_event("daemon_stopped")
     assert [t for t in ticks(sqlite_url, "hang") if t["status"] == "failed"] == []
+
+
+BAD_OUTPUT = """
+import lockgate
+
+
+@lockgate.sensor(target="work", interval="100ms")
+def unknown_target(context):
+    yield lockgate.RunRequest(target="nope", run_key="a")
+
+
+@lockgate.sensor(target="work", interval="100ms")
+def int_key(context):
+    yield lockgate.RunRequest(run_key=5)
+
+
+@lockgate.sensor(target="work", interval="100ms")
+def odd_config(context):
+    yield lockgate.RunRequest(run_key="c", config={"when": object()})
+
+
+@lockgate.sensor(target="work", interval="100ms")
+def odd_item(context):
+    yield "run it"
+"""
+
+
+@pytest.mark.parametrize(("sensor", "says"), [
+    ("unknown_target", "unknown target 'nope'"),
+    ("int_key", "run_key 5"),
+    ("odd_config", "config that is not JSON"),
+    ("odd_item", "yielded str"),
+])
+def test_output_the_ledger_cannot_take_is_a_failed_tick_with_backoff(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons, sensor: str, says: str) -> None:
+    (tmp_path / "defs_bad.py").write_text(BAD_OUTPUT)
+    config = sensor_config(tmp_path, url=sqlite_url, jobs={"work": {"command": ["true"]}},
+                           sensors={}, definitions=["defs_bad"])
+    module = tmp_path / "defs_bad.py"
+    text = module.read_text()
+    for other in ("unknown_target", "int_key", "odd_config", "odd_item"):
+        if other != sensor:
+            text = text.replace(f'@lockgate.sensor(target="work", interval="100ms")\n'
+                                f"def {other}(", f"def {other}(")
+    module.write_text(text)
+    daemon = daemons.start(config)
+
+    def failed() -> list[dict[str, Any]]:
+        return [t for t in ticks(sqlite_url, sensor) if t["status"] == "failed"]
+
+    wait_for(lambda: len(failed()) >= 2, what="two failed ticks")
+    [first, second, *_] = failed()
+    assert says in first["error"] and "Traceback" not in first["error"]
+    # The sensor's backoff: the second try waited the interval's first step (1 s), not
+    # the 100 ms interval.
+    assert second["started_at"] - first["finished_at"] >= dt.timedelta(seconds=0.9)
+    time.sleep(1.5)
+    assert len(failed()) <= 4  # 1 s, then 2 s: a handful, not one every 100 ms
+    assert runs(sqlite_url, f"sensor:{sensor}") == []
+    event = daemon.wait_event("sensor_tick_failed", lambda e: e.get("sensor") == sensor)
+    assert says in event["error"]
+    assert "Traceback" not in daemon.stderr and daemon.other_lines == []
+    assert daemon.find("sensor_tick_crashed") == []
 
 
 # -- one transaction ----------------------------------------------------------------------

@@ -56,12 +56,28 @@ def _insert(conn: Connection) -> Any:
 
 
 def get_state(conn: Connection, kind: str, name: str, now: dt.datetime) -> TriggerState:
-    """The trigger's state, created (first seen now) when missing."""
-    conn.execute(_insert(conn)(trigger_state).values(
-        trigger_kind=kind, trigger=name, paused=False, first_seen_at=now, failures=0,
-    ).on_conflict_do_nothing())
-    row = conn.execute(select(trigger_state).where(
-        trigger_state.c.trigger_kind == kind, trigger_state.c.trigger == name)).one()
+    """The trigger's state, created (first seen now) when missing.
+
+    Only a missing row is written, and only in a write transaction: in a read
+    transaction (``Store.read()``) a missing row reads as first seen ``now`` and nothing
+    is written. On SQLite a read transaction that writes must upgrade its snapshot to
+    the write lock, which fails at once ("database is locked", no busy wait) when
+    another connection committed since the snapshot began.
+    """
+    query = select(trigger_state).where(
+        trigger_state.c.trigger_kind == kind, trigger_state.c.trigger == name)
+    row = conn.execute(query).first()
+    if row is None:
+        from lockgate.store.engine import READ_ONLY
+
+        if conn.get_execution_options().get(READ_ONLY, False):
+            return TriggerState(cursor=None, paused=False, first_seen_at=now, resumed_at=None,
+                                last_tick_at=None, last_scheduled_for=None, failures=0,
+                                next_eval_at=None)
+        conn.execute(_insert(conn)(trigger_state).values(
+            trigger_kind=kind, trigger=name, paused=False, first_seen_at=now, failures=0,
+        ).on_conflict_do_nothing())
+        row = conn.execute(query).one()
     m = row._mapping
     return TriggerState(**{k: m[k] for k in TriggerState.__slots__})
 

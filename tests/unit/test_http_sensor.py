@@ -163,3 +163,74 @@ def test_backoff_doubles_from_the_interval_and_is_capped() -> None:
                     options={"url": URL, "max_backoff": dt.timedelta(seconds=30)})
     delays = [backoff_delay(sensor, n).total_seconds() for n in range(1, 7)]
     assert delays == [5, 10, 20, 30, 30, 30]
+
+
+def test_a_redirect_from_https_down_to_http_is_refused_unless_any() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.scheme == "https":
+            return httpx.Response(302, headers={"Location": "http://api.example.com/plain"})
+        return httpx.Response(200, json={"items": [{"id": 1}]})
+
+    headers = {"X-Api-Key": "k-s3cret"}
+    with pytest.raises(SensorError) as info:
+        poller(handler, items="items", key="id", headers=headers).evaluate(None)
+    assert [r.url.scheme for r in seen] == ["https"]
+    assert "https" in str(info.value) and "follow_redirects: any" in str(info.value)
+    seen.clear()
+    result = poller(handler, items="items", key="id", headers=headers,
+                    follow_redirects="any").evaluate(None)
+    assert [r.run_key for r in result.requests] == ["1"]
+    assert seen[0].headers["x-api-key"] == "k-s3cret"
+    assert "x-api-key" not in seen[1].headers
+
+
+def test_an_upgrade_to_https_on_the_same_host_is_another_origin() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.scheme == "http":
+            return httpx.Response(301, headers={"Location": "https://api.example.com/items"})
+        return httpx.Response(200, json={"items": []})
+
+    sensor = Sensor(name="api", kind="http", target="work", interval=dt.timedelta(seconds=1),
+                    options={"url": "http://api.example.com/items", "items": "items",
+                             "headers": {"X-Api-Key": "k"}, "follow_redirects": "same-origin"})
+    with pytest.raises(SensorError, match="another origin"):
+        HttpPoller(sensor, transport=httpx.MockTransport(handler)).evaluate(None)
+    assert len(seen) == 1
+
+
+def test_too_many_redirects_and_bad_locations_are_failed_ticks() -> None:
+    loop = poller(lambda r: httpx.Response(302, headers={"Location": "/again"}))
+    with pytest.raises(SensorError, match="more than 10 redirects"):
+        loop.evaluate(None)
+    ftp = poller(lambda r: httpx.Response(302, headers={"Location": "ftp://x.example/f"}))
+    with pytest.raises(SensorError, match="not an http"):
+        ftp.evaluate(None)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("120", 120), (" 7 ", 7), ("0", 0), ("Tue, 01 Dec 2026 12:01:00 GMT", 60),
+    ("Tuesday, 01-Dec-26 12:00:30 GMT", 30), ("Tue, 01 Dec 2026 11:00:00 GMT", 0),
+    (None, None), ("", None), ("soon", None), ("-1", None), ("1.5", None),
+    ("9" * 40, None), ("Tue, 99 Dec 2026 12:01:00 GMT", None), ("\x00", None),
+])
+def test_retry_after_is_seconds_or_an_http_date_and_garbage_is_ignored(
+        value: str | None, seconds: int | None) -> None:
+    from lockgate.sensors.http_fetch import parse_retry_after
+
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    got = parse_retry_after(value, now)
+    assert (got.total_seconds() if got is not None else None) == seconds
+
+
+def test_redact_url_hides_passwords_and_secret_query_values() -> None:
+    from lockgate.sensors.http_fetch import redact_url
+
+    shown = redact_url("https://me:pw@h.example/p?api_key=a&token=b&sig=c&page=2&q=x")
+    assert "pw" not in shown and "=a" not in shown and "=b" not in shown and "=c" not in shown
+    assert shown.startswith("https://me:") and "page=2" in shown and "q=x" in shown

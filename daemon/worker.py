@@ -104,6 +104,8 @@ class Worker:
             per_job={name: job.max_concurrent for name, job in jobs.items()
                      if job.max_concurrent},
             pools=dict(defs.pools),
+            job_pools={name: job.concurrency_key for name, job in jobs.items()
+                       if job.concurrency_key},
         )
 
     def wake(self) -> None:

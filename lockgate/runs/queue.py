@@ -126,8 +126,10 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
     if not chosen:
         return []
     rows = conn.execute(
+        # coalesce() keeps SQLite on the primary key: on `status = 'queued'` it would
+        # pick the claim index and walk every queued run to find these few.
         update(runs)
-        .where(runs.c.id.in_(chosen), runs.c.status == "queued")
+        .where(runs.c.id.in_(chosen), func.coalesce(runs.c.status, "") == "queued")
         .values(status="starting", worker_id=worker_id, started_at=now, heartbeat_at=now,
                 finished_at=None, pid=None, exit_code=None, error=None, not_before=None)
         .returning(*runs.c)

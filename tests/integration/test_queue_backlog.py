@@ -193,3 +193,35 @@ def test_a_million_queued_runs_of_a_limited_job_hide_nothing(store: Store) -> No
     got = take(store, 8, limits)
     assert sorted(i for i, j in got if j == "other") == manual
     assert [j for _, j in got].count("limited") == 1
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_no_statement_of_a_claim_walks_the_queued_runs(store: Store) -> None:
+    from sqlalchemy import event
+
+    backlog(store, "limited", DEEP)
+    late_runs(store, "other", 3)
+    seen: list[tuple[str, object]] = []
+
+    def record(conn: object, cursor: object, statement: str, parameters: object,
+               context: object, executemany: bool) -> None:
+        seen.append((statement, parameters))
+
+    engine = store.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert len(take(store, 8, Limits(max_concurrent_runs=8, per_job={"limited": 1}))) == 4
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    with store.read() as conn:
+        for statement, parameters in seen:
+            if "runs" not in statement or statement.lstrip().upper().startswith(
+                    ("BEGIN", "INSERT")):
+                continue
+            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters))  # type: ignore[arg-type]
+            assert "SCAN runs" not in plan, (statement, plan)
+            # The active runs are few and a LIMIT stops at the first rows; otherwise a
+            # search on the status alone would read every queued run.
+            if "'starting'" not in statement and "LIMIT" not in statement:
+                assert "ix_runs_claim (status=?)" not in plan, (statement, plan)

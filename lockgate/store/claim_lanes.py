@@ -90,6 +90,7 @@ def lane_head(
     with ``lock`` (PostgreSQL), locked ``FOR UPDATE SKIP LOCKED``."""
     sql = _sql(conn)
     when = db_time(conn, now)
+    args: tuple[object, ...]
     if backfill_id is None:
         text, args = sql["head_plain"], (job, when, limit)
     else:

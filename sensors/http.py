@@ -69,6 +69,9 @@ class HttpPoller:
         self.credentials = {**basic, **dict(o.get("headers") or {})}
         self.client = httpx.Client(timeout=timeout, transport=transport,
                                    follow_redirects=False)
+        from .http_deadline import install
+
+        install(self.client)
 
     def close(self) -> None:
         self.client.close()

@@ -9,8 +9,9 @@
   ``follow_redirects: any``;
 - the body is streamed and cut off past ``max_body`` bytes (after decompression), so a
   huge answer costs a failed tick, not the daemon's memory;
-- the whole poll (every hop, connect to last byte) has one deadline, so a server that
-  drips a byte at a time cannot hold a poll open past it;
+- the whole poll (every hop, connect to last byte) has one deadline, held by every
+  socket operation (``http_deadline``), so a server that drips its status line, its
+  headers or its body a byte at a time cannot hold a poll open past it;
 - ``Retry-After`` on an error answer (seconds or an HTTP date) travels on the
   :class:`~lockgate.sensors.base.SensorError` for the daemon's backoff.
 """
@@ -93,10 +94,17 @@ def fetch(client: Any, request: Request, *, now: dt.datetime) -> Fetched:
             policy refuses, too many redirects, a body past ``max_body``, or an answer of
             400 or more (with ``retry_after`` from its ``Retry-After``).
     """
-    import httpx
+    from .http_deadline import deadline
 
     shown = redact_url(request.url)
     end = clock.monotonic() + request.deadline
+    with deadline(end):  # every connect, read and write ends by then (install()ed clients)
+        return _hops(client, request, shown, end, now)
+
+
+def _hops(client: Any, request: Request, shown: str, end: float, now: dt.datetime) -> Fetched:
+    import httpx
+
     home = _origin(httpx.URL(request.url))
     url = httpx.URL(request.url).copy_merge_params(dict(request.params))
     method = request.method

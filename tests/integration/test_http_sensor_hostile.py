@@ -307,6 +307,41 @@ def test_a_body_that_drips_fails_at_the_poll_deadline(servers: tuple[Hostile, Ho
     assert "timed out" in str(outcome[0]) and "deadline" in str(outcome[0])
 
 
+@pytest.mark.parametrize("stage", ["status-line", "headers"])
+def test_a_server_that_drips_its_head_fails_at_the_poll_deadline(
+    servers: tuple[Hostile, Hostile], stage: str
+) -> None:
+    home, _ = servers
+    stop = threading.Event()
+
+    def drip(h: Any) -> None:
+        if stage == "headers":
+            h.write(b"HTTP/1.1 200 OK\r\n")
+        while not stop.wait(0.1):
+            h.write(b"X-Slow: a\r\n" if stage == "headers" else b"H")
+
+    home.answer = drip
+    outcome: list[BaseException] = []
+
+    def poll() -> None:
+        try:
+            poller(
+                home.url + "/items",
+                timeout=dt.timedelta(seconds=1),
+                deadline=dt.timedelta(seconds=2),
+            ).evaluate(None)
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    thread.join(30)
+    stop.set()
+    assert not thread.is_alive(), "the poll was still reading a dripping head after 30 s"
+    assert len(outcome) == 1 and isinstance(outcome[0], SensorError), outcome
+    assert "deadline" in str(outcome[0])
+
+
 def _fail_once(store: Store, sensor: Sensor, url: str) -> dt.timedelta:
     from lockgate.daemon.sensor_ticks import commit_failure
 

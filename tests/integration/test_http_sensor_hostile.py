@@ -408,3 +408,44 @@ def test_retry_after_sets_the_next_poll_within_max_backoff(
     finally:
         store.close()
     assert delays == expected
+
+
+def test_the_daemon_waits_out_retry_after_and_logs_it(
+    tmp_path: Path, sqlite_url: str, daemons: Any
+) -> None:
+    from daemon_helpers import ticks, wait_for
+    from sensor_helpers import sensor_config
+
+    home = Hostile()
+    try:
+        home.answer = lambda h: _json(
+            h, {"error": "busy"}, status=429, headers={"Retry-After": "4"}
+        )
+        sensor = {
+            "kind": "http",
+            "url": home.url + "/items",
+            "items": "items",
+            "target": "work",
+            "interval": "200ms",
+            "jitter": "0s",
+            "max_backoff": "1h",
+            "headers": {"X-Api-Key": "k-s3cret"},
+        }
+        config = sensor_config(
+            tmp_path, url=sqlite_url, jobs={"work": {"command": ["true"]}}, sensors={"api": sensor}
+        )
+        d = daemons.start(config)
+        event = wait_for(lambda: d.find("sensor_tick_failed"), what="a failed tick")
+        assert event[0]["retry_in"] == 4.0
+        failed = [t for t in ticks(sqlite_url, "api") if t["status"] == "failed"]
+        assert "HTTP 429" in failed[0]["error"] and "s3cret" not in failed[0]["error"]
+        after = wait_for(
+            lambda: (lambda f: f if len(f) >= 2 else None)(
+                [t for t in ticks(sqlite_url, "api") if t["status"] == "failed"]
+            ),
+            timeout=30,
+            what="the poll after the wait",
+        )
+        assert after[1]["started_at"] >= after[0]["finished_at"] + dt.timedelta(seconds=4)
+    finally:
+        home.close()

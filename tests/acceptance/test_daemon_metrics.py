@@ -118,3 +118,23 @@ def test_store_gauges_count_runs_queue_depth_and_backfill_progress(sqlite_url: s
     assert value(text, "lockgate_runs", status="queued") == 2
     assert value(text, "lockgate_runs", status="succeeded") == 1
     assert value(text, "lockgate_backfill_progress", backfill=str(bf)) == 0.5
+
+
+def test_an_attempt_that_recovery_ends_is_observed_as_failed(
+        tmp_path: Path, sqlite_url: str, daemons: Daemons) -> None:
+    config = write_config(tmp_path, url=sqlite_url, jobs={
+        "slow": {"command": ["sleep", "60"]},
+    })
+    first = daemons.start(config)
+    assert lockgate("trigger", "slow", "--config", str(config)).returncode == 0
+    wait_for(lambda: [r for r in runs(sqlite_url) if r["status"] == "running"],
+             what="the run to be running")
+    first.kill()  # kill -9: the run is left running for recovery
+    second = daemons.start(config)
+    wait_for(lambda: [r for r in runs(sqlite_url) if r["status"] == "failed"],
+             what="recovery to fail the lost run")
+    text = wait_for(lambda: (lambda t: t if value(
+        t, "lockgate_run_duration_seconds_count", target="slow", status="failed") else None)(
+        second.get("/metrics")[1].decode()), what="the recovered attempt observed")
+    assert value(text, "lockgate_run_duration_seconds_count", target="slow",
+                 status="failed") == 1

@@ -234,3 +234,45 @@ def test_redact_url_hides_passwords_and_secret_query_values() -> None:
     shown = redact_url("https://me:pw@h.example/p?api_key=a&token=b&sig=c&page=2&q=x")
     assert "pw" not in shown and "=a" not in shown and "=b" not in shown and "=c" not in shown
     assert shown.startswith("https://me:") and "page=2" in shown and "q=x" in shown
+
+
+HTTP_CONFIG = """
+jobs:
+  work: {{command: ["true"]}}
+sensors:
+  api:
+    kind: http
+    url: https://api.example.com/items
+    target: work
+    {option}
+"""
+
+
+@pytest.mark.parametrize(("option", "words"), [
+    ("max_body: lots", "not a size"),
+    ("max_body: 0", "not a positive size"),
+    ("max_body: true", "boolean"),
+    ("follow_redirects: sometimes", "same-origin"),
+    ("deadline: 0s", "not a positive duration"),
+    ("deadline: soon", "soon"),
+])
+def test_bad_hostile_server_options_name_the_key_and_the_fix(tmp_path: Any, option: str,
+                                                            words: str) -> None:
+    from conftest_config import load_error
+
+    error = load_error(tmp_path, HTTP_CONFIG.format(option=option))
+    key = option.split(":")[0]
+    assert key in str(error) and words in str(error)
+
+
+def test_hostile_server_options_reach_the_sensor_with_their_defaults(tmp_path: Any) -> None:
+    from conftest_config import load
+
+    defaults = load(tmp_path / "a", HTTP_CONFIG.format(option="")).sensors["api"].options
+    assert defaults["max_body"] == 10 * 1024 * 1024 and defaults["deadline"] is None
+    assert defaults["follow_redirects"] == "cross-origin"
+    given = load(tmp_path / "b", HTTP_CONFIG.format(
+        option="max_body: 512KiB\n    deadline: 3s\n    follow_redirects: same-origin")
+    ).sensors["api"].options
+    assert given["max_body"] == 512 * 1024 and given["deadline"] == dt.timedelta(seconds=3)
+    assert given["follow_redirects"] == "same-origin"

@@ -34,8 +34,9 @@ class FinishedAttempts:
         self.listeners: list[Callable[[list[FinishedAttempt]], None]] = []
         self._collected: list[FinishedAttempt] = []
 
-    def collect(self, conn: Any, applied: list[tuple[AttemptResult, bool]],
-                now: dt.datetime) -> None:
+    def collect(
+        self, conn: Any, applied: list[tuple[AttemptResult, bool]], now: dt.datetime
+    ) -> None:
         """A finish hook: note the attempts ``applied`` in this transaction."""
         if not applied or not self.listeners:
             return
@@ -43,9 +44,15 @@ class FinishedAttempts:
         for t in attempt_timings(conn, status):
             end = t.finished_at or now
             seconds = max((end - t.started_at).total_seconds(), 0.0) if t.started_at else 0.0
-            self._collected.append(FinishedAttempt(
-                run_id=t.run_id, attempt=t.attempt, target=t.target,
-                status=status[(t.run_id, t.attempt)], seconds=seconds))
+            self._collected.append(
+                FinishedAttempt(
+                    run_id=t.run_id,
+                    attempt=t.attempt,
+                    target=t.target,
+                    status=status[(t.run_id, t.attempt)],
+                    seconds=seconds,
+                )
+            )
 
     def publish(self) -> None:
         """The transaction committed: hand what was collected to the listeners."""

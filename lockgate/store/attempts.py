@@ -28,11 +28,18 @@ def attempt_timings(conn: Connection, keys: Iterable[tuple[int, int]]) -> list[A
     if not wanted:
         return []
     rows = conn.execute(
-        select(run_attempts.c.run_id, run_attempts.c.attempt, runs.c.target,
-               run_attempts.c.started_at, run_attempts.c.finished_at)
+        select(
+            run_attempts.c.run_id,
+            run_attempts.c.attempt,
+            runs.c.target,
+            run_attempts.c.started_at,
+            run_attempts.c.finished_at,
+        )
         .join(runs, runs.c.id == run_attempts.c.run_id)
         .where(run_attempts.c.run_id.in_(sorted({run_id for run_id, _ in wanted})))
     )
-    return [AttemptTiming(run_id=r[0], attempt=r[1], target=r[2], started_at=r[3],
-                          finished_at=r[4])
-            for r in rows if (r[0], r[1]) in wanted]
+    return [
+        AttemptTiming(run_id=r[0], attempt=r[1], target=r[2], started_at=r[3], finished_at=r[4])
+        for r in rows
+        if (r[0], r[1]) in wanted
+    ]

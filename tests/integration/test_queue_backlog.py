@@ -203,8 +203,14 @@ def test_no_statement_of_a_claim_walks_the_queued_runs(store: Store) -> None:
     late_runs(store, "other", 3)
     seen: list[tuple[str, object]] = []
 
-    def record(conn: object, cursor: object, statement: str, parameters: object,
-               context: object, executemany: bool) -> None:
+    def record(
+        conn: object,
+        cursor: object,
+        statement: str,
+        parameters: object,
+        context: object,
+        executemany: bool,
+    ) -> None:
         seen.append((statement, parameters))
 
     engine = store.engine
@@ -216,10 +222,13 @@ def test_no_statement_of_a_claim_walks_the_queued_runs(store: Store) -> None:
     with store.read() as conn:
         for statement, parameters in seen:
             if "runs" not in statement or statement.lstrip().upper().startswith(
-                    ("BEGIN", "INSERT")):
+                ("BEGIN", "INSERT")
+            ):
                 continue
-            plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement, parameters))  # type: ignore[arg-type]
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            )  # type: ignore[arg-type]
             assert "SCAN runs" not in plan, (statement, plan)
             # The active runs are few and a LIMIT stops at the first rows; otherwise a
             # search on the status alone would read every queued run.

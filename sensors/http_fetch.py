@@ -7,8 +7,9 @@
   redirect to another origin gets neither, and ``follow_redirects`` decides whether such
   a redirect is followed at all; a redirect from https to http is refused unless
   ``follow_redirects: any``;
-- the body is streamed and cut off past ``max_body`` bytes (after decompression), so a
-  huge answer costs a failed tick, not the daemon's memory;
+- the body is streamed and cut off past ``max_body`` bytes (after decompression,
+  inflated a bounded piece at a time: ``http_body``), so a huge answer or a gzip bomb
+  costs a failed tick, not the daemon's memory;
 - the whole poll (every hop, connect to last byte) has one deadline, held by every
   socket operation (``http_deadline``), so a server that drips its status line, its
   headers or its body a byte at a time cannot hold a poll open past it;
@@ -31,6 +32,7 @@ from lockgate import clock
 from lockgate.logs import REDACTED, SECRET_KEY
 
 from .base import SensorError
+from .http_body import ACCEPT_ENCODING, BodyDecodeError, decoded
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -112,7 +114,7 @@ def _hops(client: Any, request: Request, shown: str, end: float, now: dt.datetim
         left = end - clock.monotonic()
         if left <= 0:
             raise _deadline_error(shown, request.deadline)
-        headers = dict(request.headers)
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, **request.headers}
         if _origin(url) == home:
             headers.update(request.credentials)
         limit = min(request.timeout, left)
@@ -189,7 +191,11 @@ def _read(request: Request, shown: str, response: Any, end: float, now: dt.datet
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_bytes():
+        if response.is_stream_consumed:  # built in memory (a test transport): decoded
+            pieces: Any = decoded([response.content], "")
+        else:
+            pieces = decoded(response.iter_raw(), response.headers.get("content-encoding", ""))
+        for chunk in pieces:
             chunks.append(chunk)
             size += len(chunk)
             if size > cap:
@@ -202,6 +208,8 @@ def _read(request: Request, shown: str, response: Any, end: float, now: dt.datet
         raise _timeout_error(shown, exc, end, request.deadline) from None
     except httpx.HTTPError as exc:
         raise SensorError(f"{shown}: reading the answer failed: {_redact_text(str(exc))}") from None
+    except BodyDecodeError as exc:
+        raise SensorError(f"{shown}: {exc}") from None
     body = b"".join(chunks)
     if error:
         text = body[:_ERROR_EXCERPT].decode("utf-8", "replace")

@@ -274,6 +274,50 @@ def test_max_body_counts_the_decompressed_size(servers: tuple[Hostile, Hostile])
     assert len(bomb) < 1024 * 1024
 
 
+@pytest.mark.parametrize(
+    ("encoding", "data", "words"),
+    [
+        ("br", b"\x0b\x02\x80", "not gzip or deflate"),
+        ("gzip, br", b"x", "not gzip or deflate"),
+        ("gzip", b"this is not gzip at all", "not valid gzip"),
+    ],
+)
+def test_unknown_or_corrupt_encodings_are_failed_polls(
+    servers: tuple[Hostile, Hostile], encoding: str, data: bytes, words: str
+) -> None:
+    home, _ = servers
+
+    def answer(h: Any) -> None:
+        h.send_response(200)
+        h.send_header("Content-Encoding", encoding)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.write(data)
+
+    home.answer = answer
+    with pytest.raises(SensorError) as info:
+        poller(home.url + "/items").evaluate(None)
+    assert words in str(info.value) and home.url in str(info.value)
+    assert home.requests[0]["headers"]["accept-encoding"] == "gzip, deflate"
+
+
+def test_a_gzip_answer_within_max_body_is_read_whole(servers: tuple[Hostile, Hostile]) -> None:
+    home, _ = servers
+    items = [{"id": i, "pad": "x" * 100} for i in range(2000)]
+    data = gzip.compress(json.dumps({"items": items}).encode())
+
+    def answer(h: Any) -> None:
+        h.send_response(200)
+        h.send_header("Content-Encoding", "gzip")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.write(data)
+
+    home.answer = answer
+    result = poller(home.url + "/items", max_body=1024 * 1024).evaluate(None)
+    assert len(result.requests) == 2000
+
+
 def test_a_body_that_drips_fails_at_the_poll_deadline(servers: tuple[Hostile, Hostile]) -> None:
     home, _ = servers
     stop = threading.Event()

@@ -276,3 +276,52 @@ def test_hostile_server_options_reach_the_sensor_with_their_defaults(tmp_path: A
     ).sensors["api"].options
     assert given["max_body"] == 512 * 1024 and given["deadline"] == dt.timedelta(seconds=3)
     assert given["follow_redirects"] == "same-origin"
+
+
+def test_a_gzip_bomb_inflates_a_bounded_piece_at_a_time() -> None:
+    import gzip
+
+    from lockgate.sensors.http_body import PIECE, decoded
+
+    bomb = gzip.compress(b"\0" * (20 * 1024 * 1024))
+    pieces = decoded([bomb[i:i + 65536] for i in range(0, len(bomb), 65536)], "gzip")
+    total = 0
+    for piece in pieces:
+        assert len(piece) <= PIECE
+        total += len(piece)
+        if total > 1024 * 1024:
+            break  # the reader stops here; nothing past a piece was inflated
+    assert total <= 1024 * 1024 + PIECE
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "raw-deflate", "identity",
+                                      "", "gzip-members"])
+def test_bodies_decode_whatever_the_flavour(encoding: str) -> None:
+    import gzip
+    import zlib
+
+    from lockgate.sensors.http_body import decoded
+
+    body = b'{"items": [1, 2, 3]}' * 1000
+    raw = {"gzip": gzip.compress(body), "x-gzip": gzip.compress(body),
+           "deflate": zlib.compress(body), "identity": body, "": body,
+           "gzip-members": gzip.compress(body[:7]) + gzip.compress(body[7:])}
+    if encoding == "raw-deflate":
+        c = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        data = c.compress(body) + c.flush()
+    else:
+        data = raw[encoding]
+    header = {"raw-deflate": "deflate", "gzip-members": "gzip"}.get(encoding, encoding)
+    chunks = [data[i:i + 100] for i in range(0, len(data), 100)]
+    assert b"".join(decoded(chunks, header)) == body
+
+
+def test_the_poll_asks_only_for_encodings_it_can_bound() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"items": []})
+
+    poller(handler, items="items").evaluate(None)
+    assert seen[0].headers["accept-encoding"] == "gzip, deflate"

@@ -146,6 +146,9 @@ def _json(shown: str, response: Fetched) -> Any:
     kind = response.headers.get("content-type", "")
     try:
         return json.loads(response.body)
+    except RecursionError:
+        raise SensorError(f"{shown}: the response's JSON is nested too deeply to read "
+                          "(more than about a thousand levels)") from None
     except ValueError:
         text = response.body[:4096].decode("utf-8", "replace")
         raise SensorError(
@@ -156,7 +159,7 @@ def _json(shown: str, response: Fetched) -> Any:
 def _maybe_json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body.decode("utf-8", "replace")[:10_000]
 
 

@@ -325,3 +325,12 @@ def test_the_poll_asks_only_for_encodings_it_can_bound() -> None:
 
     poller(handler, items="items").evaluate(None)
     assert seen[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_json_nested_past_what_python_reads_is_a_sensor_error() -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(SensorError, match="nested too deeply"):
+        poller(lambda r: httpx.Response(200, content=deep), items="@").evaluate(None)
+    whole = poller(lambda r: httpx.Response(200, content=deep)).evaluate(None)
+    assert len(whole.requests) == 1  # without items, the body is the item, as text
+    assert isinstance(whole.requests[0].trigger["item"], str)

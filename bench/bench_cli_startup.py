@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     exe = lockgate_executable()
     for flag in ("--help", "--version"):
         report(Figure(name=f"lockgate {flag} median wall time",
-                      value=command_time([exe, flag], args.runs), unit="s",
+                      value=command_time([exe, flag], args.runs), unit="s", baseline="fork_exec",
                       target=TARGET_SECONDS, note=f"{args.runs} runs"))
     if args.peers:
         peer = dagster_help_time(args.runs)

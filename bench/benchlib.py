@@ -5,6 +5,11 @@ and calls :func:`report` for each. Its exit status says whether every target was
 met (0), some target was missed (1), or the benchmark itself failed (anything
 else). ``bench/run`` runs them all and prints the figures against their targets.
 
+Every reported figure carries the 1-minute load average when it was reported and,
+under ``bench/run``, its ratio to a baseline measured just before its benchmark
+(``bench/baselines.py``: a bare fork+exec rate, a bare SQLite insert rate), so that
+figures from a busy machine and a quiet one can be compared.
+
 Example::
 
     from benchlib import Figure, finish, median_seconds, report
@@ -23,7 +28,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 __all__ = [
@@ -55,6 +60,21 @@ class Figure:
     target: float | None = None
     higher_is_better: bool = False
     note: str = ""
+    # The baseline it scales with (fork_exec, sqlite_insert); None picks by unit: a
+    # rate scales with fork+exec, a time with SQLite inserts, other units with none.
+    baseline: str | None = None
+    load_avg: float | None = None  # filled in by report()
+    ratio: float | None = None  # filled in by report() when the baseline was measured
+
+    @property
+    def scales_with(self) -> str | None:
+        if self.baseline is not None:
+            return self.baseline
+        if self.unit.endswith("/s"):
+            return "fork_exec"
+        if self.unit in ("s", "ms"):
+            return "sqlite_insert"
+        return None
 
     @property
     def met(self) -> bool:
@@ -70,11 +90,36 @@ class Figure:
             sign = ">=" if self.higher_is_better else "<="
             verdict = f"target {sign} {self.target:g} {self.unit}: {'ok' if self.met else 'MISSED'}"
         note = f"  [{self.note}]" if self.note else ""
-        return f"{self.name:<44} {value:>14}   {verdict}{note}"
+        return f"{self.name:<44} {value:>14}   {verdict}{note}{self.context()}"
+
+    def context(self) -> str:
+        """The load average and the ratio to the baseline, as printed after the figure."""
+        from baselines import LABELS
+
+        parts = []
+        if self.load_avg is not None:
+            parts.append(f"load {self.load_avg:.2f}/{os.cpu_count() or 1} cpu")
+        if self.ratio is not None and self.scales_with:
+            label = LABELS.get(self.scales_with, self.scales_with)
+            if self.unit.endswith("/s"):
+                parts.append(f"{self.ratio:.3f} x {label} rate")
+            else:
+                parts.append(f"{self.ratio:,.0f} x one {label}")
+        return f"  ({'; '.join(parts)})" if parts else ""
 
 
 def report(figure: Figure) -> Figure:
-    """Print a figure, hand it to bench/run, remember it for :func:`finish`."""
+    """Print a figure, hand it to bench/run, remember it for :func:`finish`.
+
+    Adds the load average now and, when bench/run measured the figure's baseline, the
+    ratio to it."""
+    import baselines
+
+    measured = baselines.from_env().get(figure.scales_with or "")
+    figure = replace(
+        figure, load_avg=baselines.load_avg() if figure.load_avg is None else figure.load_avg,
+        ratio=baselines.ratio(figure.value, figure.unit, measured)
+        if measured is not None and figure.ratio is None else figure.ratio)
     _reported.append(figure)
     print(figure.line(), flush=True)
     results = os.environ.get(RESULTS_ENV)

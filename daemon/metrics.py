@@ -30,7 +30,8 @@ class Metrics:
         self.queue_depth = Gauge("lockgate_queue_depth", "Runs queued and claimable.",
                                  registry=r)
         self.run_duration = Histogram("lockgate_run_duration_seconds",
-                                      "Duration of finished run attempts.", ["status"],
+                                      "Duration of finished run attempts, by target and how "
+                                      "the attempt ended.", ["target", "status"],
                                       buckets=_DURATION_BUCKETS, registry=r)
         self.backfill_progress = Gauge(
             "lockgate_backfill_progress",
@@ -42,6 +43,11 @@ class Metrics:
                               "Seconds since each loop last reported in.", ["loop"],
                               registry=r)
         self.up = Gauge("lockgate_store_up", "1 while the store answers.", registry=r)
+
+    def observe_attempts(self, attempts: Any) -> None:
+        """Finished attempts (``FinishedAttempt``) into ``lockgate_run_duration_seconds``."""
+        for a in attempts:
+            self.run_duration.labels(target=a.target, status=a.status).observe(a.seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

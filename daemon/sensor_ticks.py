@@ -46,7 +46,7 @@ def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None
             from lockgate.sensors.http import HttpPoller
 
             http_poller = HttpPoller(sensor)
-        return http_poller.evaluate(cursor)
+        return http_poller.evaluate(cursor, now)
     if sensor.kind == "asset":
         from lockgate.sensors.assets import evaluate_asset_sensor
 
@@ -103,11 +103,17 @@ def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: Senso
                          cursor_written=written)
 
 
-def backoff_delay(sensor: Sensor, failures: int) -> dt.timedelta:
-    """Wait after ``failures`` failed ticks in a row: interval doubled each time, capped."""
+def backoff_delay(sensor: Sensor, failures: int, retry_after: dt.timedelta | None = None
+                  ) -> dt.timedelta:
+    """Wait after ``failures`` failed ticks in a row: interval doubled each time, capped
+    by ``max_backoff``; at least ``retry_after`` (the server's ``Retry-After``) within
+    the same cap."""
     cap = sensor.options.get("max_backoff") or dt.timedelta(minutes=10)
     base = max(sensor.interval.total_seconds(), 1.0)
-    return dt.timedelta(seconds=min(base * 2 ** max(failures - 1, 0), cap.total_seconds()))
+    delay = base * 2 ** min(max(failures - 1, 0), 62)
+    if retry_after is not None:
+        delay = max(delay, retry_after.total_seconds())
+    return dt.timedelta(seconds=min(delay, cap.total_seconds()))
 
 
 def commit_failure(store: Store, sensor: Sensor, exc: BaseException, *, started: dt.datetime,
@@ -121,7 +127,7 @@ def commit_failure(store: Store, sensor: Sensor, exc: BaseException, *, started:
         token = lease.check(conn, now) if lease is not None else None
         state = get_state(conn, "sensor", sensor.name, now)
         failures = state.failures + 1
-        delay = backoff_delay(sensor, failures)
+        delay = backoff_delay(sensor, failures, getattr(exc, "retry_after", None))
         update_state(conn, "sensor", sensor.name, failures=failures, last_tick_at=now,
                      next_eval_at=now + delay)
         record_sensor_tick(conn, TickRecord(

@@ -106,6 +106,7 @@ class Daemon:
         self.http.start()
         self.worker = Worker(self.store, defs, worker_id=self.daemon_id)
         self.worker.on_beat = lambda: self.loops.beat("worker")
+        self.worker.finished.listeners.append(self.metrics.observe_attempts)
         self.lease = Lease(self.store, self.daemon_id, defs.daemon.lease_ttl)
         self.user_pool = UserCodePool(4, "lockgate-user")
         ttl = defs.daemon.lease_ttl.total_seconds()

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from lockgate import clock
 from lockgate.daemon.backoff import StoreBackoff
 from lockgate.daemon.contexts import context_for
+from lockgate.daemon.durations import FinishedAttempts
 from lockgate.daemon.launcher import Child, LaunchError, LocalLauncher, attempt_result
 from lockgate.daemon.recovery import process_start_ticks, recover_lost_runs
 from lockgate.definitions import Definitions, Job, RetryPolicy
@@ -78,7 +79,9 @@ class Worker:
         self.stats = WorkerStats()
         # Run in the transaction that records results: partition status, then backfills
         # (release waiting runs, notice a backfill's end when its last run finishes).
-        self.finish_hooks: list[FinishHook] = [self._record_partitions, backfill_hook]
+        self.finished = FinishedAttempts()  # durations, handed on after each commit
+        self.finish_hooks: list[FinishHook] = [self._record_partitions, backfill_hook,
+                                               self.finished.collect]
         # Called after that transaction committed (side effects outside the store).
         self.after_finish: list[Callable[[list[tuple[AttemptResult, bool]]], None]] = []
         self._wake = threading.Event()
@@ -104,6 +107,8 @@ class Worker:
             per_job={name: job.max_concurrent for name, job in jobs.items()
                      if job.max_concurrent},
             pools=dict(defs.pools),
+            job_pools={name: job.concurrency_key for name, job in jobs.items()
+                       if job.concurrency_key},
         )
 
     def wake(self) -> None:
@@ -293,9 +298,11 @@ class Worker:
                 for hook in self.finish_hooks:
                     hook(conn, applied, now)
         except StoreError as exc:
+            self.finished.discard()
             self._pending = results + self._pending
             self._backoff.failed(exc)
             return
+        self.finished.publish()
         self._backoff.succeeded()
         self._claim_now = True  # retries and released backfill runs may be claimable
         for res, final in applied:
@@ -370,8 +377,10 @@ class Worker:
                 heartbeat_timeout=self.defs.launcher.heartbeat_timeout,
                 finish_hooks=self.finish_hooks)
         except StoreError as exc:
+            self.finished.discard()
             self._backoff.failed(exc)
             return
+        self.finished.publish()
         for run_id, worker in recovered:
             self.log.warning("run_recovered", run_id=run_id, lost_worker=worker)
 

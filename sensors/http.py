@@ -4,7 +4,9 @@ Politeness: conditional requests (``If-None-Match`` / ``If-Modified-Since`` from
 previous response), so an unchanged resource costs one ``304``; an interval with jitter;
 and exponential backoff after failures (applied by the daemon from the failed ticks).
 A failure is a failed tick, never a run: a timeout, a 4xx/5xx, a body that is not
-JSON (an HTML error page with status 200), ``items`` that are not a list.
+JSON (an HTML error page with status 200), ``items`` that are not a list. How the
+request itself meets hostile servers (redirects and credentials, ``max_body``, one
+deadline per poll, ``Retry-After``) is in :mod:`lockgate.sensors.http_fetch`.
 
 Items come from a JMESPath expression (``items``); each item's run key from another
 (``key``, default a SHA-256 of the item); ``cursor`` picks a high-water mark from the
@@ -13,13 +15,25 @@ response, sent back as the ``cursor_param`` query parameter on the next poll.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from typing import Any
 
+from lockgate import clock
 from lockgate.definitions import RunRequest, Sensor
 
 from .base import SensorError, SensorResult
+from .http_fetch import (
+    DEFAULT_MAX_BODY,
+    Fetched,
+    RedirectPolicy,
+    Request,
+    fetch,
+    quote,
+    redact_url,
+    split_userinfo,
+)
 
 __all__ = ["HttpPoller"]
 
@@ -35,7 +49,8 @@ class HttpPoller:
 
         o = sensor.options
         self.sensor = sensor
-        self.url: str = o["url"]
+        self.url, basic = split_userinfo(o["url"])
+        self.shown_url = redact_url(o["url"])
         self.method: str = o.get("method", "GET")
         self.params: dict[str, str] = dict(o.get("params") or {})
         self.cursor_param: str | None = o.get("cursor_param")
@@ -44,16 +59,27 @@ class HttpPoller:
         self.key = compile_(o["key"]) if o.get("key") else None
         self.cursor = compile_(o["cursor"]) if o.get("cursor") else None
         timeout = o["timeout"].total_seconds() if o.get("timeout") else 10.0
-        self.client = httpx.Client(timeout=timeout, headers=dict(o.get("headers") or {}),
-                                   transport=transport, follow_redirects=True)
+        deadline = o.get("deadline")
+        self.timeout = timeout
+        self.deadline = deadline.total_seconds() if deadline else timeout
+        self.max_body = int(o.get("max_body") or DEFAULT_MAX_BODY)
+        self.policy = RedirectPolicy(o.get("follow_redirects") or RedirectPolicy.CROSS_ORIGIN)
+        # The configured headers are credentials: sent only to the configured origin
+        # (fetch adds them per hop), never set on the client for every request.
+        self.credentials = {**basic, **dict(o.get("headers") or {})}
+        self.client = httpx.Client(timeout=timeout, transport=transport,
+                                   follow_redirects=False)
+        from .http_deadline import install
+
+        install(self.client)
 
     def close(self) -> None:
         self.client.close()
 
-    def evaluate(self, cursor_text: str | None) -> SensorResult:
-        """One poll. Raises SensorError (a failed tick) for anything but a usable answer."""
-        import httpx
-
+    def evaluate(self, cursor_text: str | None, now: dt.datetime | None = None
+                 ) -> SensorResult:
+        """One poll. Raises SensorError (a failed tick) for anything but a usable answer;
+        its ``retry_after`` carries the server's ``Retry-After``."""
         state = _load(cursor_text)
         headers = {}
         if state.get("etag"):
@@ -63,21 +89,15 @@ class HttpPoller:
         params = dict(self.params)
         if self.cursor_param and state.get("hwm") is not None:
             params[self.cursor_param] = str(state["hwm"])
-        try:
-            response = self.client.request(self.method, self.url, headers=headers,
-                                           params=params)
-        except httpx.TimeoutException as exc:
-            raise SensorError(f"{self.url}: timed out ({type(exc).__name__})") from None
-        except httpx.HTTPError as exc:
-            raise SensorError(f"{self.url}: request failed: {exc}") from None
-        if response.status_code == 304:
+        response = fetch(self.client, Request(
+            method=self.method, url=self.url, params=params, credentials=self.credentials,
+            headers=headers, policy=self.policy, max_body=self.max_body, timeout=self.timeout,
+            deadline=self.deadline), now=now or clock.now())
+        if response.status == 304:
             return SensorResult(skip_reason="not modified (HTTP 304)")
-        if response.status_code >= 400:
-            raise SensorError(f"{self.url}: HTTP {response.status_code}: "
-                              f"{_quote(response.text)}")
-        if response.status_code != 200:
-            raise SensorError(f"{self.url}: unexpected HTTP {response.status_code}")
-        body = response.content
+        if response.status != 200:
+            raise SensorError(f"{self.shown_url}: unexpected HTTP {response.status}")
+        body = response.body
         new_state = dict(state)
         new_state["etag"] = response.headers.get("etag")
         new_state["last_modified"] = response.headers.get("last-modified")
@@ -88,17 +108,18 @@ class HttpPoller:
                 return SensorResult(skip_reason="body unchanged", cursor=_dump(new_state))
             request = RunRequest(target=self.sensor.target, run_key=f"body:{digest}",
                                  trigger={"item": _maybe_json(body),
-                                          "http": {"url": self.url, "sha256": digest}})
+                                          "http": {"url": self.shown_url, "sha256": digest}})
             return SensorResult(requests=[request], cursor=_dump(new_state))
-        data = _json(response)
+        data = _json(self.shown_url, response)
         requests = []
         if self.items is not None:
             items = self.items.search(data)
             if items is None:
                 items = []
             if not isinstance(items, list):
-                raise SensorError(f"{self.url}: items expression {self.items.expression!r} "
-                                  f"gave {type(items).__name__}, not a list")
+                raise SensorError(f"{self.shown_url}: items expression "
+                                  f"{self.items.expression!r} gave {type(items).__name__}, "
+                                  "not a list")
             for item in items:
                 requests.append(RunRequest(target=self.sensor.target, run_key=self._key(item),
                                            trigger={"item": item}))
@@ -114,33 +135,36 @@ class HttpPoller:
         if self.key is not None:
             value = self.key.search(item)
             if value is None or value == "":
-                raise SensorError(f"{self.url}: key expression {self.key.expression!r} gave "
+                raise SensorError(f"{self.shown_url}: key expression {self.key.expression!r} gave "
                                   f"nothing for item {_quote(json.dumps(item, default=str))}")
             return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         canonical = json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _json(response: Any) -> Any:
+def _json(shown: str, response: Fetched) -> Any:
     kind = response.headers.get("content-type", "")
     try:
-        return response.json()
+        return json.loads(response.body)
+    except RecursionError:
+        raise SensorError(f"{shown}: the response's JSON is nested too deeply to read "
+                          "(more than about a thousand levels)") from None
     except ValueError:
+        text = response.body[:4096].decode("utf-8", "replace")
         raise SensorError(
-            f"{response.request.url}: the response is not JSON (content-type {kind or 'none'}"
-            f"; starts with {_quote(response.text)})") from None
+            f"{shown}: the response is not JSON (content-type {kind or 'none'}"
+            f"; starts with {_quote(text)})") from None
 
 
 def _maybe_json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body.decode("utf-8", "replace")[:10_000]
 
 
 def _quote(text: str) -> str:
-    text = " ".join(text.split())
-    return repr(text[:_SHOW] + ("..." if len(text) > _SHOW else ""))
+    return quote(text, _SHOW)
 
 
 def _load(cursor_text: str | None) -> dict[str, Any]:

@@ -93,12 +93,14 @@ def _schedule(s: Schedule) -> dict[str, Any]:
 
 
 def _sensor(s: Sensor) -> dict[str, Any]:
+    from lockgate.sensors.http_fetch import redacted_options
+
     return {
         "name": s.name,
         "kind": s.kind,
         "target": s.target,
         "interval": s.interval.total_seconds(),
-        "options": dict(s.options),
+        "options": redacted_options(s.options),
         "source": s.source,
     }
 

@@ -25,6 +25,7 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
     """Every sensor with its kind, target, interval, state and last tick."""
     from lockgate import clock
     from lockgate.daemon.ticks import get_state
+    from lockgate.sensors.http_fetch import redacted_options
 
     defs = common.load(config)
     now = clock.now()
@@ -36,7 +37,7 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
                           "interval": s.interval.total_seconds(), "paused": state.paused,
                           "cursor": state.cursor, "last_tick_at": state.last_tick_at,
                           "failures": state.failures, "next_eval_at": state.next_eval_at,
-                          "options": dict(s.options)})
+                          "options": redacted_options(s.options)})
     if json:
         common.print_json(items)
         return

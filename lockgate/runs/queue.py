@@ -1,7 +1,9 @@
 """The queue: claiming runs under limits, and moving claimed runs through their attempt.
 
 Claiming is one write transaction that reads the running counts, picks queued runs in
-claim order (priority, then queue time) within the limits, and moves them to
+claim order (priority, then queue time) within the limits, lane by lane so that a
+backlog a limit holds back hides nothing behind it (``lockgate.store.claim_lanes``),
+and moves them to
 ``starting`` with a conditional update (``WHERE status = 'queued'``), so a run is
 started at most once per attempt (DESIGN.md invariant 3). On PostgreSQL, claimers are
 serialized by a transaction-scoped advisory lock (so limits hold across daemons) and
@@ -21,7 +23,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from lockgate.definitions import RetryPolicy
 from lockgate.runs.records import Run
-from lockgate.runs.sql import db_time, param
+from lockgate.store import claim_lanes
 from lockgate.store.tables import run_attempts, runs
 
 __all__ = [
@@ -47,6 +49,8 @@ class Limits:
     max_concurrent_runs: int
     per_job: Mapping[str, int] = field(default_factory=dict)
     pools: Mapping[str, int] = field(default_factory=dict)
+    # job -> its pool (concurrency_key), so a full pool's jobs are not even read
+    job_pools: Mapping[str, str] = field(default_factory=dict)
 
 
 def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
@@ -89,26 +93,21 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
     full_pools = [p for p, n in limits.pools.items() if by_pool[p] >= n]
     blocked_backfills |= {b for b, n in backfill_limits.items() if by_backfill[b] >= n}
 
-    mark = param(conn)
-    where = ["status = 'queued'", f"(not_before IS NULL OR not_before <= {mark})"]
-    args: list[object] = [db_time(conn, now)]
-    if full_jobs:
-        where.append(f"job NOT IN ({', '.join([mark] * len(full_jobs))})")
-        args.extend(full_jobs)
-    if full_pools:
-        where.append(f"(pool IS NULL OR pool NOT IN ({', '.join([mark] * len(full_pools))}))")
-        args.extend(full_pools)
-    if blocked_backfills:
-        where.append("(backfill_id IS NULL OR backfill_id NOT IN "
-                     f"({', '.join([mark] * len(blocked_backfills))}))")
-        args.extend(sorted(blocked_backfills))
-    window = free * 4 + 32  # room to step over runs that a limit holds back
-    sql = (f"SELECT id, job, pool, backfill_id FROM runs WHERE {' AND '.join(where)} "
-           f"ORDER BY status, priority DESC, queued_at, id LIMIT {window}")
-    if pg:
-        sql += " FOR UPDATE SKIP LOCKED"
+    # Each lane (a job's runs of one backfill, or of none) that a limit does not hold
+    # back gives its first `free` due runs; merged in claim order they are exactly the
+    # runs a walk of the whole queue would meet first, without walking past a backlog.
+    skip_jobs = frozenset(full_jobs) | frozenset(
+        job for job, pool in limits.job_pools.items() if pool in full_pools)
+    candidates = []
+    for job, backfill_id in claim_lanes.lanes(conn, skip_jobs=skip_jobs):
+        if backfill_id is not None and backfill_id in blocked_backfills:
+            continue
+        candidates.extend(claim_lanes.lane_head(conn, job, backfill_id, now=now, limit=free,
+                                                lock=pg))
+    candidates.sort(key=lambda c: c.order)
     chosen: list[int] = []
-    for run_id, job, pool, backfill_id in conn.exec_driver_sql(sql, tuple(args)):
+    for c in candidates:
+        job, pool, backfill_id = c.job, c.pool, c.backfill_id
         if job in limits.per_job and by_job[job] >= limits.per_job[job]:
             continue
         if pool and pool in limits.pools and by_pool[pool] >= limits.pools[pool]:
@@ -116,7 +115,7 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
         if backfill_id in backfill_limits and by_backfill[backfill_id] >= \
                 backfill_limits[backfill_id]:
             continue
-        chosen.append(run_id)
+        chosen.append(c.id)
         by_job[job] += 1
         if pool:
             by_pool[pool] += 1
@@ -127,8 +126,10 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
     if not chosen:
         return []
     rows = conn.execute(
+        # coalesce() keeps SQLite on the primary key: on `status = 'queued'` it would
+        # pick the claim index and walk every queued run to find these few.
         update(runs)
-        .where(runs.c.id.in_(chosen), runs.c.status == "queued")
+        .where(runs.c.id.in_(chosen), func.coalesce(runs.c.status, "") == "queued")
         .values(status="starting", worker_id=worker_id, started_at=now, heartbeat_at=now,
                 finished_at=None, pid=None, exit_code=None, error=None, not_before=None)
         .returning(*runs.c)

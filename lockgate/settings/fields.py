@@ -16,6 +16,7 @@ from lockgate import clock
 from lockgate.cron import parse_cron
 
 __all__ = [
+    "ByteSize",
     "Cron",
     "Duration",
     "EnvValue",
@@ -83,6 +84,25 @@ Int = Annotated[int, BeforeValidator(_not_bool)]
 PositiveInt = Annotated[int, BeforeValidator(_not_bool), Field(gt=0)]
 NonNegativeInt = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
 EnvValue = Annotated[str, BeforeValidator(_env_value)]
+
+
+def _byte_size(value: Any) -> int:
+    import pydantic
+
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is a boolean; write a size like 10MiB")
+    try:
+        size = int(pydantic.TypeAdapter(pydantic.ByteSize).validate_python(value))
+    except pydantic.ValidationError:
+        raise ValueError(f"{value!r} is not a size; write bytes or e.g. 512KiB, 10MiB, "
+                         "1GB") from None
+    if size <= 0:
+        raise ValueError(f"{value!r} is not a positive size; write e.g. 10MiB")
+    return size
+
+
+# A positive number of bytes: 1048576, "512KiB", "10MiB", "1GB".
+ByteSize = Annotated[int, BeforeValidator(_byte_size)]
 
 
 def _str_list(value: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from lockgate.settings.fields import (
+    ByteSize,
     Cron,
     Duration,
     EnvValue,
@@ -306,6 +307,9 @@ class HttpSensorModel(SensorBase):
     headers: dict[str, str] = {}
     params: dict[str, str] = {}
     timeout: Duration = dt.timedelta(seconds=10)
+    deadline: Duration | None = None  # the whole poll; default: timeout
+    max_body: ByteSize = 10 * 1024 * 1024
+    follow_redirects: Literal["same-origin", "cross-origin", "any", "none"] = "cross-origin"
     items: str | None = None
     key: str | None = None
     cursor: str | None = None
@@ -318,6 +322,14 @@ class HttpSensorModel(SensorBase):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError(f"{value!r} is not an http:// or https:// URL "
                              "(write e.g. https://api.example.com/items)")
+        return value
+
+    @field_validator("timeout", "deadline", "max_backoff")
+    @classmethod
+    def _positive(cls, value: dt.timedelta | None) -> dt.timedelta | None:
+        if value is not None and value <= dt.timedelta(0):
+            raise ValueError(f"{value.total_seconds():g}s is not a positive duration "
+                             "(write e.g. 30s)")
         return value
 
 

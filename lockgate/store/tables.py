@@ -120,9 +120,12 @@ runs = Table(
     Column("cancel_requested", Boolean, nullable=False, default=False),
     Column("previous_run_id", Id),  # the failed run this one re-runs (rerun_failed)
     Column("backfill_id", Id),
-    # Claim order is priority (high first), then queue time: the index matches it so
-    # claiming reads the head of the queue instead of sorting every queued run.
-    Index("ix_runs_claim", "status", desc(column("priority")), "queued_at", "id"),
+    # Claiming reads the queue by lane (a job's runs of one backfill, or of none), each
+    # in claim order, priority (high first) then queue time: the index matches it, so a
+    # claim seeks each lane's head instead of walking past a held-back backlog
+    # (lockgate/store/claim_lanes.py). Its status prefix also finds the active runs.
+    Index("ix_runs_claim", "status", "job", "backfill_id", desc(column("priority")),
+          "queued_at", "id"),
     Index("ix_runs_target_status", "target", "status"),
     Index("ix_runs_backfill_status", "backfill_id", "status"),
 )

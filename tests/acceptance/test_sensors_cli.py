@@ -243,3 +243,20 @@ def test_unknown_sensor_names_exit_2_with_a_suggestion(tmp_path: Path, sqlite_ur
     result = cli(config, *args, code=2)
     assert "dorp" in result.stderr and "drop" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_list_and_check_json_show_http_credentials_redacted(tmp_path: Path, sqlite_url: str,
+                                                            api: ApiServer) -> None:
+    sensors = {"api": {"kind": "http", "target": "work",
+                       "url": api.url + "/items?api_key=q-s3cret&page=2",
+                       "headers": {"X-Api-Key": "h-s3cret", "X-Tenant": "t-s3cret",
+                                   "Accept": "application/json"},
+                       "params": {"token": "p-s3cret", "limit": "5"}}}
+    config = sensor_config(tmp_path, url=sqlite_url, jobs={"work": {"command": ["true"]}},
+                           sensors=sensors)
+    cli(config, "db", "upgrade")
+    listed = cli(config, "sensors", "list", "--json").stdout
+    checked = cli(config, "check", "--json").stdout
+    for out in (listed, checked):
+        assert "s3cret" not in out
+        assert "page=2" in out and "application/json" in out and '"limit": "5"' in out

@@ -163,3 +163,174 @@ def test_backoff_doubles_from_the_interval_and_is_capped() -> None:
                     options={"url": URL, "max_backoff": dt.timedelta(seconds=30)})
     delays = [backoff_delay(sensor, n).total_seconds() for n in range(1, 7)]
     assert delays == [5, 10, 20, 30, 30, 30]
+
+
+def test_a_redirect_from_https_down_to_http_is_refused_unless_any() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.scheme == "https":
+            return httpx.Response(302, headers={"Location": "http://api.example.com/plain"})
+        return httpx.Response(200, json={"items": [{"id": 1}]})
+
+    headers = {"X-Api-Key": "k-s3cret"}
+    with pytest.raises(SensorError) as info:
+        poller(handler, items="items", key="id", headers=headers).evaluate(None)
+    assert [r.url.scheme for r in seen] == ["https"]
+    assert "https" in str(info.value) and "follow_redirects: any" in str(info.value)
+    seen.clear()
+    result = poller(handler, items="items", key="id", headers=headers,
+                    follow_redirects="any").evaluate(None)
+    assert [r.run_key for r in result.requests] == ["1"]
+    assert seen[0].headers["x-api-key"] == "k-s3cret"
+    assert "x-api-key" not in seen[1].headers
+
+
+def test_an_upgrade_to_https_on_the_same_host_is_another_origin() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.scheme == "http":
+            return httpx.Response(301, headers={"Location": "https://api.example.com/items"})
+        return httpx.Response(200, json={"items": []})
+
+    sensor = Sensor(name="api", kind="http", target="work", interval=dt.timedelta(seconds=1),
+                    options={"url": "http://api.example.com/items", "items": "items",
+                             "headers": {"X-Api-Key": "k"}, "follow_redirects": "same-origin"})
+    with pytest.raises(SensorError, match="another origin"):
+        HttpPoller(sensor, transport=httpx.MockTransport(handler)).evaluate(None)
+    assert len(seen) == 1
+
+
+def test_too_many_redirects_and_bad_locations_are_failed_ticks() -> None:
+    loop = poller(lambda r: httpx.Response(302, headers={"Location": "/again"}))
+    with pytest.raises(SensorError, match="more than 10 redirects"):
+        loop.evaluate(None)
+    ftp = poller(lambda r: httpx.Response(302, headers={"Location": "ftp://x.example/f"}))
+    with pytest.raises(SensorError, match="not an http"):
+        ftp.evaluate(None)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("120", 120), (" 7 ", 7), ("0", 0), ("Tue, 01 Dec 2026 12:01:00 GMT", 60),
+    ("Tuesday, 01-Dec-26 12:00:30 GMT", 30), ("Tue, 01 Dec 2026 11:00:00 GMT", 0),
+    (None, None), ("", None), ("soon", None), ("-1", None), ("1.5", None),
+    ("9" * 40, None), ("Tue, 99 Dec 2026 12:01:00 GMT", None), ("\x00", None),
+])
+def test_retry_after_is_seconds_or_an_http_date_and_garbage_is_ignored(
+        value: str | None, seconds: int | None) -> None:
+    from lockgate.sensors.http_fetch import parse_retry_after
+
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    got = parse_retry_after(value, now)
+    assert (got.total_seconds() if got is not None else None) == seconds
+
+
+def test_redact_url_hides_passwords_and_secret_query_values() -> None:
+    from lockgate.sensors.http_fetch import redact_url
+
+    shown = redact_url("https://me:pw@h.example/p?api_key=a&token=b&sig=c&page=2&q=x")
+    assert "pw" not in shown and "=a" not in shown and "=b" not in shown and "=c" not in shown
+    assert shown.startswith("https://me:") and "page=2" in shown and "q=x" in shown
+
+
+HTTP_CONFIG = """
+jobs:
+  work: {{command: ["true"]}}
+sensors:
+  api:
+    kind: http
+    url: https://api.example.com/items
+    target: work
+    {option}
+"""
+
+
+@pytest.mark.parametrize(("option", "words"), [
+    ("max_body: lots", "not a size"),
+    ("max_body: 0", "not a positive size"),
+    ("max_body: true", "boolean"),
+    ("follow_redirects: sometimes", "same-origin"),
+    ("deadline: 0s", "not a positive duration"),
+    ("deadline: soon", "soon"),
+])
+def test_bad_hostile_server_options_name_the_key_and_the_fix(tmp_path: Any, option: str,
+                                                            words: str) -> None:
+    from conftest_config import load_error
+
+    error = load_error(tmp_path, HTTP_CONFIG.format(option=option))
+    key = option.split(":")[0]
+    assert key in str(error) and words in str(error)
+
+
+def test_hostile_server_options_reach_the_sensor_with_their_defaults(tmp_path: Any) -> None:
+    from conftest_config import load
+
+    defaults = load(tmp_path / "a", HTTP_CONFIG.format(option="")).sensors["api"].options
+    assert defaults["max_body"] == 10 * 1024 * 1024 and defaults["deadline"] is None
+    assert defaults["follow_redirects"] == "cross-origin"
+    given = load(tmp_path / "b", HTTP_CONFIG.format(
+        option="max_body: 512KiB\n    deadline: 3s\n    follow_redirects: same-origin")
+    ).sensors["api"].options
+    assert given["max_body"] == 512 * 1024 and given["deadline"] == dt.timedelta(seconds=3)
+    assert given["follow_redirects"] == "same-origin"
+
+
+def test_a_gzip_bomb_inflates_a_bounded_piece_at_a_time() -> None:
+    import gzip
+
+    from lockgate.sensors.http_body import PIECE, decoded
+
+    bomb = gzip.compress(b"\0" * (20 * 1024 * 1024))
+    pieces = decoded([bomb[i:i + 65536] for i in range(0, len(bomb), 65536)], "gzip")
+    total = 0
+    for piece in pieces:
+        assert len(piece) <= PIECE
+        total += len(piece)
+        if total > 1024 * 1024:
+            break  # the reader stops here; nothing past a piece was inflated
+    assert total <= 1024 * 1024 + PIECE
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate", "raw-deflate", "identity",
+                                      "", "gzip-members"])
+def test_bodies_decode_whatever_the_flavour(encoding: str) -> None:
+    import gzip
+    import zlib
+
+    from lockgate.sensors.http_body import decoded
+
+    body = b'{"items": [1, 2, 3]}' * 1000
+    raw = {"gzip": gzip.compress(body), "x-gzip": gzip.compress(body),
+           "deflate": zlib.compress(body), "identity": body, "": body,
+           "gzip-members": gzip.compress(body[:7]) + gzip.compress(body[7:])}
+    if encoding == "raw-deflate":
+        c = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        data = c.compress(body) + c.flush()
+    else:
+        data = raw[encoding]
+    header = {"raw-deflate": "deflate", "gzip-members": "gzip"}.get(encoding, encoding)
+    chunks = [data[i:i + 100] for i in range(0, len(data), 100)]
+    assert b"".join(decoded(chunks, header)) == body
+
+
+def test_the_poll_asks_only_for_encodings_it_can_bound() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"items": []})
+
+    poller(handler, items="items").evaluate(None)
+    assert seen[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_json_nested_past_what_python_reads_is_a_sensor_error() -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(SensorError, match="nested too deeply"):
+        poller(lambda r: httpx.Response(200, content=deep), items="@").evaluate(None)
+    whole = poller(lambda r: httpx.Response(200, content=deep)).evaluate(None)
+    assert len(whole.requests) == 1  # without items, the body is the item, as text
+    assert isinstance(whole.requests[0].trigger["item"], str)

@@ -111,17 +111,24 @@ class LocalLauncher:
         Raises:
             LaunchError: a placeholder cannot be filled, or cannot stand where it is.
         """
+        argv, env, _ = self._prepare(job, context)
+        return argv, env
+
+    def _prepare(self, job: Job, context: RunContext
+                 ) -> tuple[list[str], dict[str, str], dict[str, str]]:
+        """:meth:`command_for`, plus the placeholder behind each ``LOCKGATE_ARG_N``."""
         from lockgate.context import PlaceholderError
         from lockgate.shell import render_shell
 
         try:
             if job.python:
-                return [sys.executable, "-m", "lockgate.runner", job.python], {}
+                return [sys.executable, "-m", "lockgate.runner", job.python], {}, {}
             assert job.command is not None  # the config guarantees one of the two
             if job.shell:
                 rendered = render_shell(" ".join(job.command), context)
-                return ["/bin/sh", "-c", rendered.script], dict(rendered.env)
-            return render_argv(job.command, context), {}
+                return (["/bin/sh", "-c", rendered.script], dict(rendered.env),
+                        dict(rendered.names))
+            return render_argv(job.command, context), {}, {}
         except PlaceholderError as exc:
             raise LaunchError(str(exc)) from None
 
@@ -132,7 +139,7 @@ class LocalLauncher:
         Raises:
             LaunchError: naming why it could not start (placeholder, program, folder).
         """
-        argv, args_env = self.command_for(job, context)
+        argv, args_env, names = self._prepare(job, context)
         log_path = self.log_path(context.run_id, context.attempt)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(self.base_env)
@@ -145,7 +152,7 @@ class LocalLauncher:
                 p for p in (self.pythonpath, env.get("PYTHONPATH", "")) if p)
         with open(log_path, "ab", buffering=0) as log:
             log.write(f"lockgate: run {context.run_id} attempt {context.attempt}: "
-                      f"{shlex.join(argv)}{_shown(args_env)}\n"
+                      f"{_shown(argv, args_env, names)}\n"
                       .encode("utf-8", "surrogateescape"))
             try:
                 if _SETPRIV:
@@ -187,9 +194,15 @@ class LocalLauncher:
             pass
 
 
-def _shown(args_env: dict[str, str]) -> str:
-    """The placeholder values of a shell script, for the attempt's header line."""
-    return "".join(f" {name}={shlex.quote(value)}" for name, value in args_env.items())
+def _shown(argv: list[str], args_env: dict[str, str], names: dict[str, str]) -> str:
+    """The command for the attempt's header line, its secrets redacted."""
+    from lockgate.redact import REDACTED, is_secret_key, redact_text
+
+    shown = [shlex.join(argv)]
+    for var, value in args_env.items():
+        secret = any(is_secret_key(part) for part in names.get(var, "").split("."))
+        shown.append(f"{var}={REDACTED if secret else shlex.quote(value)}")
+    return redact_text(" ".join(shown))
 
 
 def attempt_result(child: Child, code: int, *, kill_grace: float) -> AttemptResult:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lockgate.errors import UsageError
+from lockgate.redact import redact_text
 from lockgate.store.tables import ticks, trigger_state
 
 __all__ = ["TickRecord", "TriggerState", "get_state", "list_ticks", "record_ticks",
@@ -90,11 +91,17 @@ def record_ticks(conn: Connection, records: Sequence[TickRecord]) -> int:
         "trigger_kind": r.trigger_kind, "trigger": r.trigger, "scheduled_for": r.scheduled_for,
         "started_at": r.started_at, "finished_at": r.finished_at, "status": r.status,
         "run_ids": json.dumps(list(r.run_ids)) if r.run_ids else None,
-        "run_count": len(r.run_ids), "skip_reason": r.skip_reason, "error": r.error,
+        "run_count": len(r.run_ids), "skip_reason": _shown(r.skip_reason),
+        "error": _shown(r.error),
         "cursor": r.cursor, "fencing_token": r.fencing_token,
     } for r in records]
     result = conn.execute(_insert(conn)(ticks).on_conflict_do_nothing(), rows)
     return max(result.rowcount, 0)
+
+
+def _shown(text: str | None) -> str | None:
+    """A tick's message as stored: secrets (a URL's api_key, a password) redacted."""
+    return redact_text(text) if text else text
 
 
 def list_ticks(conn: Connection, name: str, *, kind: str | None = None, limit: int = 20

@@ -52,6 +52,7 @@ class ShellCommand:
 
     script: str
     env: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)  # variable -> placeholder
 
 
 @dataclass
@@ -265,6 +266,7 @@ def render_shell(script: str, context: RunContext | None) -> ShellCommand:
     lexer = _Lexer()
     out: list[str] = []
     env: dict[str, str] = {}
+    names: dict[str, str] = {}
     try:
         parts = list(string.Formatter().parse(script))
         for literal, name, spec, conversion in parts:
@@ -274,6 +276,7 @@ def render_shell(script: str, context: RunContext | None) -> ShellCommand:
                 continue
             var = f"{ARG_PREFIX}{len(env) + 1}"
             out.append(lexer.reference(var, name))
+            names[var] = name
             if context is None:
                 env[var] = ""
                 continue
@@ -290,7 +293,7 @@ def render_shell(script: str, context: RunContext | None) -> ShellCommand:
             f"command {script!r} is not a valid template ({exc}); "
             "write {{ and }} for literal braces"
         ) from None
-    return ShellCommand(script="".join(out), env=env)
+    return ShellCommand(script="".join(out), env=env, names=names)
 
 
 def shell_template_problem(script: str) -> str | None:

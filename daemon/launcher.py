@@ -26,6 +26,7 @@ from typing import Any
 from lockgate.context import RunContext, render_argv
 from lockgate.definitions import Job
 from lockgate.errors import JobError
+from lockgate.private_files import make_private_dirs, open_private
 from lockgate.runs.queue import AttemptResult
 
 __all__ = ["Child", "LaunchError", "LocalLauncher", "attempt_result", "tail"]
@@ -141,7 +142,7 @@ class LocalLauncher:
         """
         argv, args_env, names = self._prepare(job, context)
         log_path = self.log_path(context.run_id, context.attempt)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(log_path.parent)
         env = dict(self.base_env)
         env.update(job.env)
         env.update(context.to_environ())
@@ -150,7 +151,8 @@ class LocalLauncher:
         if job.python and self.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (self.pythonpath, env.get("PYTHONPATH", "")) if p)
-        with open(log_path, "ab", buffering=0) as log:
+        with os.fdopen(open_private(log_path, os.O_WRONLY | os.O_APPEND), "ab",
+                       buffering=0) as log:
             log.write(f"lockgate: run {context.run_id} attempt {context.attempt}: "
                       f"{_shown(argv, args_env, names)}\n"
                       .encode("utf-8", "surrogateescape"))

@@ -214,6 +214,7 @@ class _Lexer:
     def reference(self, name: str, placeholder: str) -> str:
         """The text that expands to variable ``name`` exactly, where the lexer stands."""
         frame = self.frame
+        self.prev = "x"  # a reference is a word's text: a `#` right after it is no comment
         if self.escape:
             raise PlaceholderError(
                 f"placeholder {{{placeholder}}} follows a backslash, which would escape "

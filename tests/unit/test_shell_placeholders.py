@@ -15,6 +15,8 @@ import pytest
 from lockgate.context import RunContext
 from lockgate.daemon.launcher import LaunchError, LocalLauncher
 from lockgate.definitions import Job
+from lockgate.errors import ConfigError
+from lockgate.settings import load_definitions
 from lockgate.shell import render_shell, shell_template_problem
 
 NASTY = [
@@ -139,3 +141,18 @@ def test_a_placeholder_where_no_reference_can_stand_is_refused_with_the_fix(
 def test_a_placeholder_after_a_here_document_is_a_plain_word_again() -> None:
     rendered = render_shell("cat <<'EOF'\nliteral $x\nEOF\necho {run.id}", RunContext(run_id=5))
     assert rendered.script.endswith('echo "${LOCKGATE_ARG_1}"')
+
+
+def test_check_refuses_a_shell_command_whose_placeholder_cannot_stand(tmp_path: Path) -> None:
+    (tmp_path / "lockgate.yaml").write_text(
+        "jobs:\n  j:\n    shell: true\n    command: |\n"
+        "      cat <<'EOF'\n      {file.path}\n      EOF\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_definitions(tmp_path / "lockgate.yaml")
+    assert "quoted delimiter" in str(info.value) and "<<EOF" in str(info.value)
+
+
+def test_a_hash_right_after_a_placeholder_is_part_of_the_word(tmp_path: Path) -> None:
+    out = run_script(tmp_path, "printf '[%s]' {file.path}#\"{file.name}\"", "a b")
+    assert out == b"[a b#a b]"

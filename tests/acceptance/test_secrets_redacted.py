@@ -150,3 +150,16 @@ def test_runs_show_redacts_the_run_config_unless_asked(tmp_path: Path, sqlite_ur
     shown = json.loads(run_show(config, "--json", "--show-secrets"))
     assert shown["config"]["api_token"] == "given-token-4"
     assert shown["config"]["warehouse_password"] == "given-pw-3"
+
+
+def test_an_error_quoting_a_var_secret_redacts_it(tmp_path: Path) -> None:
+    (tmp_path / "lockgate.yaml").write_text(
+        'jobs:\n  pull:\n    command: ["true"]\n'
+        'sensors:\n  api:\n    kind: http\n    url: "${API_TOKEN}"\n    target: pull\n'
+    )
+    done = lockgate(
+        "--config", str(tmp_path / "lockgate.yaml"), "check", env={"API_TOKEN": "tok-as-url-7"}
+    )
+    assert done.returncode == 2 and "not an http:// or https:// URL" in done.stderr
+    assert "tok-as-url-7" not in done.stderr + done.stdout
+    assert "[redacted]" in done.stderr

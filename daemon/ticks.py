@@ -115,6 +115,7 @@ def list_ticks(conn: Connection, name: str, *, kind: str | None = None, limit: i
     for row in rows:
         m = dict(row._mapping)
         m["run_ids"] = json.loads(m["run_ids"]) if m["run_ids"] else []
+        m["error"], m["skip_reason"] = _shown(m["error"]), _shown(m["skip_reason"])
         out.append(m)
     return out
 

@@ -84,6 +84,12 @@ def test_a_failing_http_sensor_logs_and_records_no_secret(
     d.kill()
     hidden(json.dumps(d.events) + "".join(d.other_lines) + d.stderr)
     hidden(json.dumps([t["error"] for t in ticks(sqlite_url, "api")], default=str))
+    config = str(tmp_path / "lockgate.yaml")
+    for args in (("ticks", "api"), ("ticks", "api", "--json")):
+        shown = lockgate("--config", config, *args, env={**SECRETS, "COLUMNS": "300"})
+        assert shown.returncode == 0, shown.stderr
+        assert "api_key=[redacted]" in shown.stdout
+        hidden(shown.stdout + shown.stderr)
 
 
 def test_check_json_redacts_headers_url_credentials_and_var_secrets_unless_asked(

@@ -14,6 +14,7 @@ from typing import Any
 
 from lockgate.definitions import Definitions
 from lockgate.errors import StoreError
+from lockgate.settings.loader import local_path
 from lockgate.store import Store
 
 __all__ = ["archive_succeeded_files"]
@@ -62,11 +63,34 @@ def _archive(rule: dict[str, Any], base_dir: str, root: str, path: str, facts: d
             os.remove(path)
             log.info("file_deleted", run_id=run_id, path=facts.get("path"))
             return
-        root_abs = os.path.abspath(os.path.join(base_dir, root))
-        dest_root = os.path.abspath(os.path.join(base_dir, rule["move_to"]))
-        dest = os.path.join(dest_root, os.path.relpath(path, root_abs))
+        root_abs = local_path(base_dir, root)
+        dest_root = local_path(base_dir, rule["move_to"])
+        dest = _destination(root_abs, dest_root, path)
+        if dest is None:
+            log.warning("archive_refused", run_id=run_id, path=facts.get("path"),
+                        to=dest_root, error=f"the file is not inside the watched folder "
+                        f"{root_abs!r}, so moving it would leave {dest_root!r}; left in place")
+            return
         os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if not _inside(os.path.realpath(os.path.dirname(dest)), os.path.realpath(dest_root)):
+            log.warning("archive_refused", run_id=run_id, path=facts.get("path"),
+                        to=dest_root, error=f"{os.path.dirname(dest)!r} leads outside "
+                        f"{dest_root!r} through a symlink; left in place")
+            return
         shutil.move(path, dest)
         log.info("file_archived", run_id=run_id, path=facts.get("path"), to=dest_root)
     except OSError as exc:
         log.warning("archive_failed", run_id=run_id, path=facts.get("path"), error=str(exc))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _destination(root: str, dest_root: str, path: str) -> str | None:
+    """Where ``path`` (under ``root``) goes below ``dest_root``; None if it would leave it."""
+    path = os.path.abspath(path)
+    if not _inside(path, root) or path == root:
+        return None
+    dest = os.path.normpath(os.path.join(dest_root, os.path.relpath(path, root)))
+    return dest if _inside(dest, dest_root) and dest != dest_root else None

@@ -26,6 +26,7 @@ from typing import Any
 from lockgate.context import RunContext, render_argv
 from lockgate.definitions import Job
 from lockgate.errors import JobError
+from lockgate.private_files import make_private_dirs, open_private
 from lockgate.runs.queue import AttemptResult
 
 __all__ = ["Child", "LaunchError", "LocalLauncher", "attempt_result", "tail"]
@@ -100,17 +101,35 @@ class LocalLauncher:
         Raises:
             LaunchError: a placeholder cannot be filled.
         """
+        return self.command_for(job, context)[0]
+
+    def command_for(self, job: Job, context: RunContext) -> tuple[list[str], dict[str, str]]:
+        """The argv to execute and the variables it needs on top of the run's context.
+
+        A ``shell: true`` script gets its placeholder values as ``LOCKGATE_ARG_N``
+        variables it references, never as text the shell would parse.
+
+        Raises:
+            LaunchError: a placeholder cannot be filled, or cannot stand where it is.
+        """
+        argv, env, _ = self._prepare(job, context)
+        return argv, env
+
+    def _prepare(self, job: Job, context: RunContext
+                 ) -> tuple[list[str], dict[str, str], dict[str, str]]:
+        """:meth:`command_for`, plus the placeholder behind each ``LOCKGATE_ARG_N``."""
         from lockgate.context import PlaceholderError
+        from lockgate.shell import render_shell
 
         try:
             if job.python:
-                return [sys.executable, "-m", "lockgate.runner", job.python]
+                return [sys.executable, "-m", "lockgate.runner", job.python], {}, {}
             assert job.command is not None  # the config guarantees one of the two
             if job.shell:
-                script = " ".join(job.command)
-                rendered = render_argv([script], context, quote=shlex.quote)[0]
-                return ["/bin/sh", "-c", rendered]
-            return render_argv(job.command, context)
+                rendered = render_shell(" ".join(job.command), context)
+                return (["/bin/sh", "-c", rendered.script], dict(rendered.env),
+                        dict(rendered.names))
+            return render_argv(job.command, context), {}, {}
         except PlaceholderError as exc:
             raise LaunchError(str(exc)) from None
 
@@ -121,19 +140,22 @@ class LocalLauncher:
         Raises:
             LaunchError: naming why it could not start (placeholder, program, folder).
         """
-        argv = self.argv_for(job, context)
+        argv, args_env, names = self._prepare(job, context)
         log_path = self.log_path(context.run_id, context.attempt)
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(log_path.parent)
         env = dict(self.base_env)
         env.update(job.env)
         env.update(context.to_environ())
+        env.update(args_env)
         env["LOCKGATE_LOG_PATH"] = str(log_path)
         if job.python and self.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (self.pythonpath, env.get("PYTHONPATH", "")) if p)
-        with open(log_path, "ab", buffering=0) as log:
+        with os.fdopen(open_private(log_path, os.O_WRONLY | os.O_APPEND), "ab",
+                       buffering=0) as log:
             log.write(f"lockgate: run {context.run_id} attempt {context.attempt}: "
-                      f"{shlex.join(argv)}\n".encode("utf-8", "surrogateescape"))
+                      f"{_shown(argv, args_env, names)}\n"
+                      .encode("utf-8", "surrogateescape"))
             try:
                 if _SETPRIV:
                     _require_program(argv[0], env, job.cwd)
@@ -172,6 +194,17 @@ class LocalLauncher:
             pass
         except PermissionError:  # the group is gone and its id reused by someone else
             pass
+
+
+def _shown(argv: list[str], args_env: dict[str, str], names: dict[str, str]) -> str:
+    """The command for the attempt's header line, its secrets redacted."""
+    from lockgate.redact import REDACTED, is_secret_key, redact_text
+
+    shown = [shlex.join(argv)]
+    for var, value in args_env.items():
+        secret = any(is_secret_key(part) for part in names.get(var, "").split("."))
+        shown.append(f"{var}={REDACTED if secret else shlex.quote(value)}")
+    return redact_text(" ".join(shown))
 
 
 def attempt_result(child: Child, code: int, *, kill_grace: float) -> AttemptResult:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lockgate import clock
 from lockgate.errors import UsageError
+from lockgate.redact import redact_text
 from lockgate.store.tables import ticks, trigger_state
 
 __all__ = ["TickRecord", "TriggerState", "get_state", "list_ticks", "record_sensor_tick",
@@ -114,7 +115,8 @@ def record_ticks(conn: Connection, records: Sequence[TickRecord]) -> int:
         "started_at": r.started_at, "finished_at": r.finished_at or finished,
         "status": r.status,
         "run_ids": json.dumps(list(r.run_ids)) if r.run_ids else None,
-        "run_count": len(r.run_ids), "skip_reason": r.skip_reason, "error": r.error,
+        "run_count": len(r.run_ids), "skip_reason": _shown(r.skip_reason),
+        "error": _shown(r.error),
         "cursor": r.cursor, "fencing_token": r.fencing_token,
     } for r in records]
     result = conn.execute(_insert(conn)(ticks).on_conflict_do_nothing(), rows)
@@ -138,7 +140,7 @@ def record_sensor_tick(conn: Connection, record: TickRecord) -> None:
                    ticks.c.trigger == record.trigger)
             .order_by(ticks.c.id.desc()).limit(1)).first()
         if last is not None and last.status == "skipped" and last.run_count == 0 \
-                and last.error is None and last.skip_reason == record.skip_reason \
+                and last.error is None and last.skip_reason == _shown(record.skip_reason) \
                 and last.cursor == record.cursor:
             conn.execute(update(ticks).where(ticks.c.id == last.id).values(
                 repeats=ticks.c.repeats + 1,
@@ -147,6 +149,11 @@ def record_sensor_tick(conn: Connection, record: TickRecord) -> None:
                 fencing_token=record.fencing_token))
             return
     record_ticks(conn, [record])
+
+
+def _shown(text: str | None) -> str | None:
+    """A tick's message as stored: secrets (a URL's api_key, a password) redacted."""
+    return redact_text(text) if text else text
 
 
 def list_ticks(conn: Connection, name: str, *, kind: str | None = None, limit: int = 20
@@ -160,6 +167,7 @@ def list_ticks(conn: Connection, name: str, *, kind: str | None = None, limit: i
     for row in rows:
         m = dict(row._mapping)
         m["run_ids"] = json.loads(m["run_ids"]) if m["run_ids"] else []
+        m["error"], m["skip_reason"] = _shown(m["error"]), _shown(m["skip_reason"])
         out.append(m)
     return out
 

@@ -202,8 +202,11 @@ def render_argv(argv: Sequence[str], context: RunContext,
                 quote: Callable[[str], str] | None = None) -> list[str]:
     """Fill the ``{placeholders}`` of a command from the run's context.
 
-    ``quote`` (e.g. ``shlex.quote`` for ``shell: true``) is applied to each filled value,
-    so a file name cannot inject shell syntax.
+    ``quote`` is applied to each filled value. Quoting cannot make a value safe in a
+    shell script (inside the script's own double quotes, ``shlex.quote``'s single quotes
+    are literal and ``$(...)`` runs), so ``shell: true`` commands go through
+    :func:`lockgate.shell.render_shell` instead: there a value reaches the shell as a
+    variable, never as text, and a file name cannot inject shell syntax.
 
     Raises:
         PlaceholderError: naming the placeholder that this run cannot fill and why.

@@ -8,27 +8,19 @@ with fields: ``log.info("run_queued", run_id=7, run_key="k")``.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
+
+from lockgate import redact as _redact
 
 __all__ = ["LogFormat", "configure", "configure_on_first_use", "get_logger", "is_configured",
            "redact", "reset"]
 
 LogFormat = Literal["auto", "json", "console"]
-# Keys whose values are secrets. `pass` alone only as a whole word part, so that
-# "passes" or "bypass_cache" stay readable.
-SECRET_KEY = re.compile(
-    r"passw(or)?d|passphrase|(^|[_-])pass($|[_-])|token|secret|api[_-]?key|private[_-]?key"
-    r"|authorization|credential|cookie",
-    re.IGNORECASE,
-)
-REDACTED = "[redacted]"
-# user:password@ in a URL; a password cannot hold an unencoded '/' or '@'.
-_URL_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<at>@)", re.IGNORECASE
-)
+# The rule itself lives in lockgate.redact, shared with ticks, check and runs show.
+SECRET_KEY = _redact.SECRET_KEY
+REDACTED = _redact.REDACTED
 _configured = False
 _pending: dict[str, Any] | None = None  # configure() arguments for the first get_logger()
 
@@ -36,20 +28,8 @@ _pending: dict[str, Any] | None = None  # configure() arguments for the first ge
 def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Replace the values of secret-looking keys, also inside nested mappings and URLs."""
     for key, value in list(event.items()):
-        event[key] = _redact_value(key, value)
+        event[key] = _redact.redact_value(key, value)
     return event
-
-
-def _redact_value(key: Any, value: Any) -> Any:
-    if isinstance(key, str) and SECRET_KEY.search(key) and value not in (None, ""):
-        return REDACTED
-    if isinstance(value, dict):
-        return {k: _redact_value(k, v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_redact_value("", v) for v in value]
-    if isinstance(value, str) and "://" in value:
-        return _URL_PASSWORD.sub(rf"\g<head>{REDACTED}\g<at>", value)
-    return value
 
 
 def _timestamp(_logger: Any, _name: str,

@@ -4,7 +4,8 @@ A file counts when its name matches ``pattern`` (a glob, or a list), matches no
 ``exclude``, is not hidden (with ``ignore_hidden``) and has no temporary suffix
 (``.tmp``, ``.part``, ``~`` by default). Its run key is its path relative to the watched
 folder plus its size and modification time in nanoseconds, so a rewritten file is a
-new run; ``key: content`` uses a SHA-256 of the content instead. Symlinks are followed
+new run (a name that is not UTF-8 is keyed in a form of its own: :func:`key_name`);
+``key: content`` uses a SHA-256 of the content instead. Symlinks are followed
 only when they point inside the watched folder.
 
 File names are bytes on Linux: names that are not UTF-8 keep their exact bytes for
@@ -25,7 +26,7 @@ from typing import Any
 
 from lockgate.definitions import RunRequest, Sensor
 
-__all__ = ["FileFact", "FileRules", "file_cursor", "request_for"]
+__all__ = ["FileFact", "FileRules", "file_cursor", "key_name", "request_for"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,6 +48,24 @@ def text(value: str) -> str:
         return value
     except UnicodeEncodeError:
         return os.fsencode(value).decode("utf-8", "backslashreplace")
+
+
+def key_name(relpath: str) -> str:
+    """A relative path as it appears in run keys: one key text per byte name.
+
+    A UTF-8 name is itself (the keys existing stores hold). Any other name cannot use
+    :func:`text`, whose ``\\xNN`` escapes a UTF-8 name may spell literally
+    (``b'x\\xff.csv'`` and the name ``x\\xff.csv``): it is written ``/`` (which no
+    relative path starts with) followed by its bytes with ``\\`` doubled and each byte
+    that is not UTF-8 as ``\\xNN``, an escaping that decodes back to one byte name only.
+    """
+    try:
+        relpath.encode("utf-8")
+        return relpath
+    except UnicodeEncodeError:
+        pass
+    raw = os.fsencode(relpath).replace(b"\\", b"\\\\")
+    return "/" + raw.decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +164,7 @@ class FileRules:
         if self.key_mode == "content":
             base = f"sha256:{_sha256(fact.path)}"
         else:
-            base = f"{text(fact.relpath)}:{fact.size}:{fact.mtime_ns}"
+            base = f"{key_name(fact.relpath)}:{fact.size}:{fact.mtime_ns}"
         return base if generation <= 1 else f"g{generation}/{base}"
 
 

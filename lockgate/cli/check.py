@@ -10,13 +10,16 @@ if TYPE_CHECKING:
     from lockgate.definitions import Asset, Definitions, Job, Schedule, Sensor
 
 
-def check(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+def check(config: common.ConfigOpt = None, json: common.JsonOpt = False,
+          show_secrets: common.ShowSecretsOpt = False) -> None:
     """Validate the config and the Python modules it names; list what they define.
 
-    Exits 2 with the file, line, key path and fix when anything is wrong.
+    Exits 2 with the file, line, key path and fix when anything is wrong. Secrets
+    (headers, tokens, ${VAR} values in secret places) are shown redacted unless
+    --show-secrets.
     """
     defs = common.load(config)
-    report = summarize(defs)
+    report = common.redacted(summarize(defs), show_secrets)
     warnings = find_warnings(defs)
     err = common.err_console()
     for warning in warnings:
@@ -137,6 +140,7 @@ def find_warnings(defs: Definitions) -> list[str]:
 
 
 def _print_tables(defs: Definitions, report: dict[str, list[dict[str, Any]]]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     out = common.console()
@@ -154,7 +158,7 @@ def _print_tables(defs: Definitions, report: dict[str, list[dict[str, Any]]]) ->
         for column in columns:
             table.add_column(column)
         for row in rows:
-            table.add_row(*(_cell(row, c) for c in columns))
+            table.add_row(*(escape(_cell(row, c)) for c in columns))
         out.print(table)
     counts = ", ".join(f"{len(report[k])} {k if len(report[k]) != 1 else k[:-1]}"
                        for k in ("jobs", "assets", "schedules", "sensors"))

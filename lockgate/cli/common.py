@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ConfigOpt",
     "JsonOpt",
+    "ShowSecretsOpt",
     "console",
     "err_console",
     "load",
     "open_store",
     "print_json",
+    "redacted",
     "state",
 ]
 
@@ -62,6 +64,18 @@ ConfigOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ShowSecretsOpt = Annotated[bool, typer.Option(
+    "--show-secrets",
+    help="Show passwords, tokens and ${VAR} secrets instead of redacting them.")]
+
+
+def redacted(value: Any, show_secrets: bool) -> Any:
+    """``value`` with its secrets hidden (lockgate.redact's rule) unless asked to show them."""
+    if show_secrets:
+        return value
+    from lockgate.redact import redact_value
+
+    return redact_value("", value)
 
 
 def load(config: str | None) -> Definitions:

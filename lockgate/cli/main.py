@@ -96,9 +96,10 @@ def main() -> None:
 
 def _report(exc: BaseException) -> None:
     from lockgate.errors import UserError
+    from lockgate.redact import redact_text
 
     label = "error" if isinstance(exc, UserError) else type(exc).__name__
-    sys.stderr.write(f"lockgate: {label}: {exc}\n")
+    sys.stderr.write(f"lockgate: {label}: {redact_text(str(exc))}\n")
 
 
 if __name__ == "__main__":

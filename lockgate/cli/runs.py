@@ -131,14 +131,15 @@ def list_(
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
+    show_secrets: common.ShowSecretsOpt = False,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (with --json, secrets in their config are redacted)."""
     from lockgate.runs import list_runs
 
     with common.configured_store(config) as store, store.read() as conn:
         found = list_runs(conn, status=status, target=target, origin=origin, limit=limit)
     if json:
-        common.print_json([run.to_json() for run in found])
+        common.print_json(common.redacted([run.to_json() for run in found], show_secrets))
         return
     _print_runs(found)
 
@@ -165,23 +166,31 @@ def _print_runs(found: list[Run]) -> None:
 
 @app.command("show")
 def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
-         config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
-    """Show one run: status, attempts, timing, exit code, error, log file."""
+         config: common.ConfigOpt = None, json: common.JsonOpt = False,
+         show_secrets: common.ShowSecretsOpt = False) -> None:
+    """Show one run: status, attempts, timing, exit code, error, log file.
+
+    Secrets in its config, trigger and error (api_token, db_password, ${VAR} values)
+    are shown redacted unless --show-secrets.
+    """
     from lockgate.runs import get_run
 
     with common.configured_store(config) as store, store.read() as conn:
         run = get_run(conn, run_id)
-    data = run.to_json()
+    data = common.redacted(run.to_json(), show_secrets)
     if json:
         common.print_json(data)
         return
+    from rich.markup import escape
+
     out = common.console()
     for key, value in data.items():
         if value in (None, {}, "") or key == "error":
             continue
-        out.print(f"[bold]{key:>18}[/]  {value}")
-    if run.error:
-        out.print("[bold]             error[/]  " + run.error.replace("\n", "\n" + " " * 20),
+        out.print(f"[bold]{key:>18}[/]  {escape(str(value))}")
+    if data.get("error"):
+        error = escape(data["error"]).replace("\n", "\n" + " " * 20)
+        out.print("[bold]             error[/]  " + error,
                   markup=True, highlight=False)
 
 

@@ -151,6 +151,7 @@ def ticks(
     if json:
         common.print_json(items)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
@@ -164,5 +165,5 @@ def ticks(
         table.add_row(str(t["id"]), t["scheduled_for"].strftime("%Y-%m-%d %H:%M:%SZ")
                       if t["scheduled_for"] else "-",
                       t["started_at"].strftime("%Y-%m-%d %H:%M:%SZ"), t["status"],
-                      ", ".join(map(str, t["run_ids"])) or "-", why)
+                      ", ".join(map(str, t["run_ids"])) or "-", escape(why))
     common.console().print(table)

@@ -72,12 +72,12 @@ def preview(name: NameArg, config: common.ConfigOpt = None, json: common.JsonOpt
         with store.read() as conn:
             fresh = [r for r in result.requests
                      if r.run_key is None or show_key(conn, f"sensor:{name}", r.run_key) is None]
-    data = {"sensor": name, "would_request": [
+    data = common.redacted({"sensor": name, "would_request": [
         {"run_key": r.run_key, "target": r.target, "partition_key": r.partition_key,
          "trigger": dict(r.trigger)} for r in fresh],
         "already_requested": len(result.requests) - len(fresh),
         "skip_reason": result.skip_reason if not fresh else None,
-        "cursor": cursor, "current_cursor": state.cursor}
+        "cursor": cursor, "current_cursor": state.cursor}, show_secrets=False)
     if json:
         common.print_json(data)
         return
@@ -85,12 +85,12 @@ def preview(name: NameArg, config: common.ConfigOpt = None, json: common.JsonOpt
     out.print(f"sensor {name}: would request {len(fresh)} run(s)"
               f" ({data['already_requested']} already requested)")
     for r in data["would_request"][:50]:
-        out.print(f"  {r['run_key']}")
+        out.print(f"  {r['run_key']}", markup=False)
     if len(fresh) > 50:
         out.print(f"  ... {len(fresh) - 50} more")
     if data["skip_reason"]:
-        out.print(f"  skip: {data['skip_reason']}")
-    out.print(f"  cursor: {cursor}")
+        out.print(f"  skip: {data['skip_reason']}", markup=False)
+    out.print(f"  cursor: {data['cursor']}", markup=False)
 
 
 def _evaluate(store: Any, defs: Any, sensor: Any, cursor: str | None, now: Any

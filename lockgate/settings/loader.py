@@ -119,6 +119,14 @@ def load_definitions(path: str | os.PathLike[str] | None = None,
     )
 
 
+def local_path(base_dir: str | os.PathLike[str], path: str) -> str:
+    """``path`` as an absolute, normalized folder: ``~`` expanded, relative to ``base_dir``.
+
+    Symlinks are kept as written (the watched folder's events carry the path given).
+    """
+    return os.path.abspath(os.path.join(base_dir, os.path.expanduser(path)))
+
+
 def resolve_storage_url(url: str, base_dir: Path) -> str:
     """A SQLite URL with a relative path is taken relative to the config's folder."""
     prefix = "sqlite:///"
@@ -247,6 +255,13 @@ class _Builder:
 
     def _build_sensors(self, name: str, m: schema.SensorBase, origin: str, fn: Any) -> None:
         options = m.model_dump(exclude={"kind", "target", "interval", "description"})
+        if isinstance(m, schema.FileSensorModel):
+            # Once, here: every user of these paths (watching, rescans, on_success) sees
+            # the same absolute folder, `~` expanded, relative to the config's folder.
+            options["path"] = local_path(self.base_dir, m.path)
+            if m.on_success is not None and m.on_success.move_to:
+                options["on_success"]["move_to"] = local_path(self.base_dir,
+                                                              m.on_success.move_to)
         self.sensors[name] = d.Sensor(
             name=name,
             kind=m.kind,  # type: ignore[attr-defined]  # every sensor model has a kind

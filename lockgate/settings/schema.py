@@ -141,6 +141,13 @@ class JobModel(Model):
                 '(["python", "load.py"]) or add `shell: true` to run it through a shell',
                 self.command,
             )
+        if self.shell and self.command:
+            from lockgate.shell import shell_template_problem
+
+            script = self.command if isinstance(self.command, str) else " ".join(self.command)
+            problem = shell_template_problem(script)
+            if problem:
+                raise KeyProblem("command", problem, self.command)
         if isinstance(self.command, list) and not self.command:
             raise KeyProblem("command", "command is an empty list; give the program and its "
                              'arguments, e.g. ["python", "load.py"]', [])

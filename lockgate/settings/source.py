@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from lockgate import redact
 from lockgate.errors import ConfigError
 
 __all__ = ["ConfigSource", "interpolate", "read_yaml"]
@@ -214,6 +215,30 @@ def _collect_lines(node: yaml.Node, path: Path_, source: ConfigSource,
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+_QUERY_NAME = re.compile(r"[?&;]([^=&;#/]+)=[^&;#]*$")
+_USERINFO = re.compile(r"://[^/?#@]*$")
+_USERINFO_END = re.compile(r"[^/?#@]*@")
+
+
+def _secret_place(name: str, path: Path_, before: str, after: str) -> bool:
+    """Whether a ``${VAR}`` value is a secret: by its variable's name or where it lands.
+
+    Secret places: a secret-looking key on the path (``password``), any HTTP header, a
+    secret-looking query parameter (in ``params`` or in a URL), a URL's userinfo.
+    """
+    if redact.is_secret_key(name) or any(redact.is_secret_key(p) for p in path):
+        return True
+    if "headers" in path:
+        return True
+    if len(path) >= 2 and path[-2] == "params" and isinstance(path[-1], str) and \
+            redact.is_secret_param(path[-1]):
+        return True
+    query = _QUERY_NAME.search(before)
+    if query and "://" in before and redact.is_secret_param(query.group(1)):
+        return True
+    return _USERINFO.search(before) is not None and _USERINFO_END.match(after) is not None
+
+
 def interpolate(source: ConfigSource, environ: Mapping[str, str] | None = None) -> None:
     """Replace ``${VAR}`` and ``${VAR:-default}`` in every string value, in place.
 
@@ -239,10 +264,11 @@ def interpolate(source: ConfigSource, environ: Mapping[str, str] | None = None) 
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
-            if name in env:
-                return env[name]
-            if default is not None:
-                return default
+            if name in env or default is not None:
+                value = env.get(name, default) or ""
+                if _secret_place(name, path, text[: match.start()], text[match.end() :]):
+                    redact.remember_secret(value)
+                return value
             raise source.error(
                 path,
                 f"environment variable {name} is not set",

@@ -65,9 +65,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _sqlite_engine(parsed: Any, **kwargs: Any) -> Engine:
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
+        from lockgate.private_files import make_private_dirs, touch_private
+
         folder = Path(database).parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(folder)
+            touch_private(database)  # 0600; SQLite gives -wal and -shm the same mode
         except OSError as exc:
             raise StoreError(
                 f"cannot create the database folder {str(folder)!r}: {exc.strerror}; "

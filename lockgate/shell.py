@@ -1,0 +1,306 @@
+"""Placeholders in ``shell: true`` commands: values reach the shell as variables, never text.
+
+A shell parses the script it is given, so a value pasted into the script (quoted or not)
+is parsed too: ``shlex.quote`` protects a bare word, but inside the user's own double
+quotes its single quotes are literal and ``$(...)`` runs. lockgate therefore never puts a
+value into the script. Each ``{placeholder}`` becomes a reference to an environment
+variable (``LOCKGATE_ARG_1``, ``LOCKGATE_ARG_2``, ...) that carries the value, written in
+the form that expands to exactly the value in the quoting context where the placeholder
+stands::
+
+    process {file.path}          ->  process "${LOCKGATE_ARG_1}"
+    process "in: {file.path}"    ->  process "in: ${LOCKGATE_ARG_1}"
+    process '{file.path}'        ->  process ''"${LOCKGATE_ARG_1}"''
+    cat <<EOF / {file.path}      ->  ${LOCKGATE_ARG_1} (an unquoted here-document body)
+
+The shell expands a variable once and never parses the result, so no name (quotes,
+``$``, backticks, ``;``, ``|``, newlines, bytes that are not UTF-8) can run anything.
+Where no reference can stand for the value (a quoted here-document, right after a
+backslash, inside ``$((...))`` arithmetic) the command is refused with the fix.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lockgate.context import PlaceholderError, RunContext
+
+__all__ = ["ARG_PREFIX", "ShellCommand", "render_shell", "shell_template_problem"]
+
+ARG_PREFIX = "LOCKGATE_ARG_"
+
+# Frames of the quoting stack.
+_TOP, _CMD, _BQ, _DQ, _SQ, _PARAM, _ARITH, _COMMENT, _HEREDOC = (
+    "top",
+    "cmd",
+    "bq",
+    "dq",
+    "sq",
+    "param",
+    "arith",
+    "comment",
+    "heredoc",
+)
+_WORD_BREAK = " \t\n;&|()<>"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShellCommand:
+    """A script for ``/bin/sh -c`` and the variables its placeholder references read."""
+
+    script: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)  # variable -> placeholder
+
+
+@dataclass
+class _Frame:
+    kind: str
+    depth: int = 0  # open parentheses inside a $( ... )
+    delimiter: str = ""  # here-document
+    quoted: bool = False  # here-document with a quoted delimiter
+    strip_tabs: bool = False  # <<-
+    line: str = ""  # here-document: the current line so far
+    line_has_field: bool = False
+
+
+class _Lexer:
+    """Tracks the shell's quoting context through a script, one character at a time.
+
+    It follows POSIX sh closely enough to place references; where it could misjudge a
+    context (an unbalanced ``case`` pattern inside ``$(...)``), the worst outcome is a
+    reference written in the wrong form (word splitting, a literal ``${...}``), never a
+    value parsed as shell syntax: values are not in the text it reads.
+    """
+
+    def __init__(self) -> None:
+        self.stack: list[_Frame] = [_Frame(_TOP)]
+        self.escape = False
+        self.pending: list[_Frame] = []  # here-documents whose bodies start at a newline
+        self.prev = "\n"
+
+    @property
+    def frame(self) -> _Frame:
+        return self.stack[-1]
+
+    def feed(self, text: str) -> None:
+        i = 0
+        while i < len(text):
+            i = self._step(text, i)
+
+    def _step(self, text: str, i: int) -> int:
+        c = text[i]
+        frame = self.frame
+        kind = frame.kind
+        if kind == _HEREDOC:
+            return self._heredoc_char(text, i)
+        if self.escape:
+            self.escape = False
+            self.prev = "x"
+            return i + 1
+        if kind == _SQ:
+            if c == "'":
+                self.stack.pop()
+        elif kind == _COMMENT:
+            if c == "\n":
+                self.stack.pop()
+                return i  # the newline also ends the command line around the comment
+        elif c == "\\":
+            self.escape = True
+        elif (kind == _DQ and c == '"') or (kind == _BQ and c == "`"):
+            self.stack.pop()
+        elif c == "`":
+            self.stack.append(_Frame(_BQ))
+        elif c == "$" and text.startswith("$((", i):
+            self.stack.append(_Frame(_ARITH))
+            self.prev = "("
+            return i + 3
+        elif c == "$" and text.startswith("$(", i):
+            self.stack.append(_Frame(_CMD))
+            self.prev = "("
+            return i + 2
+        elif c == "$" and text.startswith("${", i):
+            self.stack.append(_Frame(_PARAM))
+            return i + 2
+        elif kind == _PARAM and c == "}":
+            self.stack.pop()
+        elif kind == _ARITH:
+            if c == "(":
+                frame.depth += 1
+            elif c == ")":
+                if frame.depth == 0 and text.startswith("))", i):
+                    self.stack.pop()
+                    self.prev = ")"
+                    return i + 2
+                frame.depth -= 1
+        elif kind == _DQ:
+            pass
+        elif c == "'":
+            self.stack.append(_Frame(_SQ))
+        elif c == '"':
+            self.stack.append(_Frame(_DQ))
+        elif c == "#" and self.prev in _WORD_BREAK and kind != _PARAM:
+            self.stack.append(_Frame(_COMMENT))
+        elif kind == _CMD and c == "(":
+            frame.depth += 1
+        elif kind == _CMD and c == ")":
+            if frame.depth == 0:
+                self.stack.pop()
+            else:
+                frame.depth -= 1
+        elif c == "<" and text.startswith("<<", i) and not text.startswith("<<<", i):
+            return self._heredoc_operator(text, i)
+        elif c == "\n" and self.pending:
+            self.prev = "\n"
+            self.stack.append(self.pending.pop(0))
+            return i + 1
+        self.prev = c
+        return i + 1
+
+    def _heredoc_operator(self, text: str, i: int) -> int:
+        i += 2
+        strip = text.startswith("-", i)
+        if strip:
+            i += 1
+        while i < len(text) and text[i] in " \t":
+            i += 1
+        word, quoted, quote = [], False, ""
+        while i < len(text):
+            c = text[i]
+            if quote:
+                if c == quote:
+                    quote = ""
+                else:
+                    word.append(c)
+            elif c in "'\"":
+                quote, quoted = c, True
+            elif c == "\\" and i + 1 < len(text):
+                quoted = True
+                i += 1
+                word.append(text[i])
+            elif c in _WORD_BREAK:
+                break
+            else:
+                word.append(c)
+            i += 1
+        self.pending.append(
+            _Frame(_HEREDOC, delimiter="".join(word), quoted=quoted, strip_tabs=strip)
+        )
+        self.prev = "x"
+        return i
+
+    def _heredoc_char(self, text: str, i: int) -> int:
+        frame = self.frame
+        c = text[i]
+        if c != "\n":
+            if self.escape:
+                self.escape = False
+            elif c == "\\" and not frame.quoted:
+                self.escape = True
+            frame.line += c
+            return i + 1
+        self.escape = False
+        line = frame.line.lstrip("\t") if frame.strip_tabs else frame.line
+        if line == frame.delimiter and not frame.line_has_field:
+            self.stack.pop()
+            if self.pending:
+                self.stack.append(self.pending.pop(0))
+        frame.line, frame.line_has_field = "", False
+        self.prev = "\n"
+        return i + 1
+
+    def reference(self, name: str, placeholder: str) -> str:
+        """The text that expands to variable ``name`` exactly, where the lexer stands."""
+        frame = self.frame
+        self.prev = "x"  # a reference is a word's text: a `#` right after it is no comment
+        if self.escape:
+            raise PlaceholderError(
+                f"placeholder {{{placeholder}}} follows a backslash, which would escape "
+                "part of its value; remove the backslash (the value arrives intact)"
+            )
+        if frame.kind == _HEREDOC:
+            if frame.quoted:
+                raise PlaceholderError(
+                    f"placeholder {{{placeholder}}} is in a here-document with a quoted "
+                    f"delimiter (<<'{frame.delimiter}'), where the shell expands nothing; "
+                    f"write <<{frame.delimiter} without quotes, or read the value from a "
+                    "LOCKGATE_* environment variable"
+                )
+            frame.line_has_field = True
+            return "${" + name + "}"
+        if frame.kind == _ARITH:
+            raise PlaceholderError(
+                f"placeholder {{{placeholder}}} is inside $((...)) arithmetic, which would "
+                "evaluate its value as an expression; assign it first, e.g. "
+                f'n="{{{placeholder}}}"; echo $((n + 1))'
+            )
+        if frame.kind == _SQ:
+            return "'\"${" + name + "}\"'"
+        if frame.kind == _DQ or (frame.kind == _PARAM and self._in_double_quotes()):
+            return "${" + name + "}"
+        return '"${' + name + '}"'
+
+    def _in_double_quotes(self) -> bool:
+        for frame in reversed(self.stack):
+            if frame.kind == _DQ:
+                return True
+            if frame.kind in (_CMD, _BQ, _TOP):
+                return False
+        return False
+
+
+def render_shell(script: str, context: RunContext | None) -> ShellCommand:
+    """Turn a ``shell: true`` command into a script of variable references and their values.
+
+    With ``context=None`` only the script's shape is checked (for ``lockgate check``), and
+    the values are left empty.
+
+    Raises:
+        PlaceholderError: a placeholder this run cannot fill, a malformed template, or a
+            placeholder where no variable reference can stand (see the module docstring).
+    """
+    from lockgate.context import _Formatter, _why
+
+    formatter = _Formatter(context.namespace() if context else {}, None)
+    lexer = _Lexer()
+    out: list[str] = []
+    env: dict[str, str] = {}
+    names: dict[str, str] = {}
+    try:
+        parts = list(string.Formatter().parse(script))
+        for literal, name, spec, conversion in parts:
+            lexer.feed(literal)
+            out.append(literal)
+            if name is None:
+                continue
+            var = f"{ARG_PREFIX}{len(env) + 1}"
+            out.append(lexer.reference(var, name))
+            names[var] = name
+            if context is None:
+                env[var] = ""
+                continue
+            value, _ = formatter.get_field(name, (), {})
+            value = formatter.convert_field(value, conversion)
+            spec = formatter.vformat(spec, (), {}) if spec and "{" in spec else spec or ""
+            env[var] = formatter.format_field(value, spec)
+    except KeyError as exc:
+        name = str(exc.args[0]) if exc.args else "?"
+        assert context is not None  # without a context no field is looked up
+        raise PlaceholderError(_why(name, script, context)) from None
+    except (ValueError, IndexError, AttributeError, TypeError) as exc:
+        raise PlaceholderError(
+            f"command {script!r} is not a valid template ({exc}); "
+            "write {{ and }} for literal braces"
+        ) from None
+    return ShellCommand(script="".join(out), env=env, names=names)
+
+
+def shell_template_problem(script: str) -> str | None:
+    """Why a ``shell: true`` command's placeholders cannot be placed safely, or None."""
+    try:
+        render_shell(script, None)
+    except PlaceholderError as exc:
+        return str(exc)
+    return None

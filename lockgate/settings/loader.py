@@ -93,7 +93,7 @@ def load_definitions(path: str | os.PathLike[str] | None = None,
         builder.add_module(module_name, ("definitions", index))
     builder.check_references(root.pools)
     launcher = root.launcher
-    return d.Definitions(
+    defs = d.Definitions(
         storage_url=resolve_storage_url(root.storage.url, base_dir),
         launcher=d.LauncherSettings(
             max_concurrent_runs=launcher.max_concurrent_runs,
@@ -117,6 +117,8 @@ def load_definitions(path: str | os.PathLike[str] | None = None,
         config_path=str(file.resolve()),
         base_dir=str(base_dir),
     )
+    builder.check_placeholders(defs)
+    return defs
 
 
 def resolve_storage_url(url: str, base_dir: Path) -> str:
@@ -337,6 +339,29 @@ class _Builder:
                         f"declare it, e.g. `pools: {{{key}: 2}}`, or use one of: "
                         f"{', '.join(sorted(pools)) or '(no pools declared)'}", key)
         self._check_cycles()
+
+    def check_placeholders(self, defs: d.Definitions) -> None:
+        """Refuse schedules and sensors whose runs cannot fill their target's command."""
+        from lockgate.placeholders import trigger_problems
+
+        problems = trigger_problems(defs)
+        if not problems:
+            return
+        lines = []
+        for problem in problems:
+            src, where = self.where[(problem.section, problem.name)]
+            at = f"{src.file}:{src.line_of((*where, 'target')) or '?'}"
+            lines.extend(f"{at}: {problem.section}.{problem.name} -> {problem.target}: "
+                         f"{unfilled.message()}" for unfilled in problem.unfilled)
+        first = problems[0]
+        raise self._error(
+            first.section, first.name, ("target",),
+            f"every run of {len(problems)} trigger(s) would fail on a placeholder:\n  "
+            + "\n  ".join(lines),
+            "target a job whose command uses what these runs carry ({file.*} from a file "
+            "sensor, {item.*} from an HTTP sensor, {partition.*} for a partitioned asset), "
+            "or give the value in the job's `config`",
+            first.target)
 
     def _check_cycles(self) -> None:
         state: dict[str, int] = {}  # 1 = on the current path, 2 = done

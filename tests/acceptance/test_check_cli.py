@@ -348,3 +348,27 @@ def test_folder_given_as_config(tmp_path: Path) -> None:
     assert_user_error(run("check", "--config", "proj", cwd=tmp_path),
                       "proj: is a folder, not a config file",
                       "did you mean 'proj/lockgate.yaml'?")
+
+
+def test_schedule_whose_job_reads_a_file_placeholder_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, {"lockgate.yaml": """\
+        jobs:
+          load_file:
+            command: ["python", "load.py", "{file.path}"]
+          load_item:
+            command: ["python", "load.py", "{item.id}"]
+        schedules:
+          nightly:
+            cron: "0 2 * * *"
+            target: load_file
+        sensors:
+          files:
+            kind: file
+            path: in
+            target: load_item
+        """})
+    stderr = assert_user_error(run("check", cwd=tmp_path), "lockgate.yaml:9",
+                               "schedules.nightly -> load_file", "sensors.files -> load_item",
+                               "this run was not triggered by a file sensor",
+                               "not triggered by an HTTP sensor item", "fix:")
+    assert "{file.path}" in stderr and "{item.id}" in stderr

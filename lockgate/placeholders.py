@@ -1,0 +1,162 @@
+"""Which ``{placeholders}`` of a command its triggers can fill, decided before any run.
+
+A schedule's runs carry no file and a manual run no HTTP item, so a job whose argv
+reads ``{file.path}`` can only fail when a schedule or ``lockgate trigger`` starts it.
+:func:`unfillable` finds those placeholders from the argv alone; the config loader
+checks every schedule and sensor against its target, and ``lockgate trigger`` checks
+the run it is about to queue, with the message a run would fail with.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from lockgate.context import unfilled_message
+from lockgate.definitions import Definitions, Job, Schedule, Sensor
+
+__all__ = [
+    "Supply",
+    "TriggerProblem",
+    "Unfilled",
+    "placeholders",
+    "supply_for",
+    "trigger_problems",
+    "unfillable",
+]
+
+ALWAYS = frozenset({"run", "tags"})
+"""Heads every run fills (``{run.id}``, ``{tags.team}``)."""
+
+SENSOR_FACTS: Mapping[str, frozenset[str]] = {
+    "file": frozenset({"file"}),
+    "http": frozenset({"item", "http"}),
+    "asset": frozenset({"upstream", "upstream_assets"}),
+}
+"""The trigger facts each sensor kind gives its runs (``python`` sensors: unknown)."""
+
+PARTITIONING_SENSORS = frozenset({"asset"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Supply:
+    """What one way of starting a run provides to its target's placeholders."""
+
+    facts: frozenset[str] = frozenset()  # trigger fact heads: file, item, schedule, ...
+    partition: bool = False
+    config_keys: frozenset[str] = frozenset()
+    any_config: bool = False  # a Python schedule's function may return any config
+    what: str = "this run"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unfilled:
+    """A placeholder of ``arg`` that a run started this way cannot fill."""
+
+    name: str
+    arg: str
+
+    def message(self) -> str:
+        return unfilled_message(self.name, self.arg)
+
+
+def placeholders(argv: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(field name, argument)`` for every ``{field}`` in ``argv``, ``[i]`` as ``.i``.
+
+    An argument that is not a valid template is left to the run (which names it).
+    """
+    parser = string.Formatter()
+    for arg in argv:
+        try:
+            parsed = list(parser.parse(arg))
+        except ValueError:
+            continue
+        for _literal, name, _spec, _conversion in parsed:
+            if name:
+                yield name.replace("[", ".").replace("]", ""), arg
+
+
+def unfillable(job: Job, supply: Supply) -> list[Unfilled]:
+    """The placeholders of ``job``'s command that ``supply`` leaves empty, in argv order."""
+    if not job.command:
+        return []
+    out: list[Unfilled] = []
+    for name, arg in placeholders(job.command):
+        if not _filled(name.split("."), supply):
+            out.append(Unfilled(name=name, arg=arg))
+    return out
+
+
+def _filled(parts: list[str], supply: Supply) -> bool:
+    head = parts[0]
+    if head in ALWAYS or head in supply.facts:
+        return True
+    if head == "partition":
+        return supply.partition
+    if head == "config":
+        return len(parts) == 1 or supply.any_config or parts[1] in supply.config_keys
+    # A bare {KEY} reads the run's config.
+    return supply.any_config or head in supply.config_keys
+
+
+def supply_for(defs: Definitions, trigger: Schedule | Sensor) -> Supply | None:
+    """What the runs of a schedule or sensor provide; None when that cannot be known
+    before they run (a Python sensor builds its own requests)."""
+    job = defs.target_job(trigger.target)
+    asset = defs.assets.get(trigger.target)
+    partitioned = asset is not None and asset.partitions is not None
+    keys = frozenset(k for k in job.config if isinstance(k, str))
+    if isinstance(trigger, Schedule):
+        return Supply(
+            facts=frozenset({"schedule"}),
+            partition=partitioned,
+            config_keys=keys | frozenset(trigger.config),
+            any_config=trigger.fn is not None,
+            what=f"runs of schedule {trigger.name}",
+        )
+    facts = SENSOR_FACTS.get(trigger.kind)
+    if facts is None:
+        return None
+    return Supply(
+        facts=facts,
+        partition=partitioned and trigger.kind in PARTITIONING_SENSORS,
+        config_keys=keys,
+        what=f"runs of {trigger.kind} sensor {trigger.name}",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TriggerProblem:
+    """A schedule or sensor whose target's command it cannot fill."""
+
+    section: str  # "schedules" or "sensors"
+    name: str
+    target: str
+    unfilled: tuple[Unfilled, ...] = field(default_factory=tuple)
+
+
+def trigger_problems(defs: Definitions) -> list[TriggerProblem]:
+    """Every schedule and sensor whose runs would fail on an unfillable placeholder."""
+    problems: list[TriggerProblem] = []
+    triggers: list[tuple[str, Schedule | Sensor]] = [
+        *(("schedules", s) for s in defs.schedules.values()),
+        *(("sensors", s) for s in defs.sensors.values()),
+    ]
+    for section, trigger in triggers:
+        if not defs.has_target(trigger.target):
+            continue
+        supply = supply_for(defs, trigger)
+        if supply is None:
+            continue
+        missing = unfillable(defs.target_job(trigger.target), supply)
+        if missing:
+            problems.append(
+                TriggerProblem(
+                    section=section,
+                    name=trigger.name,
+                    target=trigger.target,
+                    unfilled=tuple(missing),
+                )
+            )
+    return problems

@@ -10,11 +10,16 @@ the run it is about to queue, with the message a run would fail with.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from lockgate.context import unfilled_message
 from lockgate.definitions import Definitions, Job, Schedule, Sensor
+
+if TYPE_CHECKING:
+    from lockgate.errors import ConfigError
+    from lockgate.settings.source import ConfigSource
 
 __all__ = [
     "Supply",
@@ -22,6 +27,7 @@ __all__ = [
     "Unfilled",
     "placeholders",
     "supply_for",
+    "trigger_error",
     "trigger_problems",
     "unfillable",
 ]
@@ -160,3 +166,34 @@ def trigger_problems(defs: Definitions) -> list[TriggerProblem]:
                 )
             )
     return problems
+
+
+def trigger_error(
+    defs: Definitions, locate: Callable[[str, str], tuple[ConfigSource, tuple[Any, ...]]]
+) -> ConfigError | None:
+    """One ConfigError listing every trigger of :func:`trigger_problems`, or None.
+
+    ``locate(section, name)`` gives the source and key path a trigger was written at.
+    """
+    problems = trigger_problems(defs)
+    if not problems:
+        return None
+    lines = []
+    for problem in problems:
+        src, where = locate(problem.section, problem.name)
+        at = f"{src.file}:{src.line_of((*where, 'target')) or '?'}"
+        lines.extend(
+            f"{at}: {problem.section}.{problem.name} -> {problem.target}: {unfilled.message()}"
+            for unfilled in problem.unfilled
+        )
+    first = problems[0]
+    src, where = locate(first.section, first.name)
+    return src.error(
+        (*where, "target"),
+        f"every run of {len(problems)} trigger(s) would fail on a placeholder:\n  "
+        + "\n  ".join(lines),
+        value=first.target,
+        hint="target a job whose command uses what these runs carry ({file.*} from a file "
+        "sensor, {item.*} from an HTTP sensor, {partition.*} for a partitioned asset), "
+        "or give the value in the job's `config`",
+    )

@@ -13,10 +13,14 @@ if TYPE_CHECKING:
 def check(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """Validate the config and the Python modules it names; list what they define.
 
-    Exits 2 with the file, line, key path and fix when anything is wrong.
+    Exits 2 with the file, line, key path and fix when anything is wrong. --json adds
+    `settings` (storage, launcher, daemon, http) and `sources`: where each came from,
+    `env LOCKGATE_<SECTION>_<KEY>`, `FILE:LINE` or `default`.
     """
     defs = common.load(config)
-    report = summarize(defs)
+    report: dict[str, Any] = dict(summarize(defs))
+    report["settings"] = {k: _shown(k, v) for k, v in defs.settings.items()}
+    report["sources"] = dict(defs.setting_sources)
     warnings = find_warnings(defs)
     err = common.err_console()
     for warning in warnings:
@@ -103,6 +107,15 @@ def _sensor(s: Sensor) -> dict[str, Any]:
     }
 
 
+def _shown(key: str, value: Any) -> Any:
+    """A setting as printed: the password of a database URL hidden."""
+    if key == "storage.url" and isinstance(value, str):
+        import re
+
+        return re.sub(r"^([^:/]+://[^:/@]*:)[^@]*@", r"\1***@", value)
+    return value
+
+
 def find_warnings(defs: Definitions) -> list[str]:
     """Things that are valid but likely wrong on this machine (missing programs, folders)."""
     import os
@@ -134,7 +147,7 @@ def find_warnings(defs: Definitions) -> list[str]:
     return warnings
 
 
-def _print_tables(defs: Definitions, report: dict[str, list[dict[str, Any]]]) -> None:
+def _print_tables(defs: Definitions, report: dict[str, Any]) -> None:
     from rich.table import Table
 
     out = common.console()
@@ -154,6 +167,10 @@ def _print_tables(defs: Definitions, report: dict[str, list[dict[str, Any]]]) ->
         for row in rows:
             table.add_row(*(_cell(row, c) for c in columns))
         out.print(table)
+    from_env = [f"{key} ({where[4:]})" for key, where in defs.setting_sources.items()
+                if where.startswith("env ")]
+    if from_env:
+        out.print(f"from the environment: {', '.join(from_env)}", soft_wrap=True)
     counts = ", ".join(f"{len(report[k])} {k if len(report[k]) != 1 else k[:-1]}"
                        for k in ("jobs", "assets", "schedules", "sensors"))
     out.print(counts)

@@ -22,7 +22,7 @@ from typing import Any
 
 from lockgate import __version__, clock
 from lockgate.definitions import Definitions
-from lockgate.errors import ConfigError, StoreError
+from lockgate.errors import ConfigError, SchemaMismatch, SetupError, StoreError
 from lockgate.logs import get_logger
 from lockgate.settings import load_definitions
 from lockgate.store import Store
@@ -30,6 +30,7 @@ from lockgate.store import Store
 from .fire_times import FireTime, fire_times
 from .health import Loops
 from .http import HttpEndpoint
+from .launcher import prepare_state_dir
 from .lease import Lease, LeaseLost
 from .metrics import Metrics
 from .schedules import evaluate_schedule
@@ -96,7 +97,15 @@ class Daemon:
     # -- life -----------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Run until stopped; 0 after a clean stop.
+
+        Raises:
+            SetupError: the state directory or the store cannot be created or written,
+                or the store's schema is newer than this lockgate (a restart cannot fix
+                these; exit 78). A database that does not answer is waited for instead.
+        """
         defs = self.defs
+        prepare_state_dir(defs.launcher.state_dir)
         self.store = Store.open(defs.storage_url)
         if not self._upgrade_store():
             return 0
@@ -143,6 +152,11 @@ class Daemon:
             try:
                 self.store.upgrade()
                 return True
+            except SetupError:
+                raise
+            except SchemaMismatch as exc:
+                # Only a newer lockgate (or a downgrade of this one) fixes it.
+                raise SetupError(str(exc)) from exc
             except StoreError as exc:
                 self.log.error("store_unavailable", error=str(exc), retry_in=delay)
                 self.notifier.status(f"waiting for the store: {exc}")

@@ -264,7 +264,12 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
          attempt: Annotated[int | None, typer.Option("--attempt",
                             help="Which attempt (default: the latest).")] = None,
          config: common.ConfigOpt = None) -> None:
-    """Print a run's log (stdout and stderr of its job)."""
+    """Print a run's log (stdout and stderr of its job).
+
+    The log is read from the state directory of the worker that executed the run; on
+    another machine or container it is not there, and the command says so (exit 1).
+    """
+    import os
     import sys
 
     from lockgate.errors import UsageError
@@ -277,6 +282,15 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
         if path is None and not follow:
             raise UsageError(f"run {run_id} has no log yet ({run.status}); "
                              "use --follow to wait for it")
+        if path is not None and run.is_finished and not os.path.exists(path):
+            from lockgate.errors import EnvironmentFault
+
+            # Run logs stay where the worker that executed the run wrote them.
+            raise EnvironmentFault(
+                f"the log of run {run_id} is not on this machine: worker "
+                f"{run.worker_id or '?'} wrote it to {path}; run `lockgate runs logs "
+                f"{run_id}` where that worker runs (its host or container), or check that "
+                "launcher.state_dir is the same folder")
         offset = 0
         while True:
             if path is not None:

@@ -193,3 +193,14 @@ def test_trigger_set_that_is_not_name_equals_value_exits_2(upgraded_project: Pat
                                                            bad: str) -> None:
     result = cli(upgraded_project, "trigger", "load_file", "--set", bad, code=2)
     assert "--set" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_logs_of_a_run_executed_elsewhere_say_where_they_are(project: Path) -> None:
+    import shutil
+
+    run = cli_json(project, "trigger", "hello")
+    cli(project, "worker", "--drain")
+    shutil.rmtree(project / "state" / "logs")  # as seen from another machine or container
+    result = cli(project, "runs", "logs", str(run["id"]), code=1)
+    assert f"the log of run {run['id']} is not on this machine" in result.stderr
+    assert "worker " in result.stderr and "Traceback" not in result.stderr

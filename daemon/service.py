@@ -36,6 +36,7 @@ from .metrics import Metrics
 from .schedules import evaluate_schedule
 from .sdnotify import Notifier
 from .sensors import SensorManager
+from .sqlite_guard import claim_sqlite
 from .worker import Worker, new_worker_id
 
 __all__ = ["Daemon", "ScheduleContext"]
@@ -107,7 +108,14 @@ class Daemon:
         defs = self.defs
         prepare_state_dir(defs.launcher.state_dir)
         self.store = Store.open(defs.storage_url)
+        try:
+            self._sqlite_lock = claim_sqlite(defs.storage_url, holder=f"pid {os.getpid()} "
+                                             f"on {socket.gethostname()}, {self.daemon_id}")
+        except BaseException:
+            self.store.close()
+            raise
         if not self._upgrade_store():
+            self._release_sqlite()
             return 0
         self.http = HttpEndpoint(defs.daemon.http_bind, health=self.health,
                                  metrics=self.metrics.render)
@@ -145,6 +153,10 @@ class Daemon:
                 self.reload()
         self._shutdown(worker_thread)
         return 0
+
+    def _release_sqlite(self) -> None:
+        if self._sqlite_lock is not None:
+            self._sqlite_lock.release()
 
     def _upgrade_store(self) -> bool:
         delay = 0.5
@@ -196,6 +208,7 @@ class Daemon:
         self.user_pool.shutdown(wait=False, cancel_futures=True)
         self.http.stop()
         self.store.close()
+        self._release_sqlite()
         self.log.info("daemon_stopped")
 
     # -- deciding -----------------------------------------------------------------------

@@ -29,30 +29,41 @@ def exits_78_without_traceback(tmp_path: Path, config: Path, *fragments: str) ->
 def test_store_folder_that_cannot_be_created_exits_78(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a folder")
     url = f"sqlite:///{tmp_path / 'a-file' / 'sub' / 'lockgate.db'}"
-    exits_78_without_traceback(tmp_path, write_config(tmp_path, url=url),
-                               "cannot create the database folder", "a-file", "storage.url")
+    exits_78_without_traceback(
+        tmp_path,
+        write_config(tmp_path, url=url),
+        "cannot create the database folder",
+        "a-file",
+        "storage.url",
+    )
 
 
-def test_state_directory_that_cannot_be_created_exits_78(tmp_path: Path,
-                                                          sqlite_url: str) -> None:
+def test_state_directory_that_cannot_be_created_exits_78(tmp_path: Path, sqlite_url: str) -> None:
     (tmp_path / "a-file").write_text("not a folder")
-    config = write_config(tmp_path, url=sqlite_url,
-                          launcher={"state_dir": str(tmp_path / "a-file" / "state")})
-    exits_78_without_traceback(tmp_path, config, "cannot create the state directory",
-                               "launcher.state_dir")
+    config = write_config(
+        tmp_path, url=sqlite_url, launcher={"state_dir": str(tmp_path / "a-file" / "state")}
+    )
+    exits_78_without_traceback(
+        tmp_path, config, "cannot create the state directory", "launcher.state_dir"
+    )
 
 
-def test_postgres_database_that_does_not_exist_exits_78(tmp_path: Path,
-                                                        postgres_url: str) -> None:
+def test_postgres_database_that_does_not_exist_exits_78(tmp_path: Path, postgres_url: str) -> None:
     missing = postgres_url.rpartition("/")[0] + "/lockgate_no_such_database"
-    exits_78_without_traceback(tmp_path, write_config(tmp_path, url=missing),
-                               "does not exist", "storage.url")
+    exits_78_without_traceback(
+        tmp_path, write_config(tmp_path, url=missing), "does not exist", "storage.url"
+    )
 
 
 def test_address_this_host_does_not_have_exits_78(tmp_path: Path, sqlite_url: str) -> None:
     config = write_config(tmp_path, url=sqlite_url)
-    exits_78 = lockgate("daemon", "--config", str(config), cwd=tmp_path,
-                        env={"LOCKGATE_HTTP_BIND": "192.0.2.1:8686"})
+    exits_78 = lockgate(
+        "daemon",
+        "--config",
+        str(config),
+        cwd=tmp_path,
+        env={"LOCKGATE_HTTP_BIND": "192.0.2.1:8686"},
+    )
     assert exits_78.returncode == 78, exits_78.stderr[-2000:]
     assert "cannot listen on 192.0.2.1:8686" in exits_78.stderr
 
@@ -69,7 +80,8 @@ def test_port_in_use_exits_1_so_a_restart_retries(tmp_path: Path, sqlite_url: st
 
 
 def test_database_that_does_not_answer_is_waited_for_not_exited(
-        tmp_path: Path, daemons: Daemons) -> None:
+    tmp_path: Path, daemons: Daemons
+) -> None:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/test"
     d = daemons.start(write_config(tmp_path, url=url), ready=False)
     d.wait_event("store_unavailable", count=2)

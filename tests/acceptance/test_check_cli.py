@@ -409,3 +409,26 @@ def test_invalid_environment_override_names_the_variable(tmp_path: Path) -> None
     result = run("check", cwd=tmp_path, env={"LOCKGATE_LAUNCHER_MAX_CONCURRENT_RUNS": "many"})
     assert_user_error(result, "environment variable LOCKGATE_LAUNCHER_MAX_CONCURRENT_RUNS",
                       "launcher.max_concurrent_runs", "unset it")
+
+
+@pytest.mark.parametrize(("text", "line", "says"), [
+    ("jobs:\n  a:\n    command: [\"x\x00\"]\n", 3, "U+0000"),
+    ("jobs:\n  a:\n    command: [x]\n    config: " + "[" * 500 + "]" * 500 + "\n", 4,
+     "nested more than"),
+    ("jobs:\n  a:\n    config:\n" + "".join("  " * (i + 3) + f"k{i}:\n" for i in range(300))
+     + "  " * 303 + "v\n    command: [x]\n", None, "nested more than"),
+    ("jobs:\n  a:\n    command: [x]\n    timeout: .inf\n", 4, "too long"),
+    ("jobs:\n  a:\n    command: [x]\n    timeout: 99999999999999999d\n", 4, "too long"),
+    ("jobs:\n  a:\n    command: [x]\n    timeout: " + "9" * 400 + "\n", 4, "too long"),
+    ("jobs:\n  a:\n    command: [x]\n    timeout: .nan\n", 4, "not a duration"),
+    ("jobs:\n  a:\n    command: [x]\n    max_concurrent: " + "9" * 5000 + "\n", None,
+     "cannot be read"),
+])
+def test_hostile_config_exits_2_with_file_line_and_fix(tmp_path: Path, text: str,
+                                                       line: int | None, says: str) -> None:
+    (tmp_path / "lockgate.yaml").write_text(text, encoding="utf-8")
+    stderr = assert_user_error(run("check", cwd=tmp_path), says)
+    where = "lockgate.yaml" + (f":{line}:" if line else "")
+    assert where in stderr, stderr
+    assert "fix:" in stderr or "write" in stderr, stderr  # says what to write instead
+    assert len(stderr) < 2000, stderr

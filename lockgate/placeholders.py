@@ -25,6 +25,7 @@ __all__ = [
     "Supply",
     "TriggerProblem",
     "Unfilled",
+    "backfill_problems",
     "placeholders",
     "supply_for",
     "trigger_error",
@@ -197,3 +198,32 @@ def trigger_error(
         "sensor, {item.*} from an HTTP sensor, {partition.*} for a partitioned asset), "
         "or give the value in the job's `config`",
     )
+
+
+def backfill_problems(defs: Definitions, asset: str, *, downstream: bool) -> list[str]:
+    """Why runs of a backfill of ``asset`` (and its downstream assets) would all fail.
+
+    A backfill run carries its partition and the job's config, nothing else.
+    """
+    names = [asset]
+    if downstream:
+        changed = True  # add every asset that depends on one already listed
+        while changed:
+            changed = False
+            for name, other in defs.assets.items():
+                if name not in names and any(dep.asset in names for dep in other.deps):
+                    names.append(name)
+                    changed = True
+    out: list[str] = []
+    for name in names:
+        found = defs.assets.get(name)
+        if found is None:
+            continue
+        job = found.job
+        supply = Supply(
+            partition=found.partitions is not None,
+            config_keys=frozenset(k for k in job.config if isinstance(k, str)),
+            what=f"backfill runs of {name}",
+        )
+        out.extend(f"{name}: {u.message()}" for u in unfillable(job, supply))
+    return out

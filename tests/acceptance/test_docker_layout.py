@@ -108,6 +108,10 @@ def healthy(image: Image, tmp_path: Path) -> None:
     elsewhere.mkdir(exist_ok=True)
     result = lockgate(*image.healthcheck[1:], env=image.env, cwd=elsewhere)
     assert result.returncode == 0, result.stdout + result.stderr
+    # Without a config to read, the health check still finds the port in the environment.
+    bare = {**image.env, "LOCKGATE_CONFIG": str(elsewhere / "missing.yaml")}
+    result = lockgate(*image.healthcheck[1:], env=bare, cwd=elsewhere)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_bundled_project_runs_its_job_scripts_from_the_image_layout(

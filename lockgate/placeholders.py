@@ -179,7 +179,7 @@ def trigger_error(
     problems = trigger_problems(defs)
     if not problems:
         return None
-    lines = []
+    lines: list[str] = []
     for problem in problems:
         src, where = locate(problem.section, problem.name)
         at = f"{src.file}:{src.line_of((*where, 'target')) or '?'}"

@@ -107,6 +107,13 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`lockgate runs list | head`): nothing is wrong with
+        # lockgate. Point stdout at /dev/null so the interpreter's final flush is quiet.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except Exception as exc:  # the last boundary: no bare traceback reaches a user
         _report_unexpected(exc)
         sys.exit(EXIT_INTERNAL)

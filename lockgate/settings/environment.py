@@ -107,9 +107,7 @@ def _settings_class(section: str) -> type[_SectionEnv]:
         key: (str | None, Field(None, validation_alias=AliasChoices(*env_names(section, key))))
         for key in SECTIONS[section].model_fields
     }
-    return create_model(  # type: ignore[call-overload, no-any-return]  # dynamic fields
-        f"{section.title()}Environment", __base__=_SectionEnv, **fields
-    )
+    return create_model(f"{section.title()}Environment", __base__=_SectionEnv, **fields)
 
 
 def overrides(environ: Mapping[str, str]) -> list[EnvOverride]:

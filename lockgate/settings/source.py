@@ -165,7 +165,7 @@ def _too_deep(text: str, name: str) -> ConfigError:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    line = event.start_mark.line + 1
+                    line = event.start_mark.line + 1 if event.start_mark else None
                     break
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1

@@ -147,6 +147,8 @@ def test_project_built_from_lockgate_runs_its_jobs_and_definitions(
     done = wait_for(lambda: succeeded(image, "load_file"), what="the load_file run")
     log = lockgate("runs", "logs", str(done[0]["id"]), env=image.env).stdout
     assert "orders.csv: 3 rows" in log, log
+    # This config says nothing about state: it goes to the image's volume all the same.
+    assert (image.var / "lockgate.db").exists() and (image.var / "logs").is_dir()
     queued = lockgate("trigger", "daily_summary", "--partition", "2024-01-02", env=image.env)
     assert queued.returncode == 0, queued.stderr
     wait_for(lambda: succeeded(image, "daily_summary"), what="the daily_summary run")

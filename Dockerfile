@@ -5,7 +5,11 @@
 #   docker build -t lockgate .
 #   docker run -d --name lockgate -p 127.0.0.1:8686:8686 \
 #       -v lockgate-state:/var/lib/lockgate \
-#       -v "$PWD/lockgate.yaml:/etc/lockgate/lockgate.yaml:ro" lockgate
+#       -v "$PWD/myproject:/etc/lockgate:ro" lockgate
+#
+# /etc/lockgate is the project folder: lockgate.yaml, its job scripts and its
+# `definitions:` modules. Mount yours there, or build `FROM lockgate` with
+# `COPY . /etc/lockgate/` (examples/docker/Dockerfile).
 #
 # Any lockgate command runs the same way: `docker run --rm lockgate check`.
 
@@ -49,7 +53,11 @@ RUN groupadd --system --gid 10001 lockgate \
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels 'lockgate[postgres]'
 
+# The project folder: the config, the job scripts it runs (commands run in this
+# folder) and any `definitions:` modules (imported from it). An image of your own
+# replaces them: `FROM lockgate` then `COPY . /etc/lockgate/` (examples/docker/).
 COPY config/lockgate.yaml /etc/lockgate/lockgate.yaml
+COPY config/jobs /etc/lockgate/jobs
 
 USER lockgate:lockgate
 WORKDIR /var/lib/lockgate

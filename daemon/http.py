@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from lockgate.errors import EnvironmentFault
+from lockgate.errors import EnvironmentFault, SetupError
 
 __all__ = ["HttpEndpoint"]
 
@@ -51,9 +52,14 @@ class HttpEndpoint:
         try:
             self.server = ThreadingHTTPServer((host, int(port)), Handler)
         except OSError as exc:
-            raise EnvironmentFault(
+            # A port in use may come free (an old process still exiting); an address
+            # this host does not have, or a port this user may not open, never does.
+            fault = SetupError if exc.errno in (errno.EACCES, errno.EADDRNOTAVAIL) \
+                else EnvironmentFault
+            raise fault(
                 f"cannot listen on {bind}: {exc.strerror}; set `http: {{bind: HOST:PORT}}` "
-                "to a free port, or stop what uses it") from None
+                "(or LOCKGATE_HTTP_BIND) to a free port on an address of this host, or "
+                "stop what uses it") from None
         self.server.daemon_threads = True
         self.address = f"{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="lockgate-http",

@@ -25,11 +25,11 @@ from typing import Any
 
 from lockgate.context import RunContext, render_argv
 from lockgate.definitions import Job
-from lockgate.errors import JobError
+from lockgate.errors import JobError, SetupError
 from lockgate.private_files import make_private_dirs, open_private
 from lockgate.runs.queue import AttemptResult
 
-__all__ = ["Child", "LaunchError", "LocalLauncher", "attempt_result", "tail"]
+__all__ = ["Child", "LaunchError", "LocalLauncher", "attempt_result", "prepare_state_dir", "tail"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -81,6 +81,24 @@ class Child:
     @property
     def pid(self) -> int:
         return self.popen.pid
+
+
+def prepare_state_dir(path: str) -> None:
+    """Create the state directory (run logs, working state) and check it is writable.
+
+    Raises:
+        SetupError: it cannot be created or written by this user.
+    """
+    fix = ("create it writable for the user running lockgate, or set launcher.state_dir "
+           "(LOCKGATE_LAUNCHER_STATE_DIR) to a folder it can write")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise SetupError(f"cannot create the state directory {path!r}: "
+                         f"{exc.strerror or exc}; {fix}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SetupError(f"the state directory {path!r} is not writable by this user "
+                         f"(uid {os.getuid()}); {fix}")
 
 
 class LocalLauncher:

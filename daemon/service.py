@@ -22,7 +22,7 @@ from typing import Any
 
 from lockgate import __version__, clock
 from lockgate.definitions import Definitions
-from lockgate.errors import ConfigError, StoreError
+from lockgate.errors import ConfigError, SchemaMismatch, SetupError, StoreError
 from lockgate.logs import get_logger
 from lockgate.settings import load_definitions
 from lockgate.store import Store
@@ -30,11 +30,13 @@ from lockgate.store import Store
 from .fire_times import FireTime, fire_times
 from .health import Loops
 from .http import HttpEndpoint
+from .launcher import prepare_state_dir
 from .lease import Lease, LeaseLost
 from .metrics import Metrics
 from .schedules import evaluate_schedule
 from .sdnotify import Notifier
 from .sensors import SensorManager
+from .sqlite_guard import claim_sqlite
 from .user_pool import UserCodePool, UserCodeStopped
 from .worker import Worker, new_worker_id
 
@@ -97,9 +99,24 @@ class Daemon:
     # -- life -----------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Run until stopped; 0 after a clean stop.
+
+        Raises:
+            SetupError: the state directory or the store cannot be created or written,
+                or the store's schema is newer than this lockgate (a restart cannot fix
+                these; exit 78). A database that does not answer is waited for instead.
+        """
         defs = self.defs
+        prepare_state_dir(defs.launcher.state_dir)
         self.store = Store.open(defs.storage_url)
+        try:
+            self._sqlite_lock = claim_sqlite(defs.storage_url, holder=f"pid {os.getpid()} "
+                                             f"on {socket.gethostname()}, {self.daemon_id}")
+        except BaseException:
+            self.store.close()
+            raise
         if not self._upgrade_store():
+            self._release_sqlite()
             return 0
         self.http = HttpEndpoint(defs.daemon.http_bind, health=self.health,
                                  metrics=self.metrics.render)
@@ -139,6 +156,10 @@ class Daemon:
         self._shutdown(worker_thread)
         return 0
 
+    def _release_sqlite(self) -> None:
+        if self._sqlite_lock is not None:
+            self._sqlite_lock.release()
+
     def _upgrade_store(self) -> bool:
         from .backoff import StoreBackoff
 
@@ -148,6 +169,11 @@ class Daemon:
                 self.store.upgrade()
                 backoff.succeeded()
                 return True
+            except SetupError:
+                raise
+            except SchemaMismatch as exc:
+                # Only a newer lockgate (or a downgrade of this one) fixes it.
+                raise SetupError(str(exc)) from exc
             except StoreError as exc:
                 backoff.failed(exc)
                 self.notifier.status(f"waiting for the store: {exc}")
@@ -188,6 +214,7 @@ class Daemon:
             self.log.warning("lease_release_failed", error=str(exc))
         self.http.stop()
         self.store.close()
+        self._release_sqlite()
         self.log.info("daemon_stopped")
 
     # -- deciding -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ with :func:`reset_clock`. Inside lockgate time is UTC; zones appear only at the 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import threading
 import time as _time
@@ -129,6 +130,10 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+MAX_DURATION_SECONDS = 36_500 * 86_400
+"""100 years: longer durations would overflow date arithmetic (``now - window``)."""
+
+
 def parse_duration(value: str | int | float | dt.timedelta) -> dt.timedelta:
     """``30s``, ``10m``, ``2h``, ``1d``, ``1h30m`` or a number of seconds, as a timedelta.
 
@@ -140,13 +145,22 @@ def parse_duration(value: str | int | float | dt.timedelta) -> dt.timedelta:
     elif isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration (write e.g. 30s, 10m, 2h, 1d)")
     elif isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond any float
+            seconds = math.inf
     elif isinstance(value, str):
         seconds = _parse_duration_text(value)
     else:
         raise ValueError(f"{value!r} is not a duration (write e.g. 30s, 10m, 2h, 1d)")
+    if math.isnan(seconds):
+        raise ValueError(f"{value!r} is not a duration (write e.g. 30s, 10m, 2h, 1d)")
     if seconds < 0:
         raise ValueError(f"{value!r} is negative; a duration must be zero or more")
+    if seconds > MAX_DURATION_SECONDS:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValueError(f"{shown} is too long: write a duration of at most "
+                         f"{MAX_DURATION_SECONDS // 86400}d (100 years)")
     return dt.timedelta(seconds=seconds)
 
 

@@ -227,14 +227,21 @@ def render_argv(argv: Sequence[str], context: RunContext,
     return out
 
 
-def _why(name: str, arg: str, context: RunContext) -> str:
-    head = name.split(".")[0]
-    reasons = {
-        "partition": "this run has no partition (trigger it with --partition KEY, "
-                     "or target a partitioned asset)",
-        "file": "this run was not triggered by a file sensor",
-        "item": "this run was not triggered by an HTTP sensor item",
-    }
-    reason = reasons.get(head, "it is neither a run field nor a key of the run's config "
-                               "(pass it with --config-json or the job's `config`)")
+UNFILLED_REASONS = {
+    "partition": "this run has no partition (trigger it with --partition KEY, "
+                 "or target a partitioned asset)",
+    "file": "this run was not triggered by a file sensor",
+    "item": "this run was not triggered by an HTTP sensor item",
+}
+UNFILLED_OTHER = ("it is neither a run field nor a key of the run's config "
+                  "(pass it with --config-json or the job's `config`)")
+
+
+def unfilled_message(name: str, arg: str) -> str:
+    """Why placeholder ``{name}`` in ``arg`` cannot be filled (the run-time message)."""
+    reason = UNFILLED_REASONS.get(name.split(".")[0], UNFILLED_OTHER)
     return f"placeholder {{{name}}} in argument {arg!r} cannot be filled: {reason}"
+
+
+def _why(name: str, arg: str, context: RunContext) -> str:
+    return unfilled_message(name, arg)

@@ -209,6 +209,10 @@ class Definitions:
     sensors: Mapping[str, Sensor] = field(default_factory=dict)
     config_path: str | None = None
     base_dir: str = "."
+    # The process settings (`storage.url`, `http.bind`, ...) as validated, and where each
+    # came from: `env LOCKGATE_HTTP_BIND`, `lockgate.yaml:12` or `default`.
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    setting_sources: Mapping[str, str] = field(default_factory=dict)
 
     def target_job(self, target: str) -> Job:
         """The job that runs for ``target`` (a job name, or an asset's job).

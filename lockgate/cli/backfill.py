@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from lockgate.cli import common
 
+if TYPE_CHECKING:
+    from lockgate.definitions import Definitions
+
 app = common.group("Rebuild ranges of partitions: launch, watch, pause, resume, cancel, "
                        "retry.")
 
 IdArg = Annotated[int, typer.Argument(help="The backfill's id.")]
+
+
+def _refuse_unfillable(defs: Definitions, asset: str, *, downstream: bool) -> None:
+    """Refuse a backfill whose every run would fail on a placeholder ({file.path}, ...)."""
+    from lockgate.errors import UsageError
+    from lockgate.placeholders import backfill_problems
+
+    problems = backfill_problems(defs, asset, downstream=downstream)
+    if problems:
+        raise UsageError("; ".join(problems) + "; nothing queued. A backfill run carries "
+                         "its partition and the job's `config` only: give the value in "
+                         "the job's `config`, or use a placeholder the run can fill")
 
 
 @app.command("launch")
@@ -48,12 +63,14 @@ def launch(
     """Plan a backfill of ASSET and queue its runs in one transaction.
 
     Run keys are `backfill:ID` + partition (range), so a partition never gets two runs.
-    A worker or daemon executes them.
+    A worker or daemon executes them. Exits 2 without queueing when a command has a
+    placeholder a backfill run cannot fill ({file.path}, {item.id}, ...).
     """
     from lockgate import clock
     from lockgate.partitions.backfill_plan import Selection
 
     defs = common.load(config)
+    _refuse_unfillable(defs, asset, downstream=downstream)
     keys = None
     if partitions is not None:
         keys = tuple(k.strip() for k in partitions.split(",") if k.strip())

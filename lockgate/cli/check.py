@@ -16,10 +16,14 @@ def check(config: common.ConfigOpt = None, json: common.JsonOpt = False,
 
     Exits 2 with the file, line, key path and fix when anything is wrong. Secrets
     (headers, tokens, ${VAR} values in secret places) are shown redacted unless
-    --show-secrets.
+    --show-secrets. --json adds `settings` (storage, launcher, daemon, http) and
+    `sources`: where each came from, `env LOCKGATE_<SECTION>_<KEY>`, `FILE:LINE` or
+    `default`.
     """
     defs = common.load(config)
-    report = common.redacted(summarize(defs), show_secrets)
+    report: dict[str, Any] = {**summarize(defs), "settings": dict(defs.settings),
+                              "sources": dict(defs.setting_sources)}
+    report = common.redacted(report, show_secrets)
     warnings = find_warnings(defs)
     err = common.err_console()
     for warning in warnings:
@@ -139,7 +143,7 @@ def find_warnings(defs: Definitions) -> list[str]:
     return warnings
 
 
-def _print_tables(defs: Definitions, report: dict[str, list[dict[str, Any]]]) -> None:
+def _print_tables(defs: Definitions, report: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -160,6 +164,10 @@ def _print_tables(defs: Definitions, report: dict[str, list[dict[str, Any]]]) ->
         for row in rows:
             table.add_row(*(escape(_cell(row, c)) for c in columns))
         out.print(table)
+    from_env = [f"{key} ({where[4:]})" for key, where in defs.setting_sources.items()
+                if where.startswith("env ")]
+    if from_env:
+        out.print(f"from the environment: {', '.join(from_env)}", soft_wrap=True)
     counts = ", ".join(f"{len(report[k])} {k if len(report[k]) != 1 else k[:-1]}"
                        for k in ("jobs", "assets", "schedules", "sensors"))
     out.print(counts)

@@ -36,16 +36,21 @@ def health(
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
-    """Ask a running daemon's /healthz: exit 0 when healthy, 1 otherwise (Docker HEALTHCHECK)."""
+    """Ask a running daemon's /healthz: exit 0 when healthy, 1 otherwise (Docker HEALTHCHECK).
+
+    The address is --url, else http.bind of the config (with its environment overrides),
+    else $LOCKGATE_HTTP_BIND, else 127.0.0.1:8686.
+    """
     import json as jsonlib
     import urllib.error
     import urllib.request
 
     if url is None:
         import contextlib
+        import os
 
-        bind = "127.0.0.1:8686"
-        # No config here: the default address is the best guess.
+        # No config here: the environment's override, else the default address.
+        bind = os.environ.get("LOCKGATE_HTTP_BIND") or "127.0.0.1:8686"
         with contextlib.suppress(Exception):
             bind = common.load(config).daemon.http_bind
         host, _, port = bind.rpartition(":")

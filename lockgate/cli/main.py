@@ -10,9 +10,20 @@ import typer
 import lockgate
 from lockgate.cli import common
 
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 failed, and a retry or restart may help (e.g. a port in "
+    "use); 2 the config or the command line is wrong; 70 internal error, a bug in "
+    "lockgate (the message names the file with the traceback); 78 the host refuses "
+    "in a way a restart cannot fix (permissions, a path that does not exist or cannot "
+    "be created, a database login or name that does not exist). The daemon waits for a "
+    "database that does not answer rather than exiting; the systemd unit does not "
+    "restart after 2 or 78 (RestartPreventExitStatus=2 78)."
+)
+
 app = typer.Typer(
     name="lockgate",
     help="Turn time and events into idempotent runs of data jobs.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -82,8 +93,12 @@ _register()
 
 
 def main() -> None:
-    """Run the CLI; a user error exits 2 with its message, never a traceback."""
-    from lockgate.errors import LockgateError
+    """Run the CLI; an error exits with its code and message, never a traceback.
+
+    A user error exits 2, a setup error 78, other lockgate errors 1; any other exception
+    is a bug: exit 70 with a short message naming the file that holds its traceback.
+    """
+    from lockgate.errors import EXIT_INTERNAL, LockgateError
 
     try:
         app()
@@ -92,6 +107,16 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`lockgate runs list | head`): nothing is wrong with
+        # lockgate. Point stdout at /dev/null so the interpreter's final flush is quiet.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except Exception as exc:  # the last boundary: no bare traceback reaches a user
+        _report_unexpected(exc)
+        sys.exit(EXIT_INTERNAL)
 
 
 def _report(exc: BaseException) -> None:
@@ -100,6 +125,33 @@ def _report(exc: BaseException) -> None:
 
     label = "error" if isinstance(exc, UserError) else type(exc).__name__
     sys.stderr.write(f"lockgate: {label}: {redact_text(str(exc))}\n")
+
+
+def _report_unexpected(exc: BaseException) -> None:
+    import os
+    import tempfile
+    import time
+    import traceback
+
+    summary = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    crash = None
+    try:
+        fd, crash = tempfile.mkstemp(prefix=time.strftime("lockgate-crash-%Y%m%dT%H%M%S-"),
+                                     suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"lockgate {lockgate.__version__}, argv: {sys.argv!r}\n")
+            f.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    except OSError:
+        crash = None
+    from lockgate import logs
+
+    if logs.is_configured():
+        logs.get_logger("cli").error("unexpected_error", error=summary[:500],
+                                     crash_file=crash)
+    where = f"the traceback is in {crash}" if crash else "the traceback could not be saved"
+    sys.stderr.write(f"lockgate: internal error: {summary[:500]}\n"
+                     f"  this is a bug in lockgate; {where}: please report it with that "
+                     "file\n")
 
 
 if __name__ == "__main__":

@@ -31,10 +31,19 @@ def trigger(
     tag: Annotated[list[str] | None, typer.Option("--tag", help="A k=v tag (repeatable).")]
     = None,
     priority: Annotated[int, typer.Option("--priority", help="Higher runs first.")] = 0,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", metavar="NAME=VALUE",
+        help="Fill a {placeholder} of the command that a manual run lacks, e.g. "
+        "--set file.path=/data/in/a.csv or --set item.id=42 (repeatable); "
+        "config.KEY=VALUE sets a run config key.")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
-    """Queue a manual run of TARGET (origin `manual`); prints its id and whether it is new."""
+    """Queue a manual run of TARGET (origin `manual`); prints its id and whether it is new.
+
+    Exits 2 without queueing when the command has a placeholder this run cannot fill
+    ({file.path}, {item.id}, ...): give it with --set.
+    """
     from lockgate import clock
     from lockgate.definitions import RunRequest
     from lockgate.errors import UsageError
@@ -43,14 +52,17 @@ def trigger(
     defs = common.load(config)
     run_config = _parse_config_json(config_json)
     tags = _parse_tags(tag or [])
+    facts = _parse_sets(set_ or [], run_config)
     _check_partition(defs, target, partition)
+    _check_placeholders(defs, target, partition, run_config, facts)
     store = common.open_store(defs, upgrade=True)
     try:
         with store.begin() as conn:
             outcome = request_runs(
                 conn,
                 [RunRequest(target=target, run_key=run_key, partition_key=partition,
-                            config=run_config, tags=tags, priority=priority)],
+                            config=run_config, tags=tags, priority=priority,
+                            trigger=facts)],
                 origin="manual", defs=defs, now=clock.now(),
             )[0]
             run = get_run(conn, outcome.run_id)
@@ -97,6 +109,66 @@ def _parse_tags(tags: list[str]) -> dict[str, str]:
             raise UsageError(f"--tag {item!r} is not KEY=VALUE; write e.g. --tag team=data")
         out[key.strip()] = value
     return out
+
+
+def _parse_sets(items: list[str], run_config: dict[str, Any]) -> dict[str, Any]:
+    """``--set a.b=v`` as nested trigger facts; ``config.KEY=v`` goes into ``run_config``."""
+    import os
+
+    from lockgate.errors import UsageError
+
+    facts: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        parts = name.strip().split(".")
+        if not sep or not all(p.strip() for p in parts):
+            raise UsageError(f"--set {item!r} is not NAME=VALUE; write e.g. "
+                             "--set file.path=/data/in/a.csv")
+        head = parts[0]
+        if head in ("run", "partition", "tags"):
+            option = {"run": "--run-key", "partition": "--partition", "tags": "--tag"}[head]
+            raise UsageError(f"--set {item!r}: {{{head}.*}} placeholders are not set this "
+                             f"way; use {option}")
+        if head == "config":
+            if len(parts) != 2:
+                raise UsageError(f"--set {item!r}: write config.KEY=VALUE, or use "
+                                 "--config-json for nested values")
+            run_config[parts[1]] = value
+            continue
+        node = facts
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise UsageError(f"--set {item!r} conflicts with an earlier --set of "
+                                 f"{part!r}; set either the value or its fields")
+            node = child
+        if isinstance(node.get(parts[-1]), dict):
+            raise UsageError(f"--set {item!r} conflicts with an earlier --set of its "
+                             "fields; set either the value or its fields")
+        node[parts[-1]] = value
+    file = facts.get("file")
+    if isinstance(file, dict) and isinstance(file.get("path"), str):
+        file.setdefault("name", os.path.basename(file["path"]))
+    return facts
+
+
+def _check_placeholders(defs: Definitions, target: str, partition: str | None,
+                        run_config: dict[str, Any], facts: dict[str, Any]) -> None:
+    """Refuse a run whose command has a placeholder that nothing given can fill."""
+    from lockgate.errors import UsageError
+    from lockgate.placeholders import Supply, unfillable
+
+    job = defs.target_job(target)
+    keys = frozenset(k for k in (*job.config, *run_config) if isinstance(k, str))
+    supply = Supply(facts=frozenset(facts), partition=partition is not None,
+                    config_keys=keys, what="this manual run")
+    missing = unfillable(job, supply)
+    if not missing:
+        return
+    hints = sorted({f"--set {u.name}=..." if u.name.split(".")[0] not in ("partition",)
+                    else "--partition KEY" for u in missing})
+    raise UsageError("; ".join(u.message() for u in missing)
+                     + f"; nothing queued. Give {' '.join(hints)}")
 
 
 def _check_partition(defs: Definitions, target: str, partition: str | None) -> None:
@@ -201,7 +273,12 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
          attempt: Annotated[int | None, typer.Option("--attempt",
                             help="Which attempt (default: the latest).")] = None,
          config: common.ConfigOpt = None) -> None:
-    """Print a run's log (stdout and stderr of its job)."""
+    """Print a run's log (stdout and stderr of its job).
+
+    The log is read from the state directory of the worker that executed the run; on
+    another machine or container it is not there, and the command says so (exit 1).
+    """
+    import os
     import sys
 
     from lockgate.errors import UsageError
@@ -214,6 +291,15 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
         if path is None and not follow:
             raise UsageError(f"run {run_id} has no log yet ({run.status}); "
                              "use --follow to wait for it")
+        if path is not None and run.is_finished and not os.path.exists(path):
+            from lockgate.errors import EnvironmentFault
+
+            # Run logs stay where the worker that executed the run wrote them.
+            raise EnvironmentFault(
+                f"the log of run {run_id} is not on this machine: worker "
+                f"{run.worker_id or '?'} wrote it to {path}; run `lockgate runs logs "
+                f"{run_id}` where that worker runs (its host or container), or check that "
+                "launcher.state_dir is the same folder")
         offset = 0
         while True:
             if path is not None:

@@ -18,6 +18,12 @@ from lockgate import definitions as d
 from lockgate.decorators import Declaration, declarations_in
 from lockgate.errors import ConfigError
 from lockgate.settings import schema
+from lockgate.settings.environment import (
+    SECTIONS,
+    apply_overrides,
+    setting_sources,
+    validation_error,
+)
 from lockgate.settings.errors import did_you_mean, translate
 from lockgate.settings.modules import import_definitions
 from lockgate.settings.source import ConfigSource, interpolate, read_yaml
@@ -80,10 +86,11 @@ def load_definitions(path: str | os.PathLike[str] | None = None,
     source.data = {k: v for k, v in source.data.items()
                    if not (isinstance(k, str) and k.startswith("x-"))}
     interpolate(source, environ)
+    data, applied = apply_overrides(source.data, os.environ if environ is None else environ)
     try:
-        root = schema.RootModel.model_validate(source.data)
+        root = schema.RootModel.model_validate(data)
     except ValidationError as exc:
-        raise translate(exc, source, schema.RootModel) from None
+        raise validation_error(exc, source, applied) from None
     base_dir = file.resolve().parent
     builder = _Builder(source, base_dir)
     for section in ("jobs", "assets", "schedules", "sensors"):
@@ -93,11 +100,18 @@ def load_definitions(path: str | os.PathLike[str] | None = None,
         builder.add_module(module_name, ("definitions", index))
     builder.check_references(root.pools)
     launcher = root.launcher
-    return d.Definitions(
-        storage_url=resolve_storage_url(root.storage.url, base_dir),
+    state_dir = (base_dir / launcher.state_dir).resolve()
+    sources = setting_sources(source, applied)
+    storage_url = root.storage.url
+    if sources["storage.url"] == "default":
+        # The default store lives in the state directory, wherever that is set.
+        storage_url = f"sqlite:///{state_dir / 'lockgate.db'}"
+        sources["storage.url"] = "default (lockgate.db in launcher.state_dir)"
+    defs = d.Definitions(
+        storage_url=resolve_storage_url(storage_url, base_dir),
         launcher=d.LauncherSettings(
             max_concurrent_runs=launcher.max_concurrent_runs,
-            state_dir=str((base_dir / launcher.state_dir).resolve()),
+            state_dir=str(state_dir),
             shutdown_grace=root.daemon.shutdown_grace,
             kill_grace=launcher.kill_grace,
             heartbeat_interval=launcher.heartbeat_interval,
@@ -116,7 +130,13 @@ def load_definitions(path: str | os.PathLike[str] | None = None,
         sensors=builder.sensors,
         config_path=str(file.resolve()),
         base_dir=str(base_dir),
+        settings={f"{section}.{key}": value
+                  for section in SECTIONS
+                  for key, value in getattr(root, section).model_dump().items()},
+        setting_sources=sources,
     )
+    builder.check_placeholders(defs)
+    return defs
 
 
 def local_path(base_dir: str | os.PathLike[str], path: str) -> str:
@@ -352,6 +372,14 @@ class _Builder:
                         f"declare it, e.g. `pools: {{{key}: 2}}`, or use one of: "
                         f"{', '.join(sorted(pools)) or '(no pools declared)'}", key)
         self._check_cycles()
+
+    def check_placeholders(self, defs: d.Definitions) -> None:
+        """Refuse schedules and sensors whose runs cannot fill their target's command."""
+        from lockgate.placeholders import trigger_error
+
+        error = trigger_error(defs, lambda section, name: self.where[(section, name)])
+        if error is not None:
+            raise error
 
     def _check_cycles(self) -> None:
         state: dict[str, int] = {}  # 1 = on the current path, 2 = done

@@ -73,17 +73,27 @@ def read_yaml(file: Path) -> ConfigSource:
     """Parse ``file``; a syntax error, a duplicate key or a non-mapping top is a ConfigError."""
     name = str(file)
     text = _read_text(file)
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # checks every character before parsing
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else {}
+    except yaml.reader.ReaderError as exc:
+        raise _character_error(exc, text, name) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, name) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", file=name,
                           hint="fix the YAML syntax") from None
+    except RecursionError:
+        raise _too_deep(text, name) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of more than 4300 digits
+        raise ConfigError(
+            f"a value cannot be read: {str(exc).splitlines()[0][:200]}", file=name,
+            hint="shorten the number, or quote it to make it a string") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -128,6 +138,50 @@ def _read_text(file: Path) -> str:
             file=name, line=line, value=raw[exc.start : exc.end],
             hint="save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
         ) from None
+
+
+def _character_error(exc: yaml.reader.ReaderError, text: str, name: str) -> ConfigError:
+    """A character YAML does not allow (NUL, other control characters, lone surrogates)."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else 0
+    return ConfigError(
+        f"character U+{code:04X} at column {column} is not allowed in YAML",
+        file=name, line=line, value=chr(code) if 0 <= code < 0x110000 else None,
+        hint="remove it (control characters other than tab and newline cannot appear in "
+        "a config; write them as escapes such as \"\\t\" inside a quoted string)",
+    )
+
+
+MAX_DEPTH = 100  # far deeper than any real config; the YAML composer recurses per level
+
+
+def _too_deep(text: str, name: str) -> ConfigError:
+    """Nesting too deep to compose; the line where it passes MAX_DEPTH."""
+    line = None
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark else None
+                    break
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except (yaml.YAMLError, RecursionError):
+        pass
+    return _depth_error(name, line)
+
+
+def _depth_error(name: str, line: int | None, path: str | None = None) -> ConfigError:
+    return ConfigError(
+        f"values are nested more than {MAX_DEPTH} levels deep",
+        file=name, line=line, path=path,
+        hint="flatten the structure: a config needs a few levels of mappings and lists; "
+        "check for unclosed or repeated brackets",
+    )
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, name: str) -> ConfigError:
@@ -190,6 +244,8 @@ def _collect_lines(node: yaml.Node, path: Path_, source: ConfigSource,
         )
     if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
         return
+    if len(path) >= MAX_DEPTH:
+        raise _depth_error(source.file, node.start_mark.line + 1, dotted(path[:3]) + " ...")
     active.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}

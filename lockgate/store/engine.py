@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from lockgate.errors import StoreError
+from lockgate.errors import StoreError, StoreSetupError
 
 __all__ = ["READ_ONLY", "make_engine", "normalize_url"]
 
@@ -72,9 +72,10 @@ def _sqlite_engine(parsed: Any, **kwargs: Any) -> Engine:
             make_private_dirs(folder)
             touch_private(database)  # 0600; SQLite gives -wal and -shm the same mode
         except OSError as exc:
-            raise StoreError(
+            raise StoreSetupError(
                 f"cannot create the database folder {str(folder)!r}: {exc.strerror}; "
-                "check its permissions or set storage.url"
+                "create it writable for the user running lockgate, or set storage.url "
+                "(LOCKGATE_STORAGE_URL) to a folder it can write"
             ) from None
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)

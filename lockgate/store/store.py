@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 
-from lockgate.errors import StoreError
+from lockgate.errors import StoreError, StoreSetupError
 from lockgate.store.engine import READ_ONLY, make_engine
 
 __all__ = ["Store"]
@@ -53,8 +53,15 @@ class Store:
         try:
             yield
         except OperationalError as exc:
+            reason = _first_line(exc.orig or exc)
+            if _permanent(reason):
+                raise StoreSetupError(
+                    f"database {self.url!r} cannot be used: {reason}; check that it is "
+                    "reachable and writable (the file's and folder's permissions, the "
+                    "login, the database name), or set storage.url (LOCKGATE_STORAGE_URL)"
+                ) from exc
             raise StoreError(
-                f"database {self.url!r} failed: {_first_line(exc.orig or exc)}; "
+                f"database {self.url!r} failed: {reason}; "
                 "check that it is reachable and writable"
             ) from exc
         except DBAPIError as exc:
@@ -95,3 +102,22 @@ class Store:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# Failures no retry can cure: SQLite cannot open or write the file, PostgreSQL refuses
+# the login or has no such database or role. Anything else (refused connections,
+# timeouts, a restarting server, a locked file) may pass, so it is retried.
+_PERMANENT = (
+    "unable to open database file",
+    "readonly database",
+    "read-only file system",
+    "permission denied",
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",
+)
+
+
+def _permanent(reason: str) -> bool:
+    lowered = reason.lower()
+    return any(marker in lowered for marker in _PERMANENT)

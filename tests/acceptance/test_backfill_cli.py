@@ -407,3 +407,24 @@ def test_a_selection_that_filters_to_nothing_exits_2(project: Project) -> None:
     result = project.cli("backfill", "launch", "quick", "--all", "--failed-only")
     assert result.returncode == 2 and "nothing to backfill" in result.stderr
     assert project.count("backfills") == 0
+
+
+def test_launch_refuses_an_asset_whose_command_needs_a_file(tmp_path: Path) -> None:
+    (tmp_path / "lockgate.yaml").write_text(json.dumps({
+        "storage": {"url": f"sqlite:///{tmp_path / 'lockgate.db'}"},
+        "assets": {
+            "up": {"command": ["true", "{partition.key}"], "partitions": JAN},
+            "down": {"command": ["load", "{file.path}"], "partitions": JAN, "deps": ["up"]},
+        },
+    }))
+    args = [LOCKGATE, "backfill", "launch", "--from", "2024-01-01", "--to", "2024-01-03"]
+    plain = subprocess.run([*args, "up", "--json"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60)
+    assert plain.returncode == 0, plain.stderr
+    for asset, extra in (("down", []), ("up", ["--downstream"])):
+        refused = subprocess.run([*args, asset, *extra], cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=60)
+        assert refused.returncode == 2, (asset, refused.stdout, refused.stderr)
+        assert "down: placeholder {file.path}" in refused.stderr
+        assert "not triggered by a file sensor" in refused.stderr
+        assert "nothing queued" in refused.stderr and "Traceback" not in refused.stderr

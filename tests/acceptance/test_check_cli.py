@@ -75,7 +75,7 @@ def test_check_json_lists_the_four_sections(example_project: Path) -> None:
                  env={"WAREHOUSE_URL": "postgresql://wh/db"})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert list(report) == ["jobs", "assets", "schedules", "sensors"]
+    assert list(report)[:4] == ["jobs", "assets", "schedules", "sensors"]
     assert [j["name"] for j in report["jobs"]] == ["load_file"]
     assert [a["name"] for a in report["assets"]] == ["raw_events", "daily_sales"]
     assert [s["name"] for s in report["schedules"]] == ["nightly_sales"]
@@ -348,3 +348,87 @@ def test_folder_given_as_config(tmp_path: Path) -> None:
     assert_user_error(run("check", "--config", "proj", cwd=tmp_path),
                       "proj: is a folder, not a config file",
                       "did you mean 'proj/lockgate.yaml'?")
+
+
+def test_schedule_whose_job_reads_a_file_placeholder_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, {"lockgate.yaml": """\
+        jobs:
+          load_file:
+            command: ["python", "load.py", "{file.path}"]
+          load_item:
+            command: ["python", "load.py", "{item.id}"]
+        schedules:
+          nightly:
+            cron: "0 2 * * *"
+            target: load_file
+        sensors:
+          files:
+            kind: file
+            path: in
+            target: load_item
+        """})
+    stderr = assert_user_error(run("check", cwd=tmp_path), "lockgate.yaml:9",
+                               "schedules.nightly -> load_file", "sensors.files -> load_item",
+                               "this run was not triggered by a file sensor",
+                               "not triggered by an HTTP sensor item", "fix:")
+    assert "{file.path}" in stderr and "{item.id}" in stderr
+
+
+def test_check_json_shows_each_setting_and_where_it_came_from(tmp_path: Path) -> None:
+    write(tmp_path, {"lockgate.yaml": """\
+        storage:
+          url: sqlite:///from-yaml.db
+        launcher:
+          state_dir: yaml-state
+          max_concurrent_runs: 3
+        http:
+          bind: 127.0.0.1:9999
+        """})
+    env = {"LOCKGATE_HTTP_BIND": "0.0.0.0:8686", "LOCKGATE_DAEMON_LEASE_TTL": "40s",
+           "LOCKGATE_DATABASE_URL": "postgresql+psycopg://lockgate:s3cret@db:5432/lockgate"}
+    result = run("check", "--json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["settings"]["http.bind"] == "0.0.0.0:8686"
+    assert report["settings"]["daemon.lease_ttl"] == "40s"
+    assert report["settings"]["launcher.max_concurrent_runs"] == 3
+    assert report["settings"]["storage.url"] == \
+        "postgresql+psycopg://lockgate:[redacted]@db:5432/lockgate"
+    assert "s3cret" not in result.stdout + result.stderr
+    sources = report["sources"]
+    assert sources["http.bind"] == "env LOCKGATE_HTTP_BIND"
+    assert sources["daemon.lease_ttl"] == "env LOCKGATE_DAEMON_LEASE_TTL"
+    assert sources["storage.url"] == "env LOCKGATE_DATABASE_URL"
+    assert sources["launcher.max_concurrent_runs"].endswith("lockgate.yaml:5")
+    assert sources["daemon.shutdown_grace"] == "default"
+    assert set(sources) == set(report["settings"])
+
+
+def test_invalid_environment_override_names_the_variable(tmp_path: Path) -> None:
+    write(tmp_path, {"lockgate.yaml": JOB})
+    result = run("check", cwd=tmp_path, env={"LOCKGATE_LAUNCHER_MAX_CONCURRENT_RUNS": "many"})
+    assert_user_error(result, "environment variable LOCKGATE_LAUNCHER_MAX_CONCURRENT_RUNS",
+                      "launcher.max_concurrent_runs", "unset it")
+
+
+@pytest.mark.parametrize(("text", "line", "says"), [
+    ("jobs:\n  a:\n    command: [\"x\x00\"]\n", 3, "U+0000"),
+    ("jobs:\n  a:\n    command: [x]\n    config: " + "[" * 500 + "]" * 500 + "\n", 4,
+     "nested more than"),
+    ("jobs:\n  a:\n    config:\n" + "".join("  " * (i + 3) + f"k{i}:\n" for i in range(300))
+     + "  " * 303 + "v\n    command: [x]\n", None, "nested more than"),
+    ("jobs:\n  a:\n    command: [x]\n    timeout: .inf\n", 4, "too long"),
+    ("jobs:\n  a:\n    command: [x]\n    timeout: 99999999999999999d\n", 4, "too long"),
+    ("jobs:\n  a:\n    command: [x]\n    timeout: " + "9" * 400 + "\n", 4, "too long"),
+    ("jobs:\n  a:\n    command: [x]\n    timeout: .nan\n", 4, "not a duration"),
+    ("jobs:\n  a:\n    command: [x]\n    max_concurrent: " + "9" * 5000 + "\n", None,
+     "cannot be read"),
+])
+def test_hostile_config_exits_2_with_file_line_and_fix(tmp_path: Path, text: str,
+                                                       line: int | None, says: str) -> None:
+    (tmp_path / "lockgate.yaml").write_text(text, encoding="utf-8")
+    stderr = assert_user_error(run("check", cwd=tmp_path), says)
+    where = "lockgate.yaml" + (f":{line}:" if line else "")
+    assert where in stderr, stderr
+    assert "fix:" in stderr or "write" in stderr, stderr  # says what to write instead
+    assert len(stderr) < 2000, stderr

@@ -25,6 +25,8 @@ def write_project(tmp_path: Path, url: str) -> Path:
             "hello": {"command": ["sh", "-c", "echo hello from run {run.id} tag=$1", "x",
                                   "{config.who}"], "config": {"who": "default"}},
             "fails": {"command": ["sh", "-c", "echo doomed >&2; exit 4"]},
+            "load_file": {"command": ["sh", "-c", "echo loading $1 $2", "x", "{file.path}",
+                                      "{file.name}"]},
         },
     }
     (tmp_path / "lockgate.yaml").write_text(json.dumps(config))
@@ -165,3 +167,40 @@ def test_logs_follow_waits_for_the_run_and_prints_it(project: Path) -> None:
     out, err = follower.communicate(timeout=60)
     assert follower.returncode == 0, err
     assert f"hello from run {run['run_id']}" in out
+
+
+def test_trigger_of_a_job_reading_file_path_refuses_without_it(upgraded_project: Path) -> None:
+    result = cli(upgraded_project, "trigger", "load_file", code=2)
+    assert "placeholder {file.path}" in result.stderr
+    assert "this run was not triggered by a file sensor" in result.stderr
+    assert "--set file.path=..." in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    listed = cli_json(upgraded_project, "runs", "list", "--target", "load_file")
+    assert listed == []
+
+
+def test_trigger_with_set_file_path_fills_the_placeholder(project: Path) -> None:
+    run = cli_json(project, "trigger", "load_file", "--set", "file.path=/data/in/a b.csv")
+    cli(project, "worker", "--drain")
+    shown = cli_json(project, "runs", "show", str(run["id"]))
+    assert shown["status"] == "succeeded", shown
+    log = cli(project, "runs", "logs", str(run["id"])).stdout
+    assert "loading /data/in/a b.csv a b.csv" in log.splitlines()
+
+
+@pytest.mark.parametrize("bad", ["file.path", "=x", "partition.key=2024-01-01", "a..b=1"])
+def test_trigger_set_that_is_not_name_equals_value_exits_2(upgraded_project: Path,
+                                                           bad: str) -> None:
+    result = cli(upgraded_project, "trigger", "load_file", "--set", bad, code=2)
+    assert "--set" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_logs_of_a_run_executed_elsewhere_say_where_they_are(project: Path) -> None:
+    import shutil
+
+    run = cli_json(project, "trigger", "hello")
+    cli(project, "worker", "--drain")
+    shutil.rmtree(project / "state" / "logs")  # as seen from another machine or container
+    result = cli(project, "runs", "logs", str(run["id"]), code=1)
+    assert f"the log of run {run['id']} is not on this machine" in result.stderr
+    assert "worker " in result.stderr and "Traceback" not in result.stderr

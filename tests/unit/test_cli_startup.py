@@ -59,6 +59,13 @@ def test_help_imports_no_heavy_module() -> None:
     assert report["imported"] == []
 
 
+def test_help_documents_the_exit_codes() -> None:
+    text = " ".join(str(run_cli("--help")["stdout"]).split())
+    for code in ("0 done", "1 failed", "2 the config", "70 internal error", "78 the host",
+                 "RestartPreventExitStatus=2 78"):
+        assert code in text, (code, text)
+
+
 def test_help_lists_the_commands_that_exist() -> None:
     stdout = str(run_cli("--help")["stdout"])
     for command in ("check", "db"):

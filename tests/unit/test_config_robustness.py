@@ -17,10 +17,12 @@ from lockgate.settings import load_definitions
 BASE: dict[str, Any] = yaml.safe_load(EXAMPLE)
 BASE["pools"] = {"warehouse": 2}
 BASE["jobs"]["load_file"]["concurrency_key"] = "warehouse"
+# HTTP and asset sensor runs carry no file: their target's command must not need one.
+BASE["jobs"]["poll"] = {"command": ["python", "poll.py", "{run.id}"]}
 BASE["sensors"]["api"] = {"kind": "http", "url": "https://example.com/items",
-                          "target": "load_file", "interval": "1m"}
+                          "target": "poll", "interval": "1m"}
 BASE["sensors"]["after_sales"] = {"kind": "asset", "assets": ["daily_sales"],
-                                  "target": "load_file"}
+                                  "target": "poll"}
 
 
 def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

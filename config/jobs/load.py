@@ -1,0 +1,18 @@
+"""Example job of the deployment config: count the rows of one landed CSV file.
+
+Usage: python3 jobs/load.py PATH (run with the config's folder as working directory).
+Replace it with your own job; see "Your jobs in the image" in README.md.
+"""
+
+import sys
+
+
+def main(path: str) -> int:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        rows = max(sum(1 for _ in f) - 1, 0)  # minus the header line
+    print(f"loaded {path}: {rows} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

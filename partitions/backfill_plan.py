@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Asset, Definitions
 from lockgate.errors import UsageError, did_you_mean
-from lockgate.runs.sql import param
 
 from .base import PartitionSet
 
@@ -187,7 +186,7 @@ def plan_backfill(
     if selection.missing_only or selection.failed_only:
         if conn is None:
             raise UsageError("--missing-only/--failed-only need the store")
-        keys = _filter(conn, asset.name, keys, failed=selection.failed_only)
+        keys = _filter(conn, asset.name, pset, keys, failed=selection.failed_only, now=now)
     plan_keys = {asset.name: keys}
     order = [asset.name]
     if selection.downstream:
@@ -250,16 +249,16 @@ def _ordered_unique(keys: list[str], pset: PartitionSet, now: dt.datetime) -> li
     return sorted(index, key=index.__getitem__)
 
 
-def _filter(conn: Connection, asset: str, keys: list[str], *, failed: bool) -> list[str]:
-    mark = param(conn)
-    rows = conn.exec_driver_sql(
-        f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}", (asset,))
-    status: dict[str, str] = dict(rows.all())
-    active = {k for (k,) in conn.exec_driver_sql(
-        f"SELECT partition_key FROM runs WHERE target = {mark} "
-        "AND status IN ('starting', 'running') AND partition_key IS NOT NULL", (asset,))}
+def _filter(conn: Connection, asset: str, pset: PartitionSet, keys: list[str], *,
+            failed: bool, now: dt.datetime) -> list[str]:
+    from lockgate.store.partition_states import stored_statuses
+
+    from .status import in_progress
+
+    status = stored_statuses(conn, asset)
     if failed:
         return [k for k in keys if status.get(k) == "failed"]
+    active = in_progress(conn, asset, pset, now)
     return [k for k in keys if k not in status and k not in active]
 
 

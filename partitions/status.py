@@ -30,6 +30,7 @@ __all__ = [
     "PartitionState",
     "StatusColumns",
     "collapse",
+    "in_progress",
     "load_states",
     "load_status_columns",
     "record_outcomes",
@@ -152,7 +153,7 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
     connection (only ``exec_driver_sql`` is used).
     """
     mark = param(conn)
-    running = _in_progress(conn, asset, pset, now)
+    running = in_progress(conn, asset, pset, now)
     if not details:
         status_of = dict(conn.exec_driver_sql(
             f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}",
@@ -186,15 +187,16 @@ def load_states(conn: Any, asset: str, pset: PartitionSet, keys: Sequence[str],
     return load_status_columns(conn, asset, pset, keys, now).states()
 
 
-def _in_progress(conn: Connection, asset: str, pset: PartitionSet, now: dt.datetime
-                 ) -> dict[str, int]:
-    mark = param(conn)
+def in_progress(conn: Any, asset: str, pset: PartitionSet, now: dt.datetime) -> dict[str, int]:
+    """Every partition of ``asset`` inside a starting or running run, with that run's id.
+
+    The one statement of the rule: a run holds each partition from its ``partition_key``
+    through its ``partition_end_key``, so a chunked run holds its whole range.
+    """
+    from lockgate.store.partition_states import active_partition_runs
+
     out: dict[str, int] = {}
-    for run_id, first, last in conn.exec_driver_sql(
-        "SELECT id, partition_key, partition_end_key FROM runs "
-        f"WHERE target = {mark} AND status IN ('starting', 'running') "
-        "AND partition_key IS NOT NULL", (asset,)
-    ):
+    for run_id, first, last in active_partition_runs(conn, asset):
         for key in _covered(pset, first, last, now):
             out[key] = run_id
     return out

@@ -180,6 +180,23 @@ def test_missing_only_skips_partitions_in_progress(defs: Definitions, store: Sto
     assert p.keys["daily"] == ["2024-01-01", "2024-01-03"]
 
 
+def test_missing_only_skips_every_partition_of_a_running_chunked_run(defs: Definitions,
+                                                                    store: Store) -> None:
+    from lockgate.definitions import RunRequest
+    from lockgate.runs import request_runs
+
+    with store.begin() as conn:
+        [out] = request_runs(conn, [RunRequest(
+            target="daily", partition_key="2024-01-02", partition_end_key="2024-01-04",
+            partition_count=3, run_key="2024-01-02..2024-01-04")],
+            origin="manual", defs=defs, now=NOW)
+        conn.exec_driver_sql(f"UPDATE runs SET status = 'running' WHERE id = {out.run_id}")
+    with store.read() as conn:
+        p = plan(defs, "daily", conn, from_key="2024-01-01", to_key="2024-01-05",
+                 missing_only=True)
+    assert p.keys["daily"] == ["2024-01-01", "2024-01-05"]
+
+
 def test_a_filter_that_leaves_nothing_gives_an_empty_plan(defs: Definitions,
                                                           store: Store) -> None:
     with store.read() as conn:

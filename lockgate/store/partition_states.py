@@ -1,0 +1,56 @@
+"""Reads of ``partition_status`` and of the runs that hold partitions in progress.
+
+Callers pass a SQLAlchemy connection or a :mod:`lockgate.store.direct` one: only
+``exec_driver_sql`` is used. Keys come back as stored; what a key means (a range, the
+implicit partition of an unpartitioned asset) is the partitions package's business.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lockgate.runs.sql import param
+
+__all__ = ["ACTIVE_RUN_STATUSES", "active_partition_runs", "materialized_keys", "stored_statuses"]
+
+# The run statuses that put a run's partitions in progress.
+ACTIVE_RUN_STATUSES = ("starting", "running")
+
+
+def stored_statuses(conn: Any, asset: str) -> dict[str, str]:
+    """Each stored partition key of ``asset`` and its status."""
+    mark = param(conn)
+    return dict(
+        conn.exec_driver_sql(
+            f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}", (asset,)
+        ).all()
+    )
+
+
+def materialized_keys(conn: Any, asset: str) -> set[str]:
+    """The keys of ``asset`` whose last finished run succeeded."""
+    mark = param(conn)
+    return {
+        key
+        for (key,) in conn.exec_driver_sql(
+            f"SELECT partition_key FROM partition_status WHERE asset = {mark} "
+            "AND status = 'materialized'",
+            (asset,),
+        ).all()
+    }
+
+
+def active_partition_runs(conn: Any, asset: str) -> list[tuple[int, str, str | None]]:
+    """(run id, first key, last key or None) of every partitioned run of ``asset`` that
+    is starting or running."""
+    mark = param(conn)
+    statuses = ", ".join(f"'{s}'" for s in ACTIVE_RUN_STATUSES)
+    return [
+        (row[0], row[1], row[2])
+        for row in conn.exec_driver_sql(
+            "SELECT id, partition_key, partition_end_key FROM runs "
+            f"WHERE target = {mark} AND status IN ({statuses}) "
+            "AND partition_key IS NOT NULL",
+            (asset,),
+        ).all()
+    ]

@@ -28,7 +28,8 @@ _CHUNK = 500
 def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
                     now: dt.datetime, max_concurrent: int | None = None,
                     priority: int = 0) -> dict[str, Any]:
-    """Record the backfill and queue its runs; returns id, partitions and runs."""
+    """Record the backfill and queue its runs; returns id, partitions, runs and the
+    downstream partitions the plan skipped."""
     if not plan.run_count:
         raise UsageError("nothing to backfill: the selection has no partitions "
                          "(after --missing-only/--failed-only, if given)")
@@ -66,4 +67,4 @@ def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
             ids_sql = ", ".join(str(int(i)) for i in waiting[start:start + _CHUNK])
             conn.exec_driver_sql(f"UPDATE runs SET status = 'waiting' WHERE id IN ({ids_sql})")
     return {"backfill_id": backfill_id, "partitions": plan.partition_count,
-            "runs": plan.run_count}
+            "runs": plan.run_count, "skipped": [item.to_json() for item in plan.skipped]}

@@ -6,6 +6,11 @@ are included. ``chunk`` groups up to N consecutive partitions (by position, neve
 a gap left by a filter) into one run covering the range. With ``downstream``, every
 asset that depends on the backfilled one (transitively) gets the partitions mapped from
 the selection, and each of its runs waits for the runs of its upstream partitions.
+
+A downstream partition is planned only when every upstream partition it maps to (through
+every dependency, in the plan or not) is materialized already or will be by this plan;
+the others are listed in ``BackfillPlan.skipped`` as ``upstream incomplete`` with the
+missing upstream partitions counted, and nothing that depends on them is planned either.
 """
 
 from __future__ import annotations
@@ -23,7 +28,10 @@ from .base import PartitionSet
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-__all__ = ["AssetRuns", "BackfillPlan", "PlannedRun", "Selection", "plan_backfill"]
+__all__ = ["AssetRuns", "BackfillPlan", "PlannedRun", "Selection", "SkippedPartition",
+           "plan_backfill"]
+
+UPSTREAM_INCOMPLETE = "upstream incomplete"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +52,20 @@ class Selection:
                 "keys": list(self.keys) if self.keys is not None else None, "all": self.all,
                 "missing_only": self.missing_only, "failed_only": self.failed_only,
                 "chunk": self.chunk, "downstream": self.downstream}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SkippedPartition:
+    """A downstream partition left out of the plan, and why."""
+
+    asset: str
+    key: str | None  # None: an unpartitioned downstream asset
+    missing: dict[str, int]  # per upstream asset, its partitions neither stored nor planned
+    reason: str = UPSTREAM_INCOMPLETE
+
+    def to_json(self) -> dict[str, Any]:
+        return {"asset": self.asset, "key": self.key, "reason": self.reason,
+                "missing": sum(self.missing.values()), "missing_upstream": dict(self.missing)}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -129,6 +151,7 @@ class BackfillPlan:
     assets: tuple[str, ...]  # the asset, then downstream assets in dependency order
     keys: dict[str, list[str]]  # per asset, the partitions in the plan
     groups: tuple[AssetRuns, ...] = ()
+    skipped: tuple[SkippedPartition, ...] = ()  # downstream partitions left out
 
     @property
     def runs(self) -> Sequence[PlannedRun]:
@@ -152,7 +175,8 @@ class BackfillPlan:
                               "last": keys[-1] if keys else None, "runs": runs.get(name, 0)})
         return {"asset": self.asset, "partitions": self.partition_count,
                 "runs": self.run_count, "assets": per_asset,
-                "selection": self.selection.to_json()}
+                "selection": self.selection.to_json(),
+                "skipped": [item.to_json() for item in self.skipped]}
 
 
 def plan_backfill(
@@ -166,7 +190,9 @@ def plan_backfill(
 ) -> BackfillPlan:
     """Plan a backfill of ``asset_name``.
 
-    ``conn`` is needed for ``missing_only``/``failed_only`` (stored status).
+    ``conn`` is needed for ``missing_only``/``failed_only`` (stored status); with
+    ``downstream`` it tells which upstream partitions are materialized already (without
+    it, none are).
 
     Raises:
         UsageError: unknown or unpartitioned asset, keys outside the partition set,
@@ -193,11 +219,18 @@ def plan_backfill(
         order += _downstream_order(defs, asset.name)
     groups: list[AssetRuns] = []
     run_of_key: dict[str, dict[str, int]] = {}
+    skipped: list[SkippedPartition] = []
+    coverage = _Coverage(conn, defs, plan_keys, partition_set_of, now)
     position = 0
     for name in order:
         a = defs.assets[name]
         if name != asset.name:
-            plan_keys[name] = _mapped_keys(defs, a, plan_keys, partition_set_of, now)
+            candidates = _mapped_keys(defs, a, plan_keys, partition_set_of, now)
+            plan_keys[name], left_out = coverage.complete(a, candidates)
+            skipped += left_out
+            if a.partitions is None and left_out:
+                continue  # an unpartitioned asset whose upstream stays incomplete: no run
+            coverage.planned(a)
         first, last, counts, members = _chunks(a, plan_keys[name], partition_set_of,
                                                selection.chunk, now)
         upstream = None
@@ -211,7 +244,7 @@ def plan_backfill(
                                 upstream=upstream, start=position))
         position += len(first)
     return BackfillPlan(asset=asset.name, selection=selection, assets=tuple(order),
-                        keys=plan_keys, groups=tuple(groups))
+                        keys=plan_keys, groups=tuple(groups), skipped=tuple(skipped))
 
 
 def _asset(defs: Definitions, name: str) -> Asset:
@@ -306,6 +339,68 @@ def _mapped_keys(defs: Definitions, asset: Asset, plan_keys: dict[str, list[str]
     if not found:
         return []
     return _ordered_unique(list(found), target, now)
+
+
+class _Coverage:
+    """Which upstream partitions are materialized (stored) or will be (planned)."""
+
+    def __init__(self, conn: Connection | None, defs: Definitions,
+                 plan_keys: dict[str, list[str]],
+                 partition_set_of: Callable[[str], PartitionSet], now: dt.datetime) -> None:
+        self._conn = conn
+        self._defs = defs
+        self._plan_keys = plan_keys
+        self._partition_set_of = partition_set_of
+        self._now = now
+        self._whole: set[str] = set()  # unpartitioned assets with a run in the plan
+        self._done: dict[str, set[str]] = {}
+
+    def planned(self, asset: Asset) -> None:
+        if asset.partitions is None:
+            self._whole.add(asset.name)
+
+    def complete(self, asset: Asset, candidates: list[str]
+                 ) -> tuple[list[str], list[SkippedPartition]]:
+        """The candidates whose every upstream partition is covered, and the others."""
+        from .mapping import upstream_keys
+        from .status import UNPARTITIONED_KEY
+
+        partition_set_of = self._partition_set_of
+        here = partition_set_of(asset.name) if asset.partitions is not None else None
+        keys: list[str | None] = list(candidates) if here is not None else [None]
+        kept: list[str] = []
+        skipped: list[SkippedPartition] = []
+        for key in keys:
+            missing: dict[str, int] = {}
+            for dep in asset.deps:
+                up = self._defs.assets.get(dep.asset)
+                if up is None:
+                    continue
+                if up.partitions is None:
+                    if dep.asset in self._whole:
+                        continue
+                    needed = [UNPARTITIONED_KEY]
+                else:
+                    needed = upstream_keys(here, key, partition_set_of(dep.asset),
+                                           offset=dep.offset, now=self._now)
+                done = self._covered(dep.asset)
+                absent = sum(1 for k in needed if k not in done)
+                if absent:
+                    missing[dep.asset] = missing.get(dep.asset, 0) + absent
+            if missing:
+                skipped.append(SkippedPartition(asset=asset.name, key=key, missing=missing))
+            elif key is not None:
+                kept.append(key)
+        return kept, skipped
+
+    def _covered(self, asset: str) -> set[str]:
+        if asset not in self._done:
+            from lockgate.store.partition_states import materialized_keys
+
+            done = materialized_keys(self._conn, asset) if self._conn is not None else set()
+            done.update(self._plan_keys.get(asset, ()))
+            self._done[asset] = done
+        return self._done[asset]
 
 
 def _chunks(asset: Asset, keys: list[str], partition_set_of: Callable[[str], PartitionSet],

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MATERIALIZED",
     "STATUSES",
+    "UNPARTITIONED_KEY",
     "PartitionState",
     "StatusColumns",
     "collapse",
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 MATERIALIZED, FAILED, IN_PROGRESS, MISSING = "materialized", "failed", "in_progress", "missing"
+# The one implicit partition of an unpartitioned asset, as stored in partition_status.
+UNPARTITIONED_KEY = "__all__"
 STATUSES = (MATERIALIZED, FAILED, IN_PROGRESS, MISSING)
 _CHUNK = 500
 

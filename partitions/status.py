@@ -1,7 +1,8 @@
 """Partition status: what is materialized, failed, in progress, or missing.
 
 ``partition_status`` holds the outcome of the last finished run of each partition
-(``materialized`` or ``failed``); ``in_progress`` is derived from the asset's active
+(``materialized`` or ``failed``; an unpartitioned asset has one implicit partition,
+``UNPARTITIONED_KEY``); ``in_progress`` is derived from the asset's active
 runs, and ``missing`` is the absence of both. A canceled run changes nothing: the
 partition keeps the status it had.
 """
@@ -62,7 +63,8 @@ def record_outcomes(conn: Connection, defs: Definitions,
     """Write the status of every partition that a final run covered (a finish hook).
 
     Succeeded runs mark their partitions materialized, failed ones failed; canceled runs
-    and runs of unpartitioned targets change nothing.
+    and runs of jobs change nothing. An unpartitioned asset's run covers its one implicit
+    partition, :data:`UNPARTITIONED_KEY`.
     """
     from . import partitions_for
 
@@ -74,9 +76,14 @@ def record_outcomes(conn: Connection, defs: Definitions,
     stamp = db_time(conn, now)
     for run_id, target, first, last in _runs(conn, list(finals)):
         asset = defs.assets.get(target)
-        if asset is None or asset.partitions is None or first is None:
+        if asset is None:
             continue
-        keys = _covered(partitions_for(asset.partitions), first, last, now)
+        if asset.partitions is None:
+            keys = [UNPARTITIONED_KEY]
+        elif first is None:
+            continue
+        else:
+            keys = _covered(partitions_for(asset.partitions), first, last, now)
         status = MATERIALIZED if finals[run_id] == "succeeded" else FAILED
         values.extend((target, key, status, run_id, stamp) for key in keys)
     if values:

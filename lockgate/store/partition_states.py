@@ -7,14 +7,23 @@ implicit partition of an unpartitioned asset) is the partitions package's busine
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from lockgate.runs.sql import param
 
-__all__ = ["ACTIVE_RUN_STATUSES", "active_partition_runs", "materialized_keys", "stored_statuses"]
+__all__ = [
+    "ACTIVE_RUN_STATUSES",
+    "active_partition_runs",
+    "materialized_among",
+    "materialized_keys",
+    "materialized_since",
+    "stored_statuses",
+]
 
 # The run statuses that put a run's partitions in progress.
 ACTIVE_RUN_STATUSES = ("starting", "running")
+_CHUNK = 500  # keys per IN (...) list; below SQLite's variable limit
 
 
 def stored_statuses(conn: Any, asset: str) -> dict[str, str]:
@@ -54,3 +63,36 @@ def active_partition_runs(conn: Any, asset: str) -> list[tuple[int, str, str | N
             (asset,),
         ).all()
     ]
+
+
+def materialized_since(conn: Any, asset: str, since: Any) -> list[tuple[str, Any, int | None]]:
+    """(key, updated_at as the driver returns it, run id) of every materialized partition
+    of ``asset`` updated at or after ``since`` (a driver time value; None: all)."""
+    mark = param(conn)
+    query = (
+        "SELECT partition_key, updated_at, run_id FROM partition_status "
+        f"WHERE asset = {mark} AND status = 'materialized'"
+    )
+    args: tuple[Any, ...] = (asset,)
+    if since is not None:
+        query += f" AND updated_at >= {mark}"
+        args = (asset, since)
+    return [(row[0], row[1], row[2]) for row in conn.exec_driver_sql(query, args).all()]
+
+
+def materialized_among(conn: Any, asset: str, keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` of ``asset`` are materialized."""
+    mark = param(conn)
+    done: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        chunk = list(keys[start : start + _CHUNK])
+        done.update(
+            key
+            for (key,) in conn.exec_driver_sql(
+                f"SELECT partition_key FROM partition_status WHERE asset = {mark} "
+                f"AND status = 'materialized' AND partition_key IN "
+                f"({', '.join([mark] * len(chunk))})",
+                (asset, *chunk),
+            ).all()
+        )
+    return done

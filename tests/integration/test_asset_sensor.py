@@ -82,3 +82,47 @@ def test_each_downstream_day_is_requested_once_and_wait_for_all_waits(
     assert keys("sensor:any") == {"2024-01-01": 1, "2024-01-02": 1}
     for r in runs(store_url, "sensor:any") + runs(store_url, "sensor:all"):
         assert r["partition_key"] == r["run_key"]
+
+
+def trigger(config: Path, url: str, target: str, run_key: str) -> None:
+    """Queue one manual run of ``target`` (as `lockgate trigger` does)."""
+    from lockgate import clock
+    from lockgate.definitions import RunRequest
+    from lockgate.runs.ledger import request_runs
+    from lockgate.settings import load_definitions
+    from lockgate.store import Store
+
+    defs = load_definitions(str(config))
+    store = Store.open(url)
+    try:
+        with store.begin() as conn:
+            request_runs(conn, [RunRequest(target=target, run_key=run_key)],
+                         origin="manual", defs=defs, now=clock.now())
+    finally:
+        store.close()
+
+
+def test_each_materialization_of_an_unpartitioned_upstream_triggers_the_chain(
+        tmp_path: Path, store_url: str, daemons: Daemons) -> None:
+    assets = {
+        "a": {"command": ["true"]},
+        "b": {"command": ["true"], "deps": ["a"]},
+        "c": {"command": ["true"], "deps": ["b"]},
+    }
+    sensors = {
+        "a_to_b": {"kind": "asset", "assets": ["a"], "target": "b", "interval": "200ms"},
+        "b_to_c": {"kind": "asset", "assets": ["b"], "target": "c", "interval": "200ms"},
+    }
+    config = sensor_config(tmp_path, url=store_url, assets=assets, sensors=sensors)
+    daemons.start(config)
+
+    def succeeded(origin: str) -> int:
+        return sum(r["status"] == "succeeded" for r in runs(store_url, origin))
+
+    trigger(config, store_url, "a", "first")
+    wait_for(lambda: succeeded("sensor:b_to_c") == 1, what="c after the first a")
+    trigger(config, store_url, "a", "second")
+    wait_for(lambda: succeeded("sensor:b_to_c") == 2, what="c after the second a")
+    time.sleep(1)  # later ticks see the same materializations: nothing more runs
+    assert [r["target"] for r in runs(store_url, "sensor:a_to_b")] == ["b", "b"]
+    assert [r["target"] for r in runs(store_url, "sensor:b_to_c")] == ["c", "c"]

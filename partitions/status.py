@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lockgate.definitions import Definitions
+from lockgate.definitions import UNPARTITIONED_KEY, Definitions
 from lockgate.runs.sql import db_time, param, parse_db_time
 
 from .base import PartitionSet
@@ -39,8 +39,6 @@ __all__ = [
 ]
 
 MATERIALIZED, FAILED, IN_PROGRESS, MISSING = "materialized", "failed", "in_progress", "missing"
-# The one implicit partition of an unpartitioned asset, as stored in partition_status.
-UNPARTITIONED_KEY = "__all__"
 STATUSES = (MATERIALIZED, FAILED, IN_PROGRESS, MISSING)
 _CHUNK = 500
 

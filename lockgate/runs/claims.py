@@ -64,27 +64,34 @@ def claim_runs(conn: Any, candidates: Sequence[tuple[int, str, Sequence[str]]]
                ) -> dict[int, Claimed]:
     """Claim the partitions of each candidate (run id, asset, partition keys in order).
 
-    Within one call the first candidate naming a partition claims it; a later one loses
-    it to that candidate's run.
+    Returns what the candidates that did not win all their partitions got; the others
+    (usually all of them) won everything. Within one call the first candidate naming a
+    partition claims it; a later one loses it to that candidate's run.
     """
     wanted: dict[str, dict[str, int]] = {}
     for run_id, asset, keys in candidates:
         claims = wanted.setdefault(asset, {})
         for key in keys:
             claims.setdefault(key, run_id)
-    holders = {asset: claim_partitions(conn, asset, list(claims.items()))
-               for asset, claims in wanted.items()}
+    held: dict[str, dict[str, int]] = {}
+    for asset, claims in wanted.items():
+        lost = claim_partitions(conn, asset, list(claims.items()))
+        if lost:
+            claims.update(lost)
+            held[asset] = claims
     out: dict[int, Claimed] = {}
     for run_id, asset, keys in candidates:
-        held = holders[asset]
+        holders = held.get(asset, wanted[asset])
+        if all(holders[key] == run_id for key in keys):
+            continue
         pieces: list[tuple[str, ...]] = []
         others: dict[int, None] = {}
         current: list[str] = []
         for key in keys:
-            if held[key] == run_id:
+            if holders[key] == run_id:
                 current.append(key)
                 continue
-            others[held[key]] = None
+            others[holders[key]] = None
             if current:
                 pieces.append(tuple(current))
                 current = []

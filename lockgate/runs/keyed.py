@@ -71,7 +71,7 @@ def queue_keyed_runs(
         counts = [0 if k is None else 1 for k in partition_keys]
     rows = [row for row in zip(ids, run_keys, partition_keys, ends, counts, strict=True)
             if row[1] in created]
-    own = {row[0]: (row[0],) for row in rows}
+    own: dict[int, tuple[int, ...]] = {row[0]: (row[0],) for row in rows}
     carriers = dict(own)
     rows = _claim(conn, defs, target, rows, own, carriers, max(ids), now)
     mark = param(conn)
@@ -110,15 +110,21 @@ def _claim(conn: Connection, defs: Definitions, target: str, rows: list[Any],
            reserved: int, now: dt.datetime) -> list[Any]:
     """Claim the partitions of the new runs; returns the rows to insert and fills in
     ``own`` and ``carriers`` per reserved id."""
-    candidates = []
-    for run_id, _key, first, last, _count in rows:
-        keys = partitions_of(defs, target, first, last, now)
-        if keys:
-            candidates.append((run_id, target, keys))
+    asset = defs.assets.get(target)
+    if asset is not None and asset.partitions is not None and target not in defs.jobs \
+            and all(row[3] is None for row in rows):
+        # One partition per run (a backfill without --chunk): no ranges to expand.
+        candidates = [(row[0], target, (row[2],)) for row in rows if row[2] is not None]
+    else:
+        candidates = []
+        for run_id, _key, first, last, _count in rows:
+            keys = partitions_of(defs, target, first, last, now)
+            if keys:
+                candidates.append((run_id, target, keys))
     if not candidates:
         return rows
     claimed = claim_runs(conn, candidates)
-    if all(c.whole for c in claimed.values()):
+    if not claimed:
         return rows
     extra = iter(_reserve_ids(conn, sum(max(len(c.pieces) - 1, 0)
                                         for c in claimed.values()), after=reserved))

@@ -4,7 +4,9 @@ It reads partition status rows of its upstream ``assets`` that changed after its
 (a time high-water mark), maps their keys onto the target asset's partitions through the
 partition mappings, and requests each downstream partition once (its run key is the
 partition key). With ``wait_for: all`` a downstream partition is requested only when
-every upstream partition it depends on is materialized.
+every upstream partition it depends on is materialized. A downstream partition whose
+last materialization started after the upstream changes it reads (a backfill's
+downstream run that waited for them) is not requested again.
 
 An unpartitioned asset has one implicit partition (``UNPARTITIONED_KEY``) whose status
 its runs write like any other, so an unpartitioned upstream triggers the sensor too. An
@@ -26,6 +28,7 @@ from lockgate.partitions import downstream_keys, partitions_for, upstream_keys
 from lockgate.partitions.status import UNPARTITIONED_KEY
 from lockgate.runs.sql import db_time
 from lockgate.store.partition_states import (
+    materialization_starts,
     materialized_among,
     materialized_keys,
     materialized_since,
@@ -37,6 +40,7 @@ from .base import SensorResult
 __all__ = ["evaluate_asset_sensor"]
 
 _WAITING = "waiting for more upstream partitions (wait_for: all)"
+_CURRENT = "the target partitions were rebuilt after these upstream changes"
 
 
 def evaluate_asset_sensor(conn: Connection, defs: Definitions, sensor: Sensor,
@@ -46,6 +50,7 @@ def evaluate_asset_sensor(conn: Connection, defs: Definitions, sensor: Sensor,
     since = dt.datetime.fromisoformat(cursor) if cursor else None
     changed: dict[str, list[str]] = {}
     runs_of: dict[str, list[int | None]] = {}
+    times: dict[str, dict[str, dt.datetime | None]] = {}  # when each changed key changed
     newest = since
     to_time = UTCDateTime().process_result_value
     for upstream in upstreams:
@@ -55,6 +60,7 @@ def evaluate_asset_sensor(conn: Connection, defs: Definitions, sensor: Sensor,
             changed.setdefault(upstream, []).append(key)
             runs_of.setdefault(upstream, []).append(run_id)
             when = to_time(updated, conn.dialect)
+            times.setdefault(upstream, {})[key] = when
             if when is not None and (newest is None or when > newest):
                 newest = when
     new_cursor = newest.isoformat() if newest else cursor
@@ -66,6 +72,9 @@ def evaluate_asset_sensor(conn: Connection, defs: Definitions, sensor: Sensor,
         if wait_all and target is not None and not _whole_upstream_materialized(
                 conn, defs, upstreams, now):
             return SensorResult(skip_reason=_WAITING, cursor=new_cursor)
+        if target is not None and not _stale(conn, target.name, {UNPARTITIONED_KEY: [
+                w for ts in times.values() for w in ts.values()]}):
+            return SensorResult(skip_reason=_CURRENT, cursor=new_cursor)
         facts = sorted((u, k, r or 0) for u, ks in changed.items()
                        for k, r in zip(ks, runs_of[u], strict=True))
         digest = hashlib.sha256(repr(facts).encode()).hexdigest()[:16]
@@ -86,11 +95,40 @@ def evaluate_asset_sensor(conn: Connection, defs: Definitions, sensor: Sensor,
                                                          offsets, now)}
     if not wanted:
         return SensorResult(skip_reason=_WAITING, cursor=new_cursor)
+    changes: dict[str, list[dt.datetime | None]] = {}
+    for key in wanted:
+        for upstream, when_of in times.items():
+            if defs.assets[upstream].partitions is not None:
+                changes.setdefault(key, []).extend(
+                    when_of[k] for k in _needed(defs, target, key, upstream, offsets, now)
+                    if k in when_of)
+    wanted = _stale(conn, target.name, changes)
+    if not wanted:
+        return SensorResult(skip_reason=_CURRENT, cursor=new_cursor)
     order = {k: here.index_of(k, now) for k in wanted}
     requests = [RunRequest(target=sensor.target, run_key=key, partition_key=key,
                            trigger={"upstream_assets": upstreams})
                 for key in sorted(wanted, key=order.__getitem__)]
     return SensorResult(requests=requests, cursor=new_cursor)
+
+
+def _stale(conn: Connection, target: str, changes: dict[str, list[dt.datetime | None]]
+           ) -> set[str]:
+    """The target partitions not rebuilt since their upstream changes: those whose last
+    materialization started before the newest change they read (or never happened).
+
+    A downstream run that started after its upstream partitions materialized has read
+    them already (a backfill's downstream run, say, which waited for them).
+    """
+    to_time = UTCDateTime().process_result_value
+    started = materialization_starts(conn, target, list(changes))
+    out = set()
+    for key, whens in changes.items():
+        began = to_time(started.get(key), conn.dialect)
+        known = [w for w in whens if w is not None]
+        if began is None or not known or max(known) >= began:
+            out.add(key)
+    return out
 
 
 def _needed(defs: Definitions, target: Asset | None, key: str | None, upstream: str,

@@ -15,6 +15,7 @@ from lockgate.runs.sql import param
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "active_partition_runs",
+    "materialization_starts",
     "materialized_among",
     "materialized_keys",
     "materialized_since",
@@ -96,3 +97,23 @@ def materialized_among(conn: Any, asset: str, keys: Sequence[str]) -> set[str]:
             ).all()
         )
     return done
+
+
+def materialization_starts(conn: Any, asset: str, keys: Sequence[str]) -> dict[str, Any]:
+    """For each of ``keys`` of ``asset`` that is materialized, when the run that
+    materialized it started (as the driver returns it; None if unknown)."""
+    mark = param(conn)
+    out: dict[str, Any] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = list(keys[start : start + _CHUNK])
+        out.update(
+            (row[0], row[1])
+            for row in conn.exec_driver_sql(
+                "SELECT s.partition_key, r.started_at FROM partition_status s "
+                "JOIN runs r ON r.id = s.run_id "
+                f"WHERE s.asset = {mark} AND s.status = 'materialized' "
+                f"AND s.partition_key IN ({', '.join([mark] * len(chunk))})",
+                (asset, *chunk),
+            ).all()
+        )
+    return out

@@ -35,16 +35,26 @@ class SkippedPartition:
     reason: str = UPSTREAM_INCOMPLETE
 
     def to_json(self) -> dict[str, Any]:
-        return {"asset": self.asset, "key": self.key, "reason": self.reason,
-                "missing": sum(self.missing.values()), "missing_upstream": dict(self.missing)}
+        return {
+            "asset": self.asset,
+            "key": self.key,
+            "reason": self.reason,
+            "missing": sum(self.missing.values()),
+            "missing_upstream": dict(self.missing),
+        }
 
 
 class Coverage:
     """Which upstream partitions are materialized (stored) or will be (planned)."""
 
-    def __init__(self, conn: Connection | None, defs: Definitions,
-                 plan_keys: dict[str, list[str]],
-                 partition_set_of: Callable[[str], PartitionSet], now: dt.datetime) -> None:
+    def __init__(
+        self,
+        conn: Connection | None,
+        defs: Definitions,
+        plan_keys: dict[str, list[str]],
+        partition_set_of: Callable[[str], PartitionSet],
+        now: dt.datetime,
+    ) -> None:
         self._conn = conn
         self._defs = defs
         self._plan_keys = plan_keys
@@ -57,8 +67,9 @@ class Coverage:
         if asset.partitions is None:
             self._whole.add(asset.name)
 
-    def complete(self, asset: Asset, candidates: list[str]
-                 ) -> tuple[list[str], list[SkippedPartition]]:
+    def complete(
+        self, asset: Asset, candidates: list[str]
+    ) -> tuple[list[str], list[SkippedPartition]]:
         """The candidates whose every upstream partition is covered, and the others."""
         from .mapping import upstream_keys
 
@@ -78,8 +89,9 @@ class Coverage:
                         continue
                     needed = [UNPARTITIONED_KEY]
                 else:
-                    needed = upstream_keys(here, key, partition_set_of(dep.asset),
-                                           offset=dep.offset, now=self._now)
+                    needed = upstream_keys(
+                        here, key, partition_set_of(dep.asset), offset=dep.offset, now=self._now
+                    )
                 done = self._covered(dep.asset)
                 absent = sum(1 for k in needed if k not in done)
                 if absent:

@@ -38,8 +38,9 @@ class Claimed:
         return len(self.pieces) == 1 and not self.holders
 
 
-def partitions_of(defs: Definitions, target: str, first: str | None, last: str | None,
-                  now: dt.datetime) -> list[str] | None:
+def partitions_of(
+    defs: Definitions, target: str, first: str | None, last: str | None, now: dt.datetime
+) -> list[str] | None:
     """The asset partitions a run of ``target`` materializes, or None (a job, or a run
     that names no partition)."""
     asset = defs.assets.get(target)
@@ -60,8 +61,9 @@ def partitions_of(defs: Definitions, target: str, first: str | None, last: str |
         return [first, last]
 
 
-def claim_runs(conn: Any, candidates: Sequence[tuple[int, str, Sequence[str]]]
-               ) -> dict[int, Claimed]:
+def claim_runs(
+    conn: Any, candidates: Sequence[tuple[int, str, Sequence[str]]]
+) -> dict[int, Claimed]:
     """Claim the partitions of each candidate (run id, asset, partition keys in order).
 
     Returns what the candidates that did not win all their partitions got; the others

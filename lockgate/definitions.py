@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "UNPARTITIONED_KEY",
     "Asset",
     "AssetDep",
     "Catchup",
@@ -230,6 +231,10 @@ class Definitions:
     @property
     def targets(self) -> list[str]:
         return sorted({*self.jobs, *self.assets})
+
+
+# The one implicit partition of an unpartitioned asset: its status and its claim use it.
+UNPARTITIONED_KEY = "__all__"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,9 +2,12 @@
 
 Run keys live under the origin ``backfill:ID`` (partition, or ``FIRST..LAST`` for a
 chunk; ``ASSET/...`` for downstream assets), so a crash leaves either nothing or
-everything and a partition never gets two runs. Runs that wait for upstream runs start
-``waiting`` with their ``run_deps``. Only driver SQL is used, so this also runs on a
-plain driver connection (:mod:`lockgate.store.direct`) for a fast CLI.
+everything and a partition never gets two runs. A partition that an open run of another
+origin (a sensor's, a schedule's, another backfill's) already materializes is absorbed
+into that run (:mod:`lockgate.runs.claims`); runs that need it wait for that run. Runs
+that wait for upstream runs start ``waiting`` with their ``run_deps``. Only driver SQL
+is used, so this also runs on a plain driver connection (:mod:`lockgate.store.direct`)
+for a fast CLI.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from lockgate.definitions import Definitions
 from lockgate.errors import UsageError
-from lockgate.runs.ledger import queue_keyed_runs
+from lockgate.runs.keyed import queue_keyed_runs
 from lockgate.runs.sql import db_time, param
 
 from .backfill_plan import BackfillPlan
@@ -28,7 +31,8 @@ _CHUNK = 500
 def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
                     now: dt.datetime, max_concurrent: int | None = None,
                     priority: int = 0) -> dict[str, Any]:
-    """Record the backfill and queue its runs; returns id, partitions and runs."""
+    """Record the backfill and queue its runs; returns id, partitions, runs and the
+    downstream partitions the plan skipped."""
     if not plan.run_count:
         raise UsageError("nothing to backfill: the selection has no partitions "
                          "(after --missing-only/--failed-only, if given)")
@@ -41,13 +45,14 @@ def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
          priority, plan.partition_count, plan.run_count, db_time(conn, now),
          db_time(conn, now))).scalar_one()
     origin = f"backfill:{backfill_id}"
-    ids: list[int] = []
+    own: list[tuple[int, ...]] = []  # per planned run, the runs this backfill created
+    carriers: list[tuple[int, ...]] = []  # and every run that materializes its partitions
     for group in plan.groups:
         keys = group.run_keys()
         if group.asset != plan.asset:  # keys of several assets share the origin
             keys = [f"{group.asset}/{k}" for k in keys]
         ranged = group.counts is not None
-        ids += queue_keyed_runs(
+        queued = queue_keyed_runs(
             conn, defs=defs, origin=origin, target=group.asset, run_keys=keys,
             partition_keys=group.first,
             partition_end_keys=[last if n > 1 else None for last, n in
@@ -55,9 +60,17 @@ def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
             if ranged else None,
             partition_counts=group.counts, priority=priority, backfill_id=backfill_id,
             now=now)
-    deps = [(ids[group.start + i], ids[u]) for group in plan.groups
-            if group.upstream is not None
-            for i, ups in enumerate(group.upstream) for u in ups]
+        own += queued.own
+        carriers += queued.carriers
+    # A run waits for every run carrying its upstream partitions, the backfill's own or
+    # an open run from another origin that absorbed them.
+    deps = sorted({(run_id, up) for group in plan.groups if group.upstream is not None
+                   for i, ups in enumerate(group.upstream)
+                   for run_id in own[group.start + i] for u in ups for up in carriers[u]})
+    runs = sum(len(o) for o in own)
+    if runs != plan.run_count:  # some partitions went to open runs of other origins
+        conn.exec_driver_sql(f"UPDATE backfills SET run_count = {m} WHERE id = {m}",
+                             (runs, backfill_id))
     if deps:
         conn.exec_driver_sql(
             f"INSERT INTO run_deps (run_id, upstream_run_id) VALUES ({m}, {m})", deps)
@@ -66,4 +79,4 @@ def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
             ids_sql = ", ".join(str(int(i)) for i in waiting[start:start + _CHUNK])
             conn.exec_driver_sql(f"UPDATE runs SET status = 'waiting' WHERE id IN ({ids_sql})")
     return {"backfill_id": backfill_id, "partitions": plan.partition_count,
-            "runs": plan.run_count}
+            "runs": runs, "skipped": [item.to_json() for item in plan.skipped]}

@@ -6,6 +6,11 @@ are included. ``chunk`` groups up to N consecutive partitions (by position, neve
 a gap left by a filter) into one run covering the range. With ``downstream``, every
 asset that depends on the backfilled one (transitively) gets the partitions mapped from
 the selection, and each of its runs waits for the runs of its upstream partitions.
+
+A downstream partition is planned only when every upstream partition it maps to (through
+every dependency, in the plan or not) is materialized already or will be by this plan;
+the others are listed in ``BackfillPlan.skipped`` as ``upstream incomplete`` with the
+missing upstream partitions counted, and nothing that depends on them is planned either.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Asset, Definitions
 from lockgate.errors import UsageError, did_you_mean
-from lockgate.runs.sql import param
 
+from .backfill_coverage import Coverage, SkippedPartition
 from .base import PartitionSet
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-__all__ = ["AssetRuns", "BackfillPlan", "PlannedRun", "Selection", "plan_backfill"]
+__all__ = ["AssetRuns", "BackfillPlan", "PlannedRun", "Selection", "SkippedPartition",
+           "plan_backfill"]
+
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +137,7 @@ class BackfillPlan:
     assets: tuple[str, ...]  # the asset, then downstream assets in dependency order
     keys: dict[str, list[str]]  # per asset, the partitions in the plan
     groups: tuple[AssetRuns, ...] = ()
+    skipped: tuple[SkippedPartition, ...] = ()  # downstream partitions left out
 
     @property
     def runs(self) -> Sequence[PlannedRun]:
@@ -153,7 +161,8 @@ class BackfillPlan:
                               "last": keys[-1] if keys else None, "runs": runs.get(name, 0)})
         return {"asset": self.asset, "partitions": self.partition_count,
                 "runs": self.run_count, "assets": per_asset,
-                "selection": self.selection.to_json()}
+                "selection": self.selection.to_json(),
+                "skipped": [item.to_json() for item in self.skipped]}
 
 
 def plan_backfill(
@@ -167,7 +176,9 @@ def plan_backfill(
 ) -> BackfillPlan:
     """Plan a backfill of ``asset_name``.
 
-    ``conn`` is needed for ``missing_only``/``failed_only`` (stored status).
+    ``conn`` is needed for ``missing_only``/``failed_only`` (stored status); with
+    ``downstream`` it tells which upstream partitions are materialized already (without
+    it, none are).
 
     Raises:
         UsageError: unknown or unpartitioned asset, keys outside the partition set,
@@ -187,18 +198,25 @@ def plan_backfill(
     if selection.missing_only or selection.failed_only:
         if conn is None:
             raise UsageError("--missing-only/--failed-only need the store")
-        keys = _filter(conn, asset.name, keys, failed=selection.failed_only)
+        keys = _filter(conn, asset.name, pset, keys, failed=selection.failed_only, now=now)
     plan_keys = {asset.name: keys}
     order = [asset.name]
     if selection.downstream:
         order += _downstream_order(defs, asset.name)
     groups: list[AssetRuns] = []
     run_of_key: dict[str, dict[str, int]] = {}
+    skipped: list[SkippedPartition] = []
+    coverage = Coverage(conn, defs, plan_keys, partition_set_of, now)
     position = 0
     for name in order:
         a = defs.assets[name]
         if name != asset.name:
-            plan_keys[name] = _mapped_keys(defs, a, plan_keys, partition_set_of, now)
+            candidates = _mapped_keys(defs, a, plan_keys, partition_set_of, now)
+            plan_keys[name], left_out = coverage.complete(a, candidates)
+            skipped += left_out
+            if a.partitions is None and left_out:
+                continue  # an unpartitioned asset whose upstream stays incomplete: no run
+            coverage.planned(a)
         first, last, counts, members = _chunks(a, plan_keys[name], partition_set_of,
                                                selection.chunk, now)
         upstream = None
@@ -212,7 +230,7 @@ def plan_backfill(
                                 upstream=upstream, start=position))
         position += len(first)
     return BackfillPlan(asset=asset.name, selection=selection, assets=tuple(order),
-                        keys=plan_keys, groups=tuple(groups))
+                        keys=plan_keys, groups=tuple(groups), skipped=tuple(skipped))
 
 
 def _asset(defs: Definitions, name: str) -> Asset:
@@ -250,16 +268,16 @@ def _ordered_unique(keys: list[str], pset: PartitionSet, now: dt.datetime) -> li
     return sorted(index, key=index.__getitem__)
 
 
-def _filter(conn: Connection, asset: str, keys: list[str], *, failed: bool) -> list[str]:
-    mark = param(conn)
-    rows = conn.exec_driver_sql(
-        f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}", (asset,))
-    status: dict[str, str] = dict(rows.all())
-    active = {k for (k,) in conn.exec_driver_sql(
-        f"SELECT partition_key FROM runs WHERE target = {mark} "
-        "AND status IN ('starting', 'running') AND partition_key IS NOT NULL", (asset,))}
+def _filter(conn: Connection, asset: str, pset: PartitionSet, keys: list[str], *,
+            failed: bool, now: dt.datetime) -> list[str]:
+    from lockgate.store.partition_states import stored_statuses
+
+    from .status import in_progress
+
+    status = stored_statuses(conn, asset)
     if failed:
         return [k for k in keys if status.get(k) == "failed"]
+    active = in_progress(conn, asset, pset, now)
     return [k for k in keys if k not in status and k not in active]
 
 

@@ -176,17 +176,28 @@ def backfill_hook(conn: Connection, applied: Sequence[tuple[AttemptResult, bool]
     if not finals:
         return
     ids = [run_id for run_id, _ in finals]
-    touched = _backfills_of(conn, ids)
-    if not touched:
-        return
-    succeeded = [run_id for run_id, status in finals if status == "succeeded"]
-    failed = [run_id for run_id, status in finals if status != "succeeded"]
-    if succeeded:
-        _release(conn, succeeded)
-    if failed:
-        _cancel_dependents(conn, failed, now)
+    # Any run may have dependents: a backfill's runs wait for the open runs of other
+    # origins that absorbed their upstream partitions, too.
+    if not _have_dependents(conn, ids):
+        touched = _backfills_of(conn, ids)
+    else:
+        succeeded = [run_id for run_id, status in finals if status == "succeeded"]
+        failed = [run_id for run_id, status in finals if status != "succeeded"]
+        if succeeded:
+            _release(conn, succeeded)
+        canceled = _cancel_dependents(conn, failed, now) if failed else []
+        touched = _backfills_of(conn, ids + canceled)
     for backfill_id in touched:
         _maybe_finish(conn, backfill_id, now)
+
+
+def _have_dependents(conn: Connection, run_ids: list[int]) -> bool:
+    for start in range(0, len(run_ids), _CHUNK):
+        ids = ", ".join(str(int(i)) for i in run_ids[start:start + _CHUNK])
+        if conn.exec_driver_sql(
+                f"SELECT 1 FROM run_deps WHERE upstream_run_id IN ({ids}) LIMIT 1").first():
+            return True
+    return False
 
 
 def _backfills_of(conn: Connection, run_ids: list[int]) -> set[int]:
@@ -209,8 +220,11 @@ def _release(conn: Connection, upstream_ids: list[int]) -> None:
             "WHERE d.run_id = runs.id AND u.status <> 'succeeded')")
 
 
-def _cancel_dependents(conn: Connection, failed_ids: list[int], now: dt.datetime) -> None:
+def _cancel_dependents(conn: Connection, failed_ids: list[int], now: dt.datetime
+                       ) -> list[int]:
+    """Cancel the waiting runs downstream of ``failed_ids`` (transitively); returns them."""
     frontier = list(failed_ids)
+    canceled: list[int] = []
     mark = param(conn)
     while frontier:
         ids = ", ".join(str(int(i)) for i in frontier[:_CHUNK])
@@ -224,6 +238,8 @@ def _cancel_dependents(conn: Connection, failed_ids: list[int], now: dt.datetime
                 f"WHERE id = {mark} AND status = 'waiting'",
                 (_time(conn, now), "an upstream run of this backfill failed", run_id))
         frontier.extend(dependents)
+        canceled.extend(dependents)
+    return canceled
 
 
 def _time(conn: Connection, now: dt.datetime) -> Any:

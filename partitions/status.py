@@ -1,7 +1,8 @@
 """Partition status: what is materialized, failed, in progress, or missing.
 
 ``partition_status`` holds the outcome of the last finished run of each partition
-(``materialized`` or ``failed``); ``in_progress`` is derived from the asset's active
+(``materialized`` or ``failed``; an unpartitioned asset has one implicit partition,
+``UNPARTITIONED_KEY``); ``in_progress`` is derived from the asset's active
 runs, and ``missing`` is the absence of both. A canceled run changes nothing: the
 partition keeps the status it had.
 """
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lockgate.definitions import Definitions
+from lockgate.definitions import UNPARTITIONED_KEY, Definitions
 from lockgate.runs.sql import db_time, param, parse_db_time
 
 from .base import PartitionSet
@@ -27,9 +28,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MATERIALIZED",
     "STATUSES",
+    "UNPARTITIONED_KEY",
     "PartitionState",
     "StatusColumns",
     "collapse",
+    "in_progress",
     "load_states",
     "load_status_columns",
     "record_outcomes",
@@ -58,7 +61,8 @@ def record_outcomes(conn: Connection, defs: Definitions,
     """Write the status of every partition that a final run covered (a finish hook).
 
     Succeeded runs mark their partitions materialized, failed ones failed; canceled runs
-    and runs of unpartitioned targets change nothing.
+    and runs of jobs change nothing. An unpartitioned asset's run covers its one implicit
+    partition, :data:`UNPARTITIONED_KEY`.
     """
     from . import partitions_for
 
@@ -70,9 +74,14 @@ def record_outcomes(conn: Connection, defs: Definitions,
     stamp = db_time(conn, now)
     for run_id, target, first, last in _runs(conn, list(finals)):
         asset = defs.assets.get(target)
-        if asset is None or asset.partitions is None or first is None:
+        if asset is None:
             continue
-        keys = _covered(partitions_for(asset.partitions), first, last, now)
+        if asset.partitions is None:
+            keys = [UNPARTITIONED_KEY]
+        elif first is None:
+            continue
+        else:
+            keys = _covered(partitions_for(asset.partitions), first, last, now)
         status = MATERIALIZED if finals[run_id] == "succeeded" else FAILED
         values.extend((target, key, status, run_id, stamp) for key in keys)
     if values:
@@ -152,7 +161,7 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
     connection (only ``exec_driver_sql`` is used).
     """
     mark = param(conn)
-    running = _in_progress(conn, asset, pset, now)
+    running = in_progress(conn, asset, pset, now)
     if not details:
         status_of = dict(conn.exec_driver_sql(
             f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}",
@@ -186,15 +195,16 @@ def load_states(conn: Any, asset: str, pset: PartitionSet, keys: Sequence[str],
     return load_status_columns(conn, asset, pset, keys, now).states()
 
 
-def _in_progress(conn: Connection, asset: str, pset: PartitionSet, now: dt.datetime
-                 ) -> dict[str, int]:
-    mark = param(conn)
+def in_progress(conn: Any, asset: str, pset: PartitionSet, now: dt.datetime) -> dict[str, int]:
+    """Every partition of ``asset`` inside a starting or running run, with that run's id.
+
+    The one statement of the rule: a run holds each partition from its ``partition_key``
+    through its ``partition_end_key``, so a chunked run holds its whole range.
+    """
+    from lockgate.store.partition_states import active_partition_runs
+
     out: dict[str, int] = {}
-    for run_id, first, last in conn.exec_driver_sql(
-        "SELECT id, partition_key, partition_end_key FROM runs "
-        f"WHERE target = {mark} AND status IN ('starting', 'running') "
-        "AND partition_key IS NOT NULL", (asset,)
-    ):
+    for run_id, first, last in active_partition_runs(conn, asset):
         for key in _covered(pset, first, last, now):
             out[key] = run_id
     return out

@@ -50,7 +50,9 @@ def launch(
         "--max-concurrent", min=1, help="At most N runs of this backfill at once.")] = None,
     downstream: Annotated[bool, typer.Option(
         "--downstream", help="Also rebuild downstream assets' mapped partitions, each "
-        "after its upstream runs succeeded.")] = False,
+        "after its upstream runs succeeded; a downstream partition whose upstream "
+        "partitions are neither materialized nor in the backfill is skipped and listed.")]
+    = False,
     priority: Annotated[int, typer.Option("--priority", help="Higher runs first.")] = 0,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the plan; write nothing.")] = False,
@@ -90,6 +92,7 @@ def launch(
         common.console().print(
             f"backfill {result['backfill_id']} launched: {result['partitions']} "
             f"partitions in {result['runs']} runs")
+        _print_skipped(result["skipped"])
     if wait:
         store = common.open_store(defs)
         try:
@@ -103,7 +106,17 @@ def _dry_run(defs: Any, asset: str, selection: Any, psets: Any, now: Any) -> Any
     from lockgate.partitions.backfill_plan import plan_backfill
 
     if not (selection.missing_only or selection.failed_only):
-        return plan_backfill(None, defs, asset, selection, partition_set_of=psets, now=now)
+        if not selection.downstream:
+            return plan_backfill(None, defs, asset, selection, partition_set_of=psets,
+                                 now=now)
+        # Downstream partitions count stored upstream partitions as done: read them if
+        # the database is there (a dry run never creates one; then nothing is stored).
+        from lockgate.store.direct import read_connection
+        from lockgate.store.migrate import SHIPPED_HEAD
+
+        with read_connection(defs.storage_url, expect_revision=SHIPPED_HEAD) as raw:
+            return plan_backfill(raw, defs, asset, selection, partition_set_of=psets,
+                                 now=now)
     store = common.open_store(defs)
     try:
         with store.read() as conn:
@@ -161,6 +174,22 @@ def _print_plan(plan: Any, *, json: bool) -> None:
         span = f"{item['first']} .. {item['last']}" if item["first"] else "-"
         out.print(f"  {item['asset']}: {item['partitions']} partitions ({span}), "
                   f"{item['runs']} runs")
+    _print_skipped(summary["skipped"])
+
+
+def _print_skipped(skipped: list[dict[str, Any]], *, limit: int = 20) -> None:
+    """One line per downstream partition left out (the first ``limit``), then a count."""
+    if not skipped:
+        return
+    out = common.console()
+    out.print(f"skipped {len(skipped)} downstream partitions (upstream incomplete):")
+    for item in skipped[:limit]:
+        where = item["asset"] if item["key"] is None else f"{item['asset']} {item['key']}"
+        ups = ", ".join(f"{n} of {name}" for name, n in item["missing_upstream"].items())
+        out.print(f"  {where}: skipped: {item['reason']} ({item['missing']} upstream "
+                  f"partitions missing: {ups})")
+    if len(skipped) > limit:
+        out.print(f"  ... {len(skipped) - limit} more (see --json)")
 
 
 def _wait(store: Any, backfill_id: int, *, json: bool) -> bool:

@@ -43,6 +43,8 @@ def trigger(
 
     Exits 2 without queueing when the command has a placeholder this run cannot fill
     ({file.path}, {item.id}, ...): give it with --set.
+    An asset partition that a waiting, queued or running run (of any origin) already
+    materializes gets no second run: the trigger names that run.
     """
     from lockgate import clock
     from lockgate.definitions import RunRequest
@@ -73,14 +75,19 @@ def trigger(
     if json:
         common.print_json({"id": run.id, "run_id": run.id, "created": outcome.created,
                            "run_key": run.run_key, "status": run.status,
-                           "target": run.target, "partition_key": run.partition_key})
+                           "target": run.target, "partition_key": run.partition_key,
+                           "origin": run.origin})
         return
     if outcome.created:
         common.console().print(f"run {run.id} queued: {target}"
                                + (f" [{partition}]" if partition else ""))
-    else:
+    elif run_key is not None and run.origin == "manual" and run.run_key == run_key:
         common.console().print(f"run {run.id} already exists for run key {run_key!r} "
                                f"({run.status}); nothing queued")
+    else:
+        common.console().print(f"run {run.id} ({run.origin}, {run.status}) already "
+                               f"materializes {target}" + (f" [{partition}]" if partition
+                                                           else "") + "; nothing queued")
 
 
 def _parse_config_json(text: str | None) -> dict[str, Any]:

@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Definitions, KeyPolicy, RunRequest
 from lockgate.errors import UsageError, did_you_mean
 from lockgate.runs.sql import db_time, dumps, param, sql_literal
+from lockgate.store.partition_claims import reassign_claims
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-__all__ = ["RequestOutcome", "forget_key", "queue_keyed_runs", "request_runs", "show_key"]
+__all__ = ["RequestOutcome", "forget_key", "request_runs", "show_key"]
 
 _CHUNK = 500  # keys per IN (...) lookup; below SQLite's variable limit
 
@@ -102,14 +103,20 @@ def request_runs(
     unkeyed_ids = ids[len(keys):]
     to_create.extend((run_id, requests[i], None) for run_id, i in zip(unkeyed_ids, unkeyed,
                                                                        strict=True))
+    to_create, absorbed = _claim(conn, defs, to_create, max(ids, default=0), now)
     _insert_runs(conn, to_create, jobs, origin, now, backfill_id)
 
     created_by_id = {run_id: prev for run_id, _req, prev in to_create}
     for key, run_id in key_ids.items():
-        if run_id in created_by_id:
+        if run_id in absorbed:
+            holder = absorbed[run_id]
+            _move_key(conn, origin, key, run_id, holder)
+            outcomes[key] = RequestOutcome(run_id=holder, run_key=key, created=False)
+        elif run_id in created_by_id:
             outcomes[key] = RequestOutcome(run_id=run_id, run_key=key, created=True,
                                            previous_run_id=created_by_id[run_id])
-    unkeyed_out = {i: RequestOutcome(run_id=run_id, run_key=None, created=True)
+    unkeyed_out = {i: RequestOutcome(run_id=absorbed.get(run_id, run_id), run_key=None,
+                                     created=run_id not in absorbed)
                    for run_id, i in zip(unkeyed_ids, unkeyed, strict=True)}
     return [
         unkeyed_out[i] if req.run_key is None else outcomes[req.run_key]
@@ -117,7 +124,48 @@ def request_runs(
     ]
 
 
-def _reserve_ids(conn: Connection, n: int) -> list[int]:
+def _claim(conn: Connection, defs: Definitions,
+           rows: list[tuple[int, RunRequest, int | None]], reserved: int, now: dt.datetime
+           ) -> tuple[list[tuple[int, RunRequest, int | None]], dict[int, int]]:
+    """Apply :mod:`lockgate.runs.claims` to the runs about to be created.
+
+    Returns the runs to create (a range that lost some partitions becomes one run per
+    piece it kept) and, for each absorbed run id, the run that holds its partitions.
+    """
+    from lockgate.runs.claims import claim_runs, partitions_of
+
+    candidates = []
+    for run_id, req, _previous in rows:
+        keys = partitions_of(defs, req.target, req.partition_key, req.partition_end_key, now)
+        if keys:
+            candidates.append((run_id, req.target, keys))
+    if not candidates:
+        return rows, {}
+    claimed = claim_runs(conn, candidates)
+    extra = iter(_reserve_ids(conn, sum(max(len(c.pieces) - 1, 0)
+                                        for c in claimed.values()), after=reserved))
+    kept: list[tuple[int, RunRequest, int | None]] = []
+    absorbed: dict[int, int] = {}
+    for run_id, req, previous in rows:
+        got = claimed.get(run_id)
+        if got is None or got.whole:
+            kept.append((run_id, req, previous))
+        elif not got.pieces:
+            absorbed[run_id] = got.holders[0]
+        else:
+            for i, piece in enumerate(got.pieces):
+                piece_id = run_id if i == 0 else next(extra)
+                if i:
+                    reassign_claims(conn, req.target, piece, run_id, piece_id)
+                kept.append((piece_id, replace(
+                    req, partition_key=piece[0],
+                    partition_end_key=piece[-1] if len(piece) > 1 else None,
+                    partition_count=len(piece)), previous if i == 0 else None))
+    return kept, absorbed
+
+
+def _reserve_ids(conn: Connection, n: int, *, after: int = 0) -> list[int]:
+    """``n`` new run ids, above ``after`` (ids reserved earlier in this transaction)."""
     if n == 0:
         return []
     if conn.dialect.name == "postgresql":
@@ -129,7 +177,7 @@ def _reserve_ids(conn: Connection, n: int) -> list[int]:
     # SQLite: the IMMEDIATE transaction holds the write lock, so nobody else can take
     # ids above the current maximum until this transaction ends. Runs are never
     # deleted, so no key can name an id above it.
-    base = conn.exec_driver_sql("SELECT MAX(id) FROM runs").scalar() or 0
+    base = max(conn.exec_driver_sql("SELECT MAX(id) FROM runs").scalar() or 0, after)
     return list(range(base + 1, base + n + 1))
 
 
@@ -220,63 +268,6 @@ def _insert_runs(conn: Connection, rows: list[tuple[int, RunRequest, int | None]
         f"VALUES ({', '.join([mark] * len(_RUN_COLUMNS))})",
         values,
     )
-
-
-def queue_keyed_runs(
-    conn: Connection,
-    *,
-    defs: Definitions,
-    origin: str,
-    target: str,
-    run_keys: Sequence[str],
-    partition_keys: Sequence[str | None],
-    partition_end_keys: Sequence[str | None] | None = None,
-    partition_counts: Sequence[int] | None = None,
-    priority: int = 0,
-    backfill_id: int | None = None,
-    now: dt.datetime,
-) -> list[int]:
-    """The bulk path for many keyed runs of one target (a backfill's 87,672 partitions).
-
-    Columns instead of :class:`RunRequest` objects; otherwise :func:`request_runs`'s
-    rules: one run per new (origin, key), a spent key names its existing run. Returns
-    the run id of each key, in order. ``run_keys`` must be distinct.
-    """
-    if not run_keys:
-        return []
-    job = defs.target_job(target)
-    ids = _reserve_ids(conn, len(run_keys))
-    key_ids = dict(zip(run_keys, ids, strict=True))
-    if len(key_ids) != len(run_keys):
-        raise ValueError("queue_keyed_runs needs distinct run keys")
-    created = _insert_keys(conn, origin, key_ids, now)
-    if len(created) != len(run_keys):
-        for key, run_id, _status in _existing(conn, origin,
-                                              [k for k in run_keys if k not in created]):
-            key_ids[key] = run_id
-    ends = partition_end_keys if partition_end_keys is not None else [None] * len(run_keys)
-    if partition_counts is not None:
-        counts: Sequence[int] = partition_counts
-    else:
-        counts = [0 if k is None else 1 for k in partition_keys]
-    # The columns that are the same for every run go into the statement as literals:
-    # binding 19 parameters per row costs twice the insert itself.
-    constant = {
-        "target": target, "job": job.name, "pool": job.concurrency_key, "origin": origin,
-        "status": "queued", "attempt": 1, "priority": priority,
-        "queued_at": db_time(conn, now), "cancel_requested": False,
-        "backfill_id": backfill_id,
-    }
-    mark = param(conn)
-    varying = ("id", "run_key", "partition_key", "partition_end_key", "partition_count")
-    rows = [row for row in zip(ids, run_keys, partition_keys, ends, counts, strict=True)
-            if row[1] in created]
-    if rows:
-        conn.exec_driver_sql(
-            f"INSERT INTO runs ({', '.join((*varying, *constant))}) VALUES "
-            f"({', '.join([mark] * len(varying))}, "
-            f"{', '.join(sql_literal(conn, v) for v in constant.values())})", rows)
-    return [key_ids[key] for key in run_keys]
 
 
 def show_key(conn: Connection, origin: str, run_key: str) -> dict[str, Any] | None:

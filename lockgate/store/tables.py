@@ -40,6 +40,7 @@ __all__ = [
     "daemons",
     "leases",
     "metadata",
+    "partition_claims",
     "partition_status",
     "run_attempts",
     "run_deps",
@@ -212,6 +213,17 @@ partition_status = Table(
     Column("run_id", Id),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_partition_status_asset_status", "asset", "status"),
+)
+
+# One open materialization request per asset partition: the run that claimed it, which
+# holds it while waiting, queued or running (a claim of a finished run is taken over).
+partition_claims = Table(
+    "partition_claims",
+    metadata,
+    Column("asset", String(200), primary_key=True),
+    Column("partition_key", String(200), primary_key=True),
+    Column("run_id", Id, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 backfills = Table(

@@ -51,6 +51,12 @@ class Project:
                 "hourly": {"command": job(tmp), "partitions": {
                     "cadence": "hourly", "start": "2024-03-09T00:00", "end": "2024-03-12T00:00",
                     "timezone": "America/New_York"}},
+                "raw_events": {"command": job(tmp), "partitions": {
+                    "cadence": "hourly", "start": "2024-03-01T00:00", "end": "2024-04-05T00:00",
+                    "timezone": "UTC"}},
+                "daily_sales": {"command": job(tmp), "deps": ["raw_events"], "partitions": {
+                    "cadence": "daily", "start": "2024-03-01", "end": "2024-04-05",
+                    "timezone": "Europe/Berlin"}},
                 "plain": {"command": ["true"]},
             },
         }, indent=1))
@@ -145,7 +151,8 @@ def test_launch_json_names_the_backfill_and_queues_one_run_per_partition(
         project: Project) -> None:
     info = project.ok("backfill", "launch", "quick", "--from", "2024-01-03", "--to",
                       "2024-01-07", "--json")
-    assert info == {"backfill_id": info["backfill_id"], "partitions": 5, "runs": 5}
+    assert info == {"backfill_id": info["backfill_id"], "partitions": 5, "runs": 5,
+                    "skipped": []}
     rows = project.sql("SELECT origin, run_key, partition_key, status, backfill_id FROM runs "
                        "ORDER BY partition_key")
     origin = f"backfill:{info['backfill_id']}"
@@ -182,6 +189,27 @@ def test_dry_run_writes_nothing_and_prints_the_plan(project: Project) -> None:
                          "--json")
     assert missing["partitions"] == 31
     assert {t: project.count(t) for t in tables} == before
+
+
+def test_downstream_partitions_partly_covered_upstream_are_listed_as_skipped(
+        project: Project) -> None:
+    span = ("--from", "2024-03-29-00:00", "--to", "2024-03-31-23:00", "--downstream")
+    plan = project.ok("backfill", "launch", "raw_events", *span, "--dry-run", "--json")
+    assert plan["assets"][1] == {"asset": "daily_sales", "partitions": 2,
+                                 "first": "2024-03-30", "last": "2024-03-31", "runs": 2}
+    assert [(s["key"], s["reason"], s["missing"]) for s in plan["skipped"]] == [
+        ("2024-03-29", "upstream incomplete", 1), ("2024-04-01", "upstream incomplete", 22)]
+    text = project.ok("backfill", "launch", "raw_events", *span, "--dry-run")
+    assert "daily_sales 2024-03-29: skipped: upstream incomplete (1 upstream" in text
+    assert "daily_sales 2024-04-01: skipped: upstream incomplete (22 upstream" in text
+    # once the hour before the range is materialized, Berlin's 03-29 is complete
+    project.ok("backfill", "launch", "raw_events", "--partitions", "2024-03-28-23:00")
+    assert project.drain() == 0
+    info = project.ok("backfill", "launch", "raw_events", *span, "--json")
+    assert [s["key"] for s in info["skipped"]] == ["2024-04-01"]
+    rows = project.sql("SELECT partition_key FROM runs WHERE target = 'daily_sales' "
+                       "ORDER BY partition_key")
+    assert rows == [("2024-03-29",), ("2024-03-30",), ("2024-03-31",)]
 
 
 def test_dry_run_on_a_new_project_creates_no_database(tmp_path: Path) -> None:

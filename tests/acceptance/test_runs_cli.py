@@ -204,3 +204,21 @@ def test_logs_of_a_run_executed_elsewhere_say_where_they_are(project: Path) -> N
     result = cli(project, "runs", "logs", str(run["id"]), code=1)
     assert f"the log of run {run['id']} is not on this machine" in result.stderr
     assert "worker " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_triggering_an_asset_partition_an_open_run_holds_names_that_run(
+        tmp_path: Path, store_url: str) -> None:
+    (tmp_path / "lockgate.yaml").write_text(json.dumps({
+        "storage": {"url": store_url}, "launcher": {"state_dir": "state"},
+        "assets": {"daily": {"command": ["true"], "partitions": {
+            "cadence": "daily", "start": "2024-01-01", "timezone": "UTC"}}}}))
+    first = cli_json(tmp_path, "trigger", "daily", "--partition", "2024-01-05")
+    again = cli_json(tmp_path, "trigger", "daily", "--partition", "2024-01-05")
+    assert first["created"] is True
+    assert (again["created"], again["run_id"], again["origin"]) == (
+        False, first["run_id"], "manual")
+    text = cli(tmp_path, "trigger", "daily", "--partition", "2024-01-05").stdout
+    assert f"run {first['run_id']} (manual, queued) already materializes daily [2024-01-05]" \
+        in text and "nothing queued" in text
+    other = cli_json(tmp_path, "trigger", "daily", "--partition", "2024-01-06")
+    assert other["created"] is True

@@ -44,6 +44,15 @@ ASSETS: dict[str, Any] = {
     "prev_day": {"command": ["true"], "deps": [{"asset": "daily_berlin", "offset": -1}],
                  "partitions": {"cadence": "daily", "start": "2024-10-20",
                                 "end": "2024-11-01", "timezone": "Europe/Berlin"}},
+    "raw_events": {"command": ["true"],
+                   "partitions": {"cadence": "hourly", "start": "2024-03-01T00:00",
+                                  "timezone": "UTC"}},
+    "daily_sales": {"command": ["true"], "deps": ["raw_events"],
+                    "partitions": {"cadence": "daily", "start": "2024-03-01",
+                                   "timezone": "Europe/Berlin"}},
+    "weekly_sales": {"command": ["true"], "deps": ["daily_sales"],
+                     "partitions": {"cadence": "weekly", "start": "2024-03-04",
+                                    "timezone": "Europe/Berlin"}},
     "plain": {"command": ["true"]},
     "regions": {"command": ["true"], "partitions": {"keys": ["eu", "us", "apac"]}},
 }
@@ -180,6 +189,23 @@ def test_missing_only_skips_partitions_in_progress(defs: Definitions, store: Sto
     assert p.keys["daily"] == ["2024-01-01", "2024-01-03"]
 
 
+def test_missing_only_skips_every_partition_of_a_running_chunked_run(defs: Definitions,
+                                                                    store: Store) -> None:
+    from lockgate.definitions import RunRequest
+    from lockgate.runs import request_runs
+
+    with store.begin() as conn:
+        [out] = request_runs(conn, [RunRequest(
+            target="daily", partition_key="2024-01-02", partition_end_key="2024-01-04",
+            partition_count=3, run_key="2024-01-02..2024-01-04")],
+            origin="manual", defs=defs, now=NOW)
+        conn.exec_driver_sql(f"UPDATE runs SET status = 'running' WHERE id = {out.run_id}")
+    with store.read() as conn:
+        p = plan(defs, "daily", conn, from_key="2024-01-01", to_key="2024-01-05",
+                 missing_only=True)
+    assert p.keys["daily"] == ["2024-01-01", "2024-01-05"]
+
+
 def test_a_filter_that_leaves_nothing_gives_an_empty_plan(defs: Definitions,
                                                           store: Store) -> None:
     with store.read() as conn:
@@ -232,11 +258,24 @@ def test_downstream_chain_orders_assets_after_their_upstreams(defs: Definitions)
     [week] = [r for r in p.runs if r.asset == "weekly_berlin"]
     assert {p.runs[u].first_key for u in week.upstream} == {
         f"2024-10-{d}" for d in range(21, 28)}
-    # the unpartitioned summary waits for every daily run of the backfill
+    # the unpartitioned summary reads every day (10-20 .. 10-31); five are not covered
+    assert not [r for r in p.runs if r.asset == "summary"]
+    [skipped] = [s for s in p.skipped if s.asset == "summary"]
+    assert skipped.key is None and skipped.missing == {"daily_berlin": 5}
+
+
+def test_unpartitioned_downstream_waits_for_every_planned_run_when_the_rest_is_stored(
+        defs: Definitions, store: Store) -> None:
+    _stored(store, "daily_berlin", {f"2024-10-{d}": "materialized" for d in (20, 28, 29, 30,
+                                                                              31)})
+    with store.read() as conn:
+        p = plan(defs, "hourly_berlin", conn, from_key="2024-10-21-00:00",
+                 to_key="2024-10-27-23:00", downstream=True)
     [summary] = [r for r in p.runs if r.asset == "summary"]
     assert summary.first_key is None and summary.run_key == "summary"
     assert {p.runs[u].asset for u in summary.upstream} == {"daily_berlin"}
     assert len(summary.upstream) == 7
+    assert p.skipped == ()
 
 
 def test_downstream_with_offset_depends_on_the_previous_day(defs: Definitions) -> None:
@@ -257,6 +296,45 @@ def test_chunked_downstream_runs_wait_for_every_upstream_chunk_they_overlap(
     hourly = [i for i, r in enumerate(p.runs) if r.asset == "hourly_berlin"]
     assert len(hourly) == 5  # 49 hours in chunks of 10
     assert daily[0].upstream == tuple(hourly)
+
+
+def test_downstream_partitions_only_partly_covered_upstream_are_skipped_not_planned(
+        defs: Definitions) -> None:
+    # Berlin's 03-29 starts at 03-28 23:00 UTC (not in the range); its 04-01 starts at
+    # 03-31 22:00 UTC, so the range holds 2 of its 24 hours. 03-31 has 23 hours (DST).
+    p = plan(defs, "raw_events", from_key="2024-03-29-00:00", to_key="2024-03-31-23:00",
+             downstream=True)
+    assert p.keys["daily_sales"] == ["2024-03-30", "2024-03-31"]
+    assert [(r.first_key, len(r.upstream)) for r in p.runs if r.asset == "daily_sales"] == [
+        ("2024-03-30", 24), ("2024-03-31", 23)]
+    assert [(s.asset, s.key, s.missing) for s in p.skipped] == [
+        ("daily_sales", "2024-03-29", {"raw_events": 1}),
+        ("daily_sales", "2024-04-01", {"raw_events": 22}),
+        ("weekly_sales", "2024-03-25", {"daily_sales": 5})]
+    assert p.summary()["skipped"][:2] == [
+        {"asset": "daily_sales", "key": "2024-03-29", "reason": "upstream incomplete",
+         "missing": 1, "missing_upstream": {"raw_events": 1}},
+        {"asset": "daily_sales", "key": "2024-04-01", "reason": "upstream incomplete",
+         "missing": 22, "missing_upstream": {"raw_events": 22}}]
+    # the week 03-25 .. 03-31 needs five days this plan does not build: skipped as well
+    assert p.keys["weekly_sales"] == []
+
+
+def test_stored_upstream_partitions_complete_a_downstream_partition(defs: Definitions,
+                                                                     store: Store) -> None:
+    _stored(store, "raw_events", {"2024-03-28-23:00": "materialized",
+                                  "2024-03-31-21:00": "failed"})
+    _stored(store, "daily_sales", {f"2024-03-{d}": "materialized" for d in range(25, 29)})
+    with store.read() as conn:
+        p = plan(defs, "raw_events", conn, from_key="2024-03-29-00:00",
+                 to_key="2024-03-31-20:00", downstream=True)
+    assert p.keys["daily_sales"] == ["2024-03-29", "2024-03-30"]
+    # 03-31 lacks 21:00: a failed partition is not a materialized one
+    # the week has 03-25 .. 03-28 stored and 03-29, 03-30 planned; its 03-31 is skipped
+    assert [(s.asset, s.key, s.missing) for s in p.skipped] == [
+        ("daily_sales", "2024-03-31", {"raw_events": 1}),
+        ("weekly_sales", "2024-03-25", {"daily_sales": 1})]
+    assert p.keys["weekly_sales"] == []
 
 
 def test_summary_lists_counts_first_last_and_runs_per_asset(defs: Definitions) -> None:

@@ -18,6 +18,7 @@ from lockgate.partitions.status import (
     IN_PROGRESS,
     MATERIALIZED,
     MISSING,
+    UNPARTITIONED_KEY,
     PartitionState,
     collapse,
     load_states,
@@ -138,12 +139,28 @@ def test_an_attempt_that_will_be_retried_changes_nothing(store: Store,
     assert states(store, defs, "daily")["2024-01-10"].status == MISSING
 
 
-def test_runs_of_jobs_and_unpartitioned_assets_write_no_status(
-        store: Store, defs: Definitions) -> None:
-    for target in ("plain", "unpart"):
-        finish(store, defs, queue(store, defs, target), "succeeded")
+def test_runs_of_jobs_write_no_status(store: Store, defs: Definitions) -> None:
+    finish(store, defs, queue(store, defs, "plain"), "succeeded")
     with store.read() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM partition_status").scalar() == 0
+
+
+def test_an_unpartitioned_asset_has_the_status_of_its_one_implicit_partition(
+        store: Store, defs: Definitions) -> None:
+    first = queue(store, defs, "unpart")
+    finish(store, defs, first, "succeeded")
+    second = queue(store, defs, "unpart")
+    finish(store, defs, second, "failed", now=LATER + dt.timedelta(minutes=1))
+    with store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT asset, partition_key, status, run_id FROM partition_status").all()
+    assert [tuple(r) for r in rows] == [("unpart", UNPARTITIONED_KEY, FAILED, second)]
+    third = queue(store, defs, "unpart")
+    finish(store, defs, third, "canceled")  # changes nothing
+    finish(store, defs, queue(store, defs, "unpart"), "succeeded")
+    with store.read() as conn:
+        [(status,)] = conn.exec_driver_sql("SELECT status FROM partition_status").all()
+    assert status == MATERIALIZED
 
 
 def test_in_progress_comes_from_active_runs_and_covers_their_range(

@@ -216,9 +216,12 @@ def status(backfill_id: IdArg, config: common.ConfigOpt = None,
     if json:
         common.print_json(info)
         return
+    from rich.text import Text
+
     out = common.console()
-    out.print(f"backfill {info['id']} of {info['asset']}: [bold]{info['status']}[/], "
-              f"{info['partitions']} partitions in {info['runs']} runs")
+    out.print(Text(f"backfill {info['id']} of {info['asset']}: ")
+              .append(str(info["status"]), style="bold")
+              .append(f", {info['partitions']} partitions in {info['runs']} runs"))
     out.print("  " + ", ".join(f"{k} {v}" for k, v in info["counts"].items() if v))
 
 

@@ -15,12 +15,14 @@ def check(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
 
     Exits 2 with the file, line, key path and fix when anything is wrong.
     """
+    from rich.text import Text
+
     defs = common.load(config)
     report = summarize(defs)
     warnings = find_warnings(defs)
     err = common.err_console()
     for warning in warnings:
-        err.print(f"[yellow]warning:[/] {warning}", markup=True, soft_wrap=True)
+        err.print(Text("warning:", style="yellow").append(f" {warning}"), soft_wrap=True)
     if json:
         common.print_json(report)
         return
@@ -136,9 +138,10 @@ def find_warnings(defs: Definitions) -> list[str]:
 
 def _print_tables(defs: Definitions, report: dict[str, list[dict[str, Any]]]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     out = common.console()
-    out.print(f"[bold]{defs.config_path}[/]: OK")
+    out.print(Text(str(defs.config_path), style="bold").append(": OK", style=""))
     sections = [
         ("Jobs", report["jobs"], ["name", "kind", "run", "timeout", "retries"]),
         ("Assets", report["assets"], ["name", "partitions", "deps", "run"]),

@@ -128,13 +128,16 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+# Markup is off: names, keys, paths and errors reach the terminal as they are written
+# (a run key `[/]` or a file `[draft].csv` is text, not a style tag). Styles are given
+# as `style=` or with rich.text.Text, never inside the string.
 def console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, markup=False)
 
 
 def err_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False)

@@ -145,6 +145,7 @@ def list_(
 
 def _print_runs(found: list[Run]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table()
     for column in ("id", "target", "partition", "status", "attempt", "origin", "queued",
@@ -155,8 +156,8 @@ def _print_runs(found: list[Run]) -> None:
         if run.partition_end_key and run.partition_end_key != run.partition_key:
             part += f" .. {run.partition_end_key}"
         duration = run.to_json()["duration"]
-        style = STATUS_STYLE.get(run.status, "")
-        table.add_row(str(run.id), run.target, part, f"[{style}]{run.status}[/]",
+        table.add_row(str(run.id), run.target, part,
+                      Text(run.status, style=STATUS_STYLE.get(run.status, "")),
                       str(run.attempt), run.origin,
                       run.queued_at.strftime("%Y-%m-%d %H:%M:%S"),
                       f"{duration:.1f}s" if duration is not None else "")
@@ -175,14 +176,16 @@ def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
     if json:
         common.print_json(data)
         return
+    from rich.text import Text
+
     out = common.console()
     for key, value in data.items():
         if value in (None, {}, "") or key == "error":
             continue
-        out.print(f"[bold]{key:>18}[/]  {value}")
+        out.print(Text(f"{key:>18}", style="bold").append(f"  {value}", style=""))
     if run.error:
-        out.print("[bold]             error[/]  " + run.error.replace("\n", "\n" + " " * 20),
-                  markup=True, highlight=False)
+        out.print(Text(f"{'error':>18}", style="bold")
+                  .append("  " + run.error.replace("\n", "\n" + " " * 20), style=""))
 
 
 @app.command("logs")

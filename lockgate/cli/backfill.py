@@ -87,7 +87,7 @@ def _dry_run(defs: Any, asset: str, selection: Any, psets: Any, now: Any) -> Any
 
     if not (selection.missing_only or selection.failed_only):
         return plan_backfill(None, defs, asset, selection, partition_set_of=psets, now=now)
-    store = common.open_store(defs)
+    store = common.open_read_store(defs)
     try:
         with store.read() as conn:
             return plan_backfill(conn, defs, asset, selection, partition_set_of=psets,
@@ -187,7 +187,7 @@ def list_(limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
 
     from lockgate.partitions.backfills import list_backfills
 
-    with common.configured_store(config) as store, store.read() as conn:
+    with common.reading_store(config) as store, store.read() as conn:
         items = list_backfills(conn, limit=limit)
     if json:
         common.print_json(items)
@@ -211,7 +211,7 @@ def status(backfill_id: IdArg, config: common.ConfigOpt = None,
     """A backfill's status and its runs counted per status."""
     from lockgate.partitions.backfills import backfill_status
 
-    with common.configured_store(config) as store, store.read() as conn:
+    with common.reading_store(config) as store, store.read() as conn:
         info = backfill_status(conn, backfill_id)
     if json:
         common.print_json(info)

@@ -26,8 +26,10 @@ __all__ = [
     "console",
     "err_console",
     "load",
+    "open_read_store",
     "open_store",
     "print_json",
+    "reading_store",
     "state",
 ]
 
@@ -92,10 +94,51 @@ def open_store(defs: Definitions, *, upgrade: bool = False) -> Store:
     return store
 
 
+def open_read_store(defs: Definitions) -> Store:
+    """The store for a command that only reads.
+
+    Before anything created the configured store (no SQLite file yet, or a database
+    without a lockgate schema) nothing has happened yet: an empty store in memory
+    answers, a note on stderr says so, and no file is created. A store at another
+    revision is refused with the fix, as :func:`open_store` does.
+    """
+    from lockgate.store import Store
+
+    store = Store.open_existing(defs.storage_url)
+    if store is None:
+        _say_nothing_yet(defs.storage_url)
+        return Store.empty()
+    try:
+        store.require_current()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _say_nothing_yet(url: str) -> None:
+    from lockgate.store.migrate import status_of_missing
+
+    shown = status_of_missing(url)["url"]
+    sys.stderr.write(f"lockgate: nothing yet: {shown} has no lockgate store (the daemon, "
+                     "`lockgate trigger` or `lockgate db upgrade` creates it)\n")
+
+
 @contextmanager
 def configured_store(config: str | None) -> Iterator[Store]:
-    """``with configured_store(config) as store``: the config's store, schema current."""
-    store = open_store(load(config))
+    """``with configured_store(config) as store``: the config's store for a command that
+    writes, created or upgraded to the current schema first."""
+    store = open_store(load(config), upgrade=True)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def reading_store(config: str | None) -> Iterator[Store]:
+    """``with reading_store(config) as store``: see :func:`open_read_store`."""
+    store = open_read_store(load(config))
     try:
         yield store
     finally:

@@ -22,7 +22,7 @@ def show(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
     from lockgate.runs import show_key
 
     defs = common.load(config)
-    store = common.open_store(defs)
+    store = common.open_read_store(defs)
     try:
         with store.read() as conn:
             entry = show_key(conn, origin, key)
@@ -47,7 +47,7 @@ def forget(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
     from lockgate.runs import forget_key
 
     defs = common.load(config)
-    store = common.open_store(defs)
+    store = common.open_store(defs, upgrade=True)
     try:
         with store.begin() as conn:
             run_id = forget_key(conn, origin, key)

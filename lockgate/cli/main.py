@@ -95,10 +95,28 @@ def main() -> None:
 
 
 def _report(exc: BaseException) -> None:
-    from lockgate.errors import UserError
+    """``lockgate: error: WHAT; FIX`` on stderr, or under ``--json`` the object
+    ``{"error": WHAT, "fix": FIX}`` on stdout, where the command's JSON would be."""
+    if _wants_json(sys.argv[1:]):
+        error, fix = _split(exc)
+        common.print_json({"error": error, "fix": fix})
+        return
+    sys.stderr.write(f"lockgate: error: {exc}\n")
 
-    label = "error" if isinstance(exc, UserError) else type(exc).__name__
-    sys.stderr.write(f"lockgate: {label}: {exc}\n")
+
+def _wants_json(args: list[str]) -> bool:
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
+
+
+def _split(exc: BaseException) -> tuple[str, str | None]:
+    """The error and its fix: a config error's hint, else what follows the first "; "
+    (messages read "what is wrong; what to do")."""
+    from lockgate.errors import ConfigError
+
+    if isinstance(exc, ConfigError) and exc.hint:
+        return exc.render().split("\n  fix: ")[0], exc.hint
+    error, sep, fix = str(exc).partition("; ")
+    return error, (fix if sep else None)
 
 
 if __name__ == "__main__":

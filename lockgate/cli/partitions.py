@@ -78,14 +78,15 @@ def partitions(
 def _load(defs: Any, asset: str, pset: Any, keys: list[str], now: Any, load: Any) -> Any:
     """Read through the driver when the schema is current (no SQLAlchemy import: this
     command answers for 87,672 partitions in half a second); else the full store, which
-    says what is wrong with the database."""
+    says what is wrong with the database (or, before it exists, that every partition is
+    missing)."""
     from lockgate.store.direct import read_connection
     from lockgate.store.migrate import SHIPPED_HEAD
 
     with read_connection(defs.storage_url, expect_revision=SHIPPED_HEAD) as raw:
         if raw is not None:
             return load(raw, asset, pset, keys, now)
-    store = common.open_store(defs)
+    store = common.open_read_store(defs)
     try:
         with store.read() as conn:
             return load(conn, asset, pset, keys, now)

@@ -135,7 +135,7 @@ def list_(
     """List runs, newest first."""
     from lockgate.runs import list_runs
 
-    with common.configured_store(config) as store, store.read() as conn:
+    with common.reading_store(config) as store, store.read() as conn:
         found = list_runs(conn, status=status, target=target, origin=origin, limit=limit)
     if json:
         common.print_json([run.to_json() for run in found])
@@ -170,7 +170,7 @@ def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
     """Show one run: status, attempts, timing, exit code, error, log file."""
     from lockgate.runs import get_run
 
-    with common.configured_store(config) as store, store.read() as conn:
+    with common.reading_store(config) as store, store.read() as conn:
         run = get_run(conn, run_id)
     data = run.to_json()
     if json:
@@ -201,7 +201,7 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
     from lockgate.errors import UsageError
     from lockgate.runs import get_run
 
-    with common.configured_store(config) as store:
+    with common.reading_store(config) as store:
         with store.read() as conn:
             run = get_run(conn, run_id)
         path = _log_path(run, attempt)

@@ -22,7 +22,7 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
 
     defs = common.load(config)
     now = clock.now()
-    store = common.open_store(defs)
+    store = common.open_read_store(defs)
     items: list[dict[str, Any]] = []
     try:
         with store.read() as conn:
@@ -143,7 +143,7 @@ def ticks(
 
     defs = common.load(config)
     require_trigger([*defs.schedules, *defs.sensors], name, "schedule or sensor")
-    with common.configured_store(config) as store, store.read() as conn:
+    with common.reading_store(config) as store, store.read() as conn:
         items = list_ticks(conn, name, limit=limit)
     if json:
         common.print_json(items)

@@ -29,7 +29,7 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
     defs = common.load(config)
     now = clock.now()
     items = []
-    with common.configured_store(config) as store, store.begin() as conn:
+    with common.reading_store(config) as store, store.begin() as conn:
         for s in defs.sensors.values():
             state = get_state(conn, "sensor", s.name, now)
             items.append({"name": s.name, "kind": s.kind, "target": s.target,
@@ -64,7 +64,7 @@ def preview(name: NameArg, config: common.ConfigOpt = None, json: common.JsonOpt
     defs = common.load(config)
     sensor = _sensor(defs, name)
     now = clock.now()
-    with common.configured_store(config) as store:
+    with common.reading_store(config) as store:
         with store.begin() as conn:
             state = get_state(conn, "sensor", name, now)
         result, cursor = _evaluate(store, defs, sensor, state.cursor, now)
@@ -147,7 +147,9 @@ def cursor(
         raise UsageError("give --reset or --set VALUE, not both")
     defs = common.load(config)
     sensor = _sensor(defs, name)
-    with common.configured_store(config) as store, store.begin() as conn:
+    writes = reset or set_ is not None
+    opened = common.configured_store(config) if writes else common.reading_store(config)
+    with opened as store, store.begin() as conn:
         state = get_state(conn, "sensor", name, clock.now())
         value = state.cursor
         if reset:

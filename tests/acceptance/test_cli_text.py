@@ -101,3 +101,118 @@ def test_a_config_path_with_brackets_prints_as_written(tmp_path: Path) -> None:
     folder.mkdir()
     write_project(folder, f"sqlite:///{folder / 'lockgate.db'}")
     assert "[bold]proj[red]" in cli(folder, "check").stdout
+
+
+READS = [
+    (["runs", "list", "--json"], 0, []),
+    (["ticks", "nightly", "--json"], 0, []),
+    (["ticks", "watch", "--json"], 0, []),
+    (["backfill", "list", "--json"], 0, []),
+    (["keys", "show", "manual", "some-key", "--json"], 1, None),
+    (["sensors", "cursor", "watch", "--json"], 0, {"sensor": "watch", "cursor": None}),
+]
+
+
+def write_triggers(project: Path) -> None:
+    config = json.loads((project / "lockgate.yaml").read_text())
+    config["schedules"] = {"nightly": {"cron": "0 2 * * *", "target": "upstream"}}
+    config["sensors"] = {
+        "watch": {"kind": "http", "url": "http://127.0.0.1:9/items", "target": "loud"}
+    }
+    (project / "lockgate.yaml").write_text(json.dumps(config))
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, store_url: str) -> Path:
+    """A project whose store nothing has created yet (on SQLite: no file, no folder)."""
+    url = store_url
+    if url.startswith("sqlite:///"):
+        url = f"sqlite:///{tmp_path / 'store' / 'lockgate.db'}"
+    write_project(tmp_path, url)
+    write_triggers(tmp_path)
+    return tmp_path
+
+
+def assert_no_store(project: Path) -> None:
+    config = json.loads((project / "lockgate.yaml").read_text())
+    if config["storage"]["url"].startswith("sqlite:///"):
+        assert not (project / "store").exists()
+    else:
+        from lockgate.store import Store
+
+        assert Store.open_existing(config["storage"]["url"]) is None
+
+
+@pytest.mark.parametrize(("args", "code", "expected"), READS)
+def test_read_commands_before_the_first_run_say_nothing_yet_and_create_nothing(
+    fresh: Path, args: list[str], code: int, expected: Any
+) -> None:
+    result = cli(fresh, *args, code=code)
+    if expected is not None:
+        assert json.loads(result.stdout) == expected
+    assert "nothing yet" in result.stderr
+    assert "SchemaMismatch" not in result.stderr and "upgrade" not in result.stdout
+    assert_no_store(fresh)
+
+
+def test_partitions_and_lists_before_the_first_run_show_everything_missing(fresh: Path) -> None:
+    parts = cli_json(fresh, "partitions", "upstream")
+    assert [(p["key"], p["status"]) for p in parts] == [
+        ("2024-01-01", "missing"),
+        ("2024-01-02", "missing"),
+        ("2024-01-03", "missing"),
+    ]
+    assert "missing 3" in cli(fresh, "partitions", "upstream").stdout
+    assert [s["paused"] for s in cli_json(fresh, "schedules", "list")] == [False]
+    assert [s["cursor"] for s in cli_json(fresh, "sensors", "list")] == [None]
+    assert "waiting" not in cli(fresh, "runs", "list").stdout
+    dry = cli_json(fresh, "backfill", "launch", "upstream", "--all", "--missing-only", "--dry-run")
+    assert dry["partitions"] == 3
+    assert "no run with id 1" in cli(fresh, "runs", "show", "1", code=2).stderr
+    assert "no run with id 1" in cli(fresh, "runs", "logs", "1", code=2).stderr
+    assert_no_store(fresh)
+
+
+def test_db_status_before_the_first_run_creates_no_file(tmp_path: Path) -> None:
+    write_project(tmp_path, f"sqlite:///{tmp_path / 'store' / 'lockgate.db'}")
+    result = cli(tmp_path, "db", "status", code=1)
+    assert "no lockgate schema yet" in result.stderr
+    assert not (tmp_path / "store").exists()
+
+
+def test_write_commands_before_the_first_run_create_the_store(fresh: Path) -> None:
+    cli(fresh, "schedules", "pause", "nightly")
+    assert [s["paused"] for s in cli_json(fresh, "schedules", "list")] == [True]
+
+
+def test_a_read_command_on_an_older_schema_says_to_upgrade_without_a_class_name(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    write_project(tmp_path, f"sqlite:///{tmp_path / 'lockgate.db'}")
+    cli(tmp_path, "db", "upgrade")
+    with sqlite3.connect(tmp_path / "lockgate.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0001'")
+    result = cli(tmp_path, "runs", "list", code=1)
+    assert "run `lockgate db upgrade`" in result.stderr
+    assert result.stderr.startswith("lockgate: error: ")
+    assert "SchemaMismatch" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "error", "fix"),
+    [
+        (["runs", "show", "99"], 2, "no run with id 99", "list runs with `lockgate runs list`"),
+        (["trigger", "upstrem"], 2, "unknown target 'upstrem'", "did you mean 'upstream'?"),
+        (["runs", "list", "--status", "exploded"], 2, "unknown status 'exploded'", "use one of"),
+    ],
+)
+def test_errors_under_json_are_an_object_with_the_error_and_the_fix(
+    project: Path, args: list[str], code: int, error: str, fix: str
+) -> None:
+    cli(project, "db", "upgrade")
+    result = cli(project, *args, "--json", code=code)
+    body = json.loads(result.stdout)
+    assert body["error"] == error or body["error"].startswith(error)
+    assert body["fix"].startswith(fix)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 app = common.group("List, inspect, follow and cancel runs.")
 
+# `runs logs --follow` exits with the run's outcome (README, "Commands").
+FOLLOW_EXIT = {"succeeded": 0, "failed": 1, "canceled": 3}
 STATUS_STYLE = {"queued": "cyan", "starting": "blue", "running": "blue",
                 "succeeded": "green", "failed": "red", "canceled": "yellow"}
 
@@ -190,28 +192,36 @@ def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
 
 @app.command("logs")
 def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
-         follow: Annotated[bool, typer.Option("--follow", "-f",
-                           help="Keep printing until the run finishes.")] = False,
+         follow: Annotated[bool, typer.Option(
+             "--follow", "-f", help="Keep printing until the run finishes; then exit 0 if it "
+             "succeeded, 1 if it failed, 3 if it was canceled.")] = False,
          attempt: Annotated[int | None, typer.Option("--attempt",
                             help="Which attempt (default: the latest).")] = None,
          config: common.ConfigOpt = None) -> None:
-    """Print a run's log (stdout and stderr of its job)."""
+    """Print a run's log (stdout and stderr of its job).
+
+    A finished run that printed nothing says so on stderr (exit 0). With --follow, the
+    exit code is the run's outcome: 0 succeeded, 1 failed, 3 canceled.
+    """
     import sys
 
     from lockgate.errors import UsageError
     from lockgate.runs import get_run
 
+    printed = 0
     with common.reading_store(config) as store:
         with store.read() as conn:
             run = get_run(conn, run_id)
         path = _log_path(run, attempt)
-        if path is None and not follow:
+        if path is None and not follow and not run.is_finished:
             raise UsageError(f"run {run_id} has no log yet ({run.status}); "
                              "use --follow to wait for it")
         offset = 0
         while True:
             if path is not None:
-                offset = _copy_from(path, offset, sys.stdout.buffer)
+                new_offset = _copy_from(path, offset, sys.stdout.buffer)
+                printed += new_offset - offset
+                offset = new_offset
             if not follow or run.is_finished:
                 break
             time.sleep(0.25)
@@ -222,7 +232,13 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
                 if new != path:
                     path, offset = new, 0
         if path is not None:
-            _copy_from(path, offset, sys.stdout.buffer)
+            printed += _copy_from(path, offset, sys.stdout.buffer) - offset
+    if printed == 0 and run.is_finished:
+        which = f"attempt {attempt} of run {run_id}" if attempt else f"run {run_id}"
+        common.err_console().print(f"{which} produced no output ({run.status})",
+                                   soft_wrap=True)
+    if follow:
+        raise typer.Exit(FOLLOW_EXIT.get(run.status, 0))
 
 
 def _log_path(run: Run, attempt: int | None) -> str | None:

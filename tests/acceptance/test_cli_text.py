@@ -216,3 +216,60 @@ def test_errors_under_json_are_an_object_with_the_error_and_the_fix(
     body = json.loads(result.stdout)
     assert body["error"] == error or body["error"].startswith(error)
     assert body["fix"].startswith(fix)
+
+
+def write_quiet_jobs(project: Path) -> None:
+    config = json.loads((project / "lockgate.yaml").read_text())
+    config["jobs"].update(
+        {
+            "silent_ok": {"command": ["true"]},
+            "talks": {"command": ["sh", "-c", "echo said it; exit 6"]},
+            "unstartable": {"command": ["/nonexistent/program"]},
+        }
+    )
+    (project / "lockgate.yaml").write_text(json.dumps(config))
+
+
+def test_logs_of_finished_runs_that_printed_nothing_say_so(project: Path) -> None:
+    write_quiet_jobs(project)
+    failed = cli_json(project, "trigger", "unstartable")["run_id"]
+    canceled = cli_json(project, "trigger", "silent_ok")["run_id"]
+    cli(project, "runs", "cancel", str(canceled))
+    cli(project, "worker", "--drain", code=1)
+    for run_id, status in ((failed, "failed"), (canceled, "canceled")):
+        result = cli(project, "runs", "logs", str(run_id))
+        assert result.stdout == ""
+        assert f"run {run_id} produced no output ({status})" in result.stderr
+        assert "--follow" not in result.stderr
+    gone = cli(project, "runs", "logs", str(failed), "--follow", code=1)
+    assert "produced no output (failed)" in gone.stderr
+
+
+def test_logs_follow_exits_with_the_runs_outcome(project: Path) -> None:
+    write_quiet_jobs(project)
+    ok = cli_json(project, "trigger", "silent_ok")["run_id"]
+    failed = cli_json(project, "trigger", "talks")["run_id"]
+    canceled = cli_json(project, "trigger", "silent_ok")["run_id"]
+    cli(project, "runs", "cancel", str(canceled))
+    cli(project, "worker", "--drain", code=1)
+    cli(project, "runs", "logs", str(ok), "--follow", code=0)
+    said = cli(project, "runs", "logs", str(failed), "--follow", code=1)
+    assert "said it" in said.stdout and "produced no output" not in said.stderr
+    gone = cli(project, "runs", "logs", str(canceled), "--follow", code=3)
+    assert "produced no output (canceled)" in gone.stderr
+
+
+def test_logs_follow_of_a_queued_run_exits_1_when_it_fails(project: Path) -> None:
+    write_quiet_jobs(project)
+    run = cli_json(project, "trigger", "talks")["run_id"]
+    follower = subprocess.Popen(
+        [LOCKGATE, "runs", "logs", str(run), "--follow"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    cli(project, "worker", "--drain", code=1)
+    out, err = follower.communicate(timeout=60)
+    assert follower.returncode == 1, err
+    assert "said it" in out

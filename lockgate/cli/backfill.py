@@ -11,18 +11,20 @@ from lockgate.cli import common
 app = common.group("Rebuild ranges of partitions: launch, watch, pause, resume, cancel, "
                        "retry.")
 
-IdArg = Annotated[int, typer.Argument(help="The backfill's id.")]
+IdArg = Annotated[int, typer.Argument(metavar="BACKFILL_ID", help="The backfill's id.")]
 
 
 @app.command("launch")
 def launch(
-    asset: Annotated[str, typer.Argument(help="A partitioned asset.")],
-    from_key: Annotated[str | None, typer.Option("--from", help="First partition (included).")]
+    asset: Annotated[str, typer.Argument(metavar="ASSET", help="A partitioned asset.")],
+    from_key: Annotated[str | None, typer.Option("--from", metavar="KEY",
+            help="First partition (included).")]
     = None,
-    to_key: Annotated[str | None, typer.Option("--to", help="Last partition (included).")]
+    to_key: Annotated[str | None, typer.Option("--to", metavar="KEY",
+            help="Last partition (included).")]
     = None,
     partitions: Annotated[str | None, typer.Option(
-        "--partitions", help="Comma-separated keys.")] = None,
+        "--partitions", metavar="KEYS", help="Comma-separated keys.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every partition that exists now.")]
     = False,
     missing_only: Annotated[bool, typer.Option(
@@ -30,13 +32,15 @@ def launch(
     failed_only: Annotated[bool, typer.Option(
         "--failed-only", help="Only partitions whose last run failed.")] = False,
     chunk: Annotated[int, typer.Option(
-        "--chunk", help="Up to N consecutive partitions per run.")] = 1,
+        "--chunk", metavar="N", help="Up to N consecutive partitions per run.")] = 1,
     max_concurrent: Annotated[int | None, typer.Option(
-        "--max-concurrent", min=1, help="At most N runs of this backfill at once.")] = None,
+        "--max-concurrent", metavar="N",
+                min=1, help="At most N runs of this backfill at once.")] = None,
     downstream: Annotated[bool, typer.Option(
         "--downstream", help="Also rebuild downstream assets' mapped partitions, each "
         "after its upstream runs succeeded.")] = False,
-    priority: Annotated[int, typer.Option("--priority", help="Higher runs first.")] = 0,
+    priority: Annotated[int, typer.Option("--priority", metavar="N",
+            help="Higher runs first.")] = 0,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the plan; write nothing.")] = False,
     wait: Annotated[bool, typer.Option(
@@ -180,7 +184,7 @@ def _wait(store: Any, backfill_id: int, *, json: bool) -> bool:
 
 
 @app.command("list")
-def list_(limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+def list_(limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 20,
           config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """List backfills, newest first, with their run counts."""
     from rich.table import Table

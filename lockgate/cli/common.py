@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperGroup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -38,6 +39,33 @@ __all__ = [
 # checks) they are plain text, which looks the same without colors and starts in two
 # thirds of the time (Rich's help renderer imports a Markdown parser).
 MARKUP: Any = "rich" if sys.stdout.isatty() else None
+
+
+class _Argument(TyperArgument):
+    """An argument shown by its metavar alone (``TARGET``, not ``{target}`` and ``<str>``)."""
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return [name + ("..." if self.nargs != 1 else "")]
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None if self.metavar else super().display_type_rich(ctx)
+
+
+class Group(TyperGroup):
+    """The root command group: its commands' arguments read like ``TARGET`` in --help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_arguments(self)
+
+
+def _plain_arguments(command: Any) -> None:
+    for param in getattr(command, "params", ()):
+        if type(param) is TyperArgument:
+            param.__class__ = _Argument
+    for sub in getattr(command, "commands", {}).values():
+        _plain_arguments(sub)
 
 
 def group(help: str) -> typer.Typer:  # Typer's own name for it

@@ -10,9 +10,9 @@ from lockgate.cli import common
 
 app = common.group("Inspect and release run keys (idempotency ledger).")
 
-OriginArg = Annotated[str, typer.Argument(
+OriginArg = Annotated[str, typer.Argument(metavar="ORIGIN",
     help="manual, schedule:NAME, sensor:NAME or backfill:ID")]
-KeyArg = Annotated[str, typer.Argument(help="The run key.")]
+KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="The run key.")]
 
 
 @app.command("show")

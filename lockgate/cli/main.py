@@ -12,6 +12,7 @@ from lockgate.cli import common
 
 app = typer.Typer(
     name="lockgate",
+    cls=common.Group,
     help="Turn time and events into idempotent runs of data jobs.",
     no_args_is_help=True,
     add_completion=False,

@@ -17,13 +17,16 @@ SEVERITY = ("failed", "in_progress", "missing", "materialized")
 
 
 def partitions(
-    asset: Annotated[str, typer.Argument(help="A partitioned asset.")],
+    asset: Annotated[str, typer.Argument(metavar="ASSET", help="A partitioned asset.")],
     status: Annotated[str | None, typer.Option(
-        "--status", help="Only partitions with this status: materialized, failed, "
+        "--status", metavar="STATUS",
+                help="Only partitions with this status: materialized, failed, "
         "in_progress, missing.")] = None,
-    from_key: Annotated[str | None, typer.Option("--from", help="First key (included).")]
+    from_key: Annotated[str | None, typer.Option("--from", metavar="KEY",
+            help="First key (included).")]
     = None,
-    to_key: Annotated[str | None, typer.Option("--to", help="Last key (included).")] = None,
+    to_key: Annotated[str | None, typer.Option("--to", metavar="KEY",
+            help="Last key (included).")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:

@@ -23,16 +23,18 @@ STATUS_STYLE = {"queued": "cyan", "starting": "blue", "running": "blue",
 
 
 def trigger(
-    target: Annotated[str, typer.Argument(help="A job or asset name.")],
-    partition: Annotated[str | None, typer.Option("--partition", "-p",
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="A job or asset name.")],
+    partition: Annotated[str | None, typer.Option("--partition", "-p", metavar="KEY",
                          help="Partition key of a partitioned asset.")] = None,
-    run_key: Annotated[str | None, typer.Option("--run-key",
+    run_key: Annotated[str | None, typer.Option("--run-key", metavar="KEY",
                        help="Idempotency key: a second trigger with it creates nothing.")] = None,
-    config_json: Annotated[str | None, typer.Option("--config-json",
+    config_json: Annotated[str | None, typer.Option("--config-json", metavar="JSON",
                            help='Run config as a JSON object, e.g. \'{"limit": 10}\'.')] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="A k=v tag (repeatable).")]
+    tag: Annotated[list[str] | None, typer.Option("--tag", metavar="KEY=VALUE",
+            help="A k=v tag (repeatable).")]
     = None,
-    priority: Annotated[int, typer.Option("--priority", help="Higher runs first.")] = 0,
+    priority: Annotated[int, typer.Option("--priority", metavar="N",
+            help="Higher runs first.")] = 0,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
@@ -126,11 +128,12 @@ def _check_partition(defs: Definitions, target: str, partition: str | None) -> N
 
 @app.command("list")
 def list_(
-    status: Annotated[str | None, typer.Option("--status", help="queued, running, ...")] = None,
-    target: Annotated[str | None, typer.Option("--target")] = None,
-    origin: Annotated[str | None, typer.Option("--origin",
+    status: Annotated[str | None, typer.Option("--status", metavar="STATUS",
+            help="queued, running, ...")] = None,
+    target: Annotated[str | None, typer.Option("--target", metavar="NAME")] = None,
+    origin: Annotated[str | None, typer.Option("--origin", metavar="ORIGIN",
                       help="manual, schedule:NAME, sensor:NAME, backfill:ID")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 50,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
@@ -167,7 +170,7 @@ def _print_runs(found: list[Run]) -> None:
 
 
 @app.command("show")
-def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
+def show(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's id.")],
          config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """Show one run: status, attempts, timing, exit code, error, log file."""
     from lockgate.runs import get_run
@@ -191,11 +194,11 @@ def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
 
 
 @app.command("logs")
-def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
+def logs(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's id.")],
          follow: Annotated[bool, typer.Option(
              "--follow", "-f", help="Keep printing until the run finishes; then exit 0 if it "
              "succeeded, 1 if it failed, 3 if it was canceled.")] = False,
-         attempt: Annotated[int | None, typer.Option("--attempt",
+         attempt: Annotated[int | None, typer.Option("--attempt", metavar="N",
                             help="Which attempt (default: the latest).")] = None,
          config: common.ConfigOpt = None) -> None:
     """Print a run's log (stdout and stderr of its job).
@@ -271,7 +274,7 @@ def _copy_from(path: str, offset: int, out: Any) -> int:
 
 
 @app.command("cancel")
-def cancel(run_id: Annotated[int, typer.Argument(help="The run's id.")],
+def cancel(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's id.")],
            config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """Cancel a run: a queued one at once; a running one is stopped (its process group
     gets SIGTERM, then SIGKILL after the kill grace) by the worker that runs it."""

@@ -10,7 +10,7 @@ from lockgate.cli import common
 from lockgate.cli.triggers import set_paused
 
 app = common.group("List, preview, pause and resume cron schedules.")
-NameArg = Annotated[str, typer.Argument(help="The schedule's name.")]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The schedule's name.")]
 
 
 @app.command("list")
@@ -66,9 +66,10 @@ def _seen(conn: Any, name: str) -> bool:
 @app.command("preview")
 def preview(
     name: NameArg,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, max=10000)] = 10,
+    count: Annotated[int, typer.Option("--count", "-n", metavar="N", min=1, max=10000)] = 10,
     from_: Annotated[str | None, typer.Option(
-        "--from", help="Start after this time: ISO 8601 with an offset, or a local time in "
+        "--from", metavar="TIME",
+                help="Start after this time: ISO 8601 with an offset, or a local time in "
         "the schedule's zone (2024-03-10T00:00). Default: now.")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
@@ -133,8 +134,8 @@ def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
 
 
 def ticks(
-    name: Annotated[str, typer.Argument(help="A schedule or sensor name.")],
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A schedule or sensor name.")],
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 20,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:

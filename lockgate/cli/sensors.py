@@ -10,7 +10,7 @@ from lockgate.cli import common
 from lockgate.cli.triggers import set_paused
 
 app = common.group("List, preview, pause and resume sensors; show or reset cursors.")
-NameArg = Annotated[str, typer.Argument(help="The sensor's name.")]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The sensor's name.")]
 
 
 def _sensor(defs: Any, name: str) -> Any:
@@ -131,7 +131,8 @@ def cursor(
     name: NameArg,
     reset: Annotated[bool, typer.Option("--reset", help="Forget the cursor (a file sensor "
                                         "then requests every current file again).")] = False,
-    set_: Annotated[str | None, typer.Option("--set", help="Store this cursor value.")] = None,
+    set_: Annotated[str | None, typer.Option("--set", metavar="CURSOR",
+            help="Store this cursor value.")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:

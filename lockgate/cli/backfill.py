@@ -205,7 +205,7 @@ def list_(limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 2
         open_ = c["waiting"] + c["queued"] + c["starting"] + c["running"]
         table.add_row(str(b["id"]), b["asset"], b["status"], str(b["partitions"]),
                       str(b["runs"]), str(c["succeeded"]), str(c["failed"]), str(open_),
-                      b["created_at"].strftime("%Y-%m-%d %H:%M"))
+                      b["created_at"].strftime("%Y-%m-%d %H:%MZ"))
     common.console().print(table)
 
 
@@ -242,11 +242,23 @@ def _transition(name: str, doc: str) -> None:
         if json:
             common.print_json({**info, "result": result})
         else:
-            extra = f" ({result})" if result is not None else ""
-            common.console().print(f"backfill {backfill_id}: {info['status']}{extra}")
+            common.console().print(f"backfill {backfill_id}: {info['status']}"
+                                   + _result_words(result))
 
     command.__doc__ = doc
     app.command(name)(command)
+
+
+def _result_words(result: Any) -> str:
+    """`` (3 runs canceled, 1 stopping)`` for cancel, `` (2 runs queued again)`` for retry."""
+    if result is None:
+        return ""
+    if isinstance(result, dict):
+        parts = [f"{result.get('canceled', 0)} runs canceled"]
+        if result.get("stopping"):
+            parts.append(f"{result['stopping']} stopping")
+        return f" ({', '.join(parts)})"
+    return f" ({result} runs queued again)"
 
 
 _transition("pause", "Stop starting the backfill's runs; running ones finish.")

@@ -18,16 +18,21 @@ KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="The run key.")]
 @app.command("show")
 def show(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
          json: common.JsonOpt = False) -> None:
-    """Show which run a key names. Exits 1 when the key is not spent."""
+    """Show which run a key names. Exits 1 when the key is not spent; 2 when ORIGIN is
+    not an origin or names a schedule or sensor the config does not define."""
+    from lockgate.cli import origins
     from lockgate.runs import show_key
 
     defs = common.load(config)
+    origins.check_origin_form(defs, origin)
     store = common.open_read_store(defs)
     try:
         with store.read() as conn:
             entry = show_key(conn, origin, key)
     finally:
         store.close()
+    if entry is None:
+        origins.unknown_origin(defs, origin)
     if json:
         common.print_json(entry)
     elif entry is None:
@@ -44,15 +49,19 @@ def show(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
 def forget(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
            json: common.JsonOpt = False) -> None:
     """Release a key so the next request with it creates a new run. The old run stays."""
+    from lockgate.cli import origins
     from lockgate.runs import forget_key
 
     defs = common.load(config)
+    origins.check_origin_form(defs, origin)
     store = common.open_store(defs, upgrade=True)
     try:
         with store.begin() as conn:
             run_id = forget_key(conn, origin, key)
     finally:
         store.close()
+    if run_id is None:
+        origins.unknown_origin(defs, origin)
     if json:
         common.print_json({"origin": origin, "run_key": key, "forgotten": run_id is not None,
                            "run_id": run_id})

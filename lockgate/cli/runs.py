@@ -19,7 +19,9 @@ app = common.group("List, inspect, follow and cancel runs.")
 # `runs logs --follow` exits with the run's outcome (README, "Commands").
 FOLLOW_EXIT = {"succeeded": 0, "failed": 1, "canceled": 3}
 STATUS_STYLE = {"queued": "cyan", "starting": "blue", "running": "blue",
-                "succeeded": "green", "failed": "red", "canceled": "yellow"}
+                "succeeded": "green", "failed": "red", "canceled": "yellow",
+                "orphaned": "magenta"}
+ORPHAN_NOTE = "orphaned: its worker stopped; the next daemon or worker start recovers it"
 
 
 def trigger(
@@ -137,18 +139,45 @@ def list_(
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first.
+
+    A --target or --origin naming nothing the config defines and nothing the store holds
+    is an error (exit 2) with the closest name.
+    """
+    from lockgate.cli import origins
     from lockgate.runs import list_runs
 
-    with common.reading_store(config) as store, store.read() as conn:
-        found = list_runs(conn, status=status, target=target, origin=origin, limit=limit)
+    defs = common.load(config)
+    if origin is not None:
+        origins.check_origin_form(defs, origin, "--origin")
+    store = common.open_read_store(defs)
+    try:
+        with store.read() as conn:
+            found = list_runs(conn, status=status, target=target, origin=origin, limit=limit)
+    finally:
+        store.close()
+    if not found and target is not None:
+        origins.unknown_target(defs, target)
+    if not found and origin is not None:
+        origins.unknown_origin(defs, origin, "--origin")
+    orphaned = _orphaned(defs, found)
     if json:
-        common.print_json([run.to_json() for run in found])
+        common.print_json([{**run.to_json(), "orphaned": run.id in orphaned} for run in found])
         return
-    _print_runs(found)
+    _print_runs(found, orphaned)
 
 
-def _print_runs(found: list[Run]) -> None:
+def _orphaned(defs: Definitions, found: list[Run]) -> set[int]:
+    """Ids of the runs whose worker is gone (shown as orphaned until recovery)."""
+    from lockgate import clock
+    from lockgate.cli.orphans import is_orphaned
+
+    now = clock.now()
+    timeout = defs.launcher.heartbeat_timeout
+    return {run.id for run in found if is_orphaned(run, now=now, heartbeat_timeout=timeout)}
+
+
+def _print_runs(found: list[Run], orphaned: set[int]) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -161,10 +190,11 @@ def _print_runs(found: list[Run]) -> None:
         if run.partition_end_key and run.partition_end_key != run.partition_key:
             part += f" .. {run.partition_end_key}"
         duration = run.to_json()["duration"]
+        shown = "orphaned" if run.id in orphaned else run.status
         table.add_row(str(run.id), run.target, part,
-                      Text(run.status, style=STATUS_STYLE.get(run.status, "")),
+                      Text(shown, style=STATUS_STYLE.get(shown, "")),
                       str(run.attempt), run.origin,
-                      run.queued_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      run.queued_at.strftime("%Y-%m-%d %H:%M:%SZ"),
                       f"{duration:.1f}s" if duration is not None else "")
     common.console().print(table)
 
@@ -172,12 +202,20 @@ def _print_runs(found: list[Run]) -> None:
 @app.command("show")
 def show(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's id.")],
          config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
-    """Show one run: status, attempts, timing, exit code, error, log file."""
+    """Show one run: status, attempts, timing, exit code, error, log file.
+
+    A starting or running run whose worker is gone shows as orphaned until recovery.
+    """
     from lockgate.runs import get_run
 
-    with common.reading_store(config) as store, store.read() as conn:
-        run = get_run(conn, run_id)
-    data = run.to_json()
+    defs = common.load(config)
+    store = common.open_read_store(defs)
+    try:
+        with store.read() as conn:
+            run = get_run(conn, run_id)
+    finally:
+        store.close()
+    data = {**run.to_json(), "orphaned": bool(_orphaned(defs, [run]))}
     if json:
         common.print_json(data)
         return
@@ -185,8 +223,10 @@ def show(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's
 
     out = common.console()
     for key, value in data.items():
-        if value in (None, {}, "") or key == "error":
+        if value in (None, {}, "") or key in ("error", "orphaned"):
             continue
+        if key == "status" and data["orphaned"]:
+            value = f"{value} ({ORPHAN_NOTE})"
         out.print(Text(f"{key:>18}", style="bold").append(f"  {value}", style=""))
     if run.error:
         out.print(Text(f"{'error':>18}", style="bold")

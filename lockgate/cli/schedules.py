@@ -122,15 +122,17 @@ def _parse_from(text: str, zone: str) -> Any:
 
 
 @app.command("pause")
-def pause(name: NameArg, config: common.ConfigOpt = None) -> None:
+def pause(name: NameArg, config: common.ConfigOpt = None,
+          json: common.JsonOpt = False) -> None:
     """Stop firing; ticks while paused are not caught up after resume."""
-    set_paused(config, "schedule", name, True)
+    set_paused(config, "schedule", name, True, json=json)
 
 
 @app.command("resume")
-def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
+def resume(name: NameArg, config: common.ConfigOpt = None,
+           json: common.JsonOpt = False) -> None:
     """Fire again, from now on."""
-    set_paused(config, "schedule", name, False)
+    set_paused(config, "schedule", name, False, json=json)
 
 
 def ticks(

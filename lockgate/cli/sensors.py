@@ -115,15 +115,17 @@ def _evaluate(store: Any, defs: Any, sensor: Any, cursor: str | None, now: Any
 
 
 @app.command("pause")
-def pause(name: NameArg, config: common.ConfigOpt = None) -> None:
+def pause(name: NameArg, config: common.ConfigOpt = None,
+          json: common.JsonOpt = False) -> None:
     """Stop evaluating the sensor (a file sensor rescans when resumed)."""
-    set_paused(config, "sensor", name, True)
+    set_paused(config, "sensor", name, True, json=json)
 
 
 @app.command("resume")
-def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
+def resume(name: NameArg, config: common.ConfigOpt = None,
+           json: common.JsonOpt = False) -> None:
     """Evaluate the sensor again."""
-    set_paused(config, "sensor", name, False)
+    set_paused(config, "sensor", name, False, json=json)
 
 
 @app.command("cursor")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +276,89 @@ def test_logs_follow_of_a_queued_run_exits_1_when_it_fails(project: Path) -> Non
     out, err = follower.communicate(timeout=60)
     assert follower.returncode == 1, err
     assert "said it" in out
+
+
+def test_backfill_cancel_and_retry_say_what_they_did_in_words(project: Path) -> None:
+    backfill = cli_json(project, "backfill", "launch", "upstream", "--all")["backfill_id"]
+    out = cli(project, "backfill", "cancel", str(backfill)).stdout
+    assert "3 runs canceled" in out and "{" not in out
+    retried = cli(project, "backfill", "retry", str(backfill)).stdout
+    assert "3 runs queued again" in retried
+    assert cli_json(project, "backfill", "pause", str(backfill))["status"] == "paused"
+
+
+@pytest.mark.parametrize("kind", ["schedules", "sensors"])
+def test_pause_and_resume_print_json(fresh: Path, kind: str) -> None:
+    name = "nightly" if kind == "schedules" else "watch"
+    key = kind.rstrip("s")
+    assert cli_json(fresh, kind, "pause", name) == {key: name, "paused": True, "changed": True}
+    assert cli_json(fresh, kind, "pause", name) == {key: name, "paused": True, "changed": False}
+    assert cli_json(fresh, kind, "resume", name) == {key: name, "paused": False, "changed": True}
+
+
+def test_times_in_tables_carry_their_zone(project: Path) -> None:
+    cli(project, "trigger", "loud")
+    cli(project, "backfill", "launch", "upstream", "--all")
+    rows = [line for line in cli(project, "runs", "list").stdout.splitlines() if "loud" in line]
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", rows[0]), rows
+    listed = cli(project, "backfill", "list").stdout
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\dZ", listed), listed
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["keys", "show", "manul", "k"], "did you mean 'manual'?"),
+        (["keys", "show", "backfill:one", "k"], "backfill:ID"),
+        (["keys", "show", "schedule:nightley", "k"], "did you mean 'nightly'?"),
+        (["keys", "show", "sensor:", "k"], "sensor:NAME"),
+        (["keys", "forget", "nightly", "k"], "did you mean 'schedule:nightly'?"),
+        (["runs", "list", "--target", "upstrem"], "did you mean 'upstream'?"),
+        (["runs", "list", "--origin", "sensor:wach"], "did you mean 'watch'?"),
+        (["runs", "list", "--origin", "cron"], "manual, schedule:NAME"),
+    ],
+)
+def test_unknown_origins_and_targets_exit_2_with_the_closest_name(
+    fresh: Path, args: list[str], says: str
+) -> None:
+    result = cli(fresh, *args, code=2)
+    assert says in result.stderr
+
+
+def test_known_origins_and_targets_that_match_nothing_are_an_empty_result(fresh: Path) -> None:
+    assert cli_json(fresh, "runs", "list", "--target", "upstream") == []
+    assert cli_json(fresh, "runs", "list", "--origin", "schedule:nightly") == []
+    assert cli_json(fresh, "runs", "list", "--origin", "backfill:7") == []
+    cli(fresh, "keys", "show", "sensor:watch", "k", code=1)
+    cli(fresh, "keys", "show", "backfill:3", "k", code=1)
+
+
+def test_a_run_left_running_by_a_stopped_worker_shows_as_orphaned(project: Path) -> None:
+    config = json.loads((project / "lockgate.yaml").read_text())
+    config["jobs"]["long"] = {"command": ["sleep", "600"]}
+    (project / "lockgate.yaml").write_text(json.dumps(config))
+    run = cli_json(project, "trigger", "long")["run_id"]
+    worker = subprocess.Popen(
+        [LOCKGATE, "worker", "--grace", "100ms"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while cli_json(project, "runs", "show", str(run))["status"] != "running":
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.1)
+        live = cli_json(project, "runs", "list")
+        assert live[0]["status"] == "running" and live[0]["orphaned"] is False
+        assert "orphaned" not in cli(project, "runs", "list").stdout
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=60)
+    assert "run_left_for_recovery" in out
+    shown = cli_json(project, "runs", "show", str(run))
+    assert shown["status"] == "running" and shown["orphaned"] is True
+    assert "orphaned" in cli(project, "runs", "list").stdout
+    assert "orphaned" in cli(project, "runs", "show", str(run)).stdout
+    assert cli_json(project, "runs", "list", "--status", "running")[0]["orphaned"] is True

@@ -53,11 +53,30 @@ class _Argument(TyperArgument):
 
 
 class Group(TyperGroup):
-    """The root command group: its commands' arguments read like ``TARGET`` in --help."""
+    """The root command group: its commands' arguments read like ``TARGET`` in --help,
+    and under ``--json`` a bad option or argument is a JSON error like any other."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _plain_arguments(self)
+
+    def invoke(self, ctx: Any) -> Any:
+        from typer._click.exceptions import ClickException, UsageError
+
+        try:
+            return super().invoke(ctx)
+        except ClickException as exc:
+            if not wants_json(sys.argv[1:]):
+                raise
+            where = exc.ctx.command_path if isinstance(exc, UsageError) and exc.ctx else None
+            print_json({"error": exc.format_message(),
+                        "fix": f"see `{where} --help`" if where else None})
+            raise typer.Exit(exc.exit_code) from None
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for ``--json`` (before a ``--``)."""
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
 
 
 def _plain_arguments(command: Any) -> None:

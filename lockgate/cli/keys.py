@@ -18,8 +18,9 @@ KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="The run key.")]
 @app.command("show")
 def show(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
          json: common.JsonOpt = False) -> None:
-    """Show which run a key names. Exits 1 when the key is not spent; 2 when ORIGIN is
-    not an origin or names a schedule or sensor the config does not define."""
+    """Show which run a key names. Exits 1 when the key is not spent (naming the closest
+    schedule or sensor when ORIGIN names one the config does not define); 2 when ORIGIN
+    is not manual, schedule:NAME, sensor:NAME or backfill:ID."""
     from lockgate.cli import origins
     from lockgate.runs import show_key
 
@@ -31,12 +32,12 @@ def show(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
             entry = show_key(conn, origin, key)
     finally:
         store.close()
-    if entry is None:
-        origins.unknown_origin(defs, origin)
+    note = origins.unknown_origin(defs, origin) if entry is None else None
     if json:
         common.print_json(entry)
     elif entry is None:
-        common.err_console().print(f"key {key!r} of origin {origin!r} is not spent")
+        common.err_console().print(f"key {key!r} of origin {origin!r} is not spent"
+                                   + (f"; {note}" if note else ""), soft_wrap=True)
     else:
         common.console().print(
             f"{origin} {key!r} -> run {entry['run_id']} ({entry['run_status']}), "
@@ -60,13 +61,13 @@ def forget(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
             run_id = forget_key(conn, origin, key)
     finally:
         store.close()
-    if run_id is None:
-        origins.unknown_origin(defs, origin)
+    note = origins.unknown_origin(defs, origin) if run_id is None else None
     if json:
         common.print_json({"origin": origin, "run_key": key, "forgotten": run_id is not None,
                            "run_id": run_id})
     elif run_id is None:
-        common.err_console().print(f"key {key!r} of origin {origin!r} is not spent")
+        common.err_console().print(f"key {key!r} of origin {origin!r} is not spent"
+                                   + (f"; {note}" if note else ""), soft_wrap=True)
     else:
         common.console().print(f"forgot {origin} {key!r} (it named run {run_id})")
     if run_id is None:

@@ -98,15 +98,11 @@ def main() -> None:
 def _report(exc: BaseException) -> None:
     """``lockgate: error: WHAT; FIX`` on stderr, or under ``--json`` the object
     ``{"error": WHAT, "fix": FIX}`` on stdout, where the command's JSON would be."""
-    if _wants_json(sys.argv[1:]):
+    if common.wants_json(sys.argv[1:]):
         error, fix = _split(exc)
         common.print_json({"error": error, "fix": fix})
         return
     sys.stderr.write(f"lockgate: error: {exc}\n")
-
-
-def _wants_json(args: list[str]) -> bool:
-    return "--json" in (args[:args.index("--")] if "--" in args else args)
 
 
 def _split(exc: BaseException) -> tuple[str, str | None]:

@@ -1,9 +1,10 @@
 """Checking what a user types as an origin or a target against the config.
 
-A run's origin is ``manual``, ``schedule:NAME``, ``sensor:NAME`` or ``backfill:ID``.
-The ledger may hold origins and targets the config no longer defines (a schedule was
-renamed), so a name the config does not know is an error only when the store has
-nothing under it either; the error then names the closest defined one.
+A run's origin is ``manual``, ``schedule:NAME``, ``sensor:NAME`` or ``backfill:ID``;
+anything else is an error. The ledger may hold origins and targets the config no longer
+defines (a schedule was renamed): an unknown target is an error only when the store has
+no run of it either, and an origin naming a schedule or sensor the config does not
+define gets a note with the closest name when nothing is found under it.
 """
 
 from __future__ import annotations
@@ -40,22 +41,17 @@ def check_origin_form(defs: Definitions, origin: str, option: str = "origin") ->
                      f"{did_you_mean(origin, defined_origins(defs))}; write {ORIGIN_FORMS}")
 
 
-def unknown_origin(defs: Definitions, origin: str, option: str = "origin") -> None:
-    """Raise when ``origin`` names a schedule or sensor the config does not define (call
-    it when the store had nothing under the origin).
-
-    Raises:
-        UsageError: with the closest defined schedule or sensor.
-    """
-    from lockgate.errors import UsageError, did_you_mean
+def unknown_origin(defs: Definitions, origin: str) -> str | None:
+    """A note when ``origin`` names a schedule or sensor the config does not define (for
+    when the store had nothing under the origin), with the closest defined one."""
+    from lockgate.errors import did_you_mean
 
     kind, _, name = origin.partition(":")
     names = {"schedule": defs.schedules, "sensor": defs.sensors}.get(kind)
     if names is None or name in names:
-        return
-    raise UsageError(f"{option} {origin!r}: unknown {kind} {name!r}"
-                     f"{did_you_mean(name, names)}; {kind}s: "
-                     f"{', '.join(sorted(names)) or '(none defined)'}")
+        return None
+    return (f"the config defines no {kind} {name!r}{did_you_mean(name, names)} "
+            f"({kind}s: {', '.join(sorted(names)) or 'none'})")
 
 
 def unknown_target(defs: Definitions, target: str) -> None:

@@ -141,8 +141,8 @@ def list_(
 ) -> None:
     """List runs, newest first.
 
-    A --target or --origin naming nothing the config defines and nothing the store holds
-    is an error (exit 2) with the closest name.
+    A --target naming nothing the config defines and nothing the store holds is an error
+    (exit 2) with the closest name.
     """
     from lockgate.cli import origins
     from lockgate.runs import list_runs
@@ -158,8 +158,9 @@ def list_(
         store.close()
     if not found and target is not None:
         origins.unknown_target(defs, target)
-    if not found and origin is not None:
-        origins.unknown_origin(defs, origin, "--origin")
+    note = origins.unknown_origin(defs, origin) if not found and origin else None
+    if note:
+        common.err_console().print(f"no runs of origin {origin!r}: {note}", soft_wrap=True)
     orphaned = _orphaned(defs, found)
     if json:
         common.print_json([{**run.to_json(), "orphaned": run.id in orphaned} for run in found])

@@ -209,6 +209,13 @@ def test_a_read_command_on_an_older_schema_says_to_upgrade_without_a_class_name(
         (["runs", "show", "99"], 2, "no run with id 99", "list runs with `lockgate runs list`"),
         (["trigger", "upstrem"], 2, "unknown target 'upstrem'", "did you mean 'upstream'?"),
         (["runs", "list", "--status", "exploded"], 2, "unknown status 'exploded'", "use one of"),
+        (
+            ["runs", "list", "--limit", "0"],
+            2,
+            "Invalid value for '--limit'",
+            "see `lockgate runs list --help`",
+        ),
+        (["runs", "show", "one"], 2, "Invalid value for 'RUN_ID'", "see `lockgate runs show"),
     ],
 )
 def test_errors_under_json_are_an_object_with_the_error_and_the_fix(
@@ -310,11 +317,9 @@ def test_times_in_tables_carry_their_zone(project: Path) -> None:
     [
         (["keys", "show", "manul", "k"], "did you mean 'manual'?"),
         (["keys", "show", "backfill:one", "k"], "backfill:ID"),
-        (["keys", "show", "schedule:nightley", "k"], "did you mean 'nightly'?"),
         (["keys", "show", "sensor:", "k"], "sensor:NAME"),
         (["keys", "forget", "nightly", "k"], "did you mean 'schedule:nightly'?"),
         (["runs", "list", "--target", "upstrem"], "did you mean 'upstream'?"),
-        (["runs", "list", "--origin", "sensor:wach"], "did you mean 'watch'?"),
         (["runs", "list", "--origin", "cron"], "manual, schedule:NAME"),
     ],
 )
@@ -323,6 +328,16 @@ def test_unknown_origins_and_targets_exit_2_with_the_closest_name(
 ) -> None:
     result = cli(fresh, *args, code=2)
     assert says in result.stderr
+
+
+def test_origins_naming_undefined_triggers_find_nothing_and_name_the_closest(
+    fresh: Path,
+) -> None:
+    shown = cli(fresh, "keys", "show", "schedule:nightley", "k", code=1)
+    assert "not spent" in shown.stderr and "did you mean 'nightly'?" in shown.stderr
+    listed = cli(fresh, "runs", "list", "--origin", "sensor:wach", "--json")
+    assert json.loads(listed.stdout) == []
+    assert "did you mean 'watch'?" in listed.stderr
 
 
 def test_known_origins_and_targets_that_match_nothing_are_an_empty_result(fresh: Path) -> None:

@@ -18,10 +18,10 @@ IdArg = Annotated[int, typer.Argument(metavar="BACKFILL_ID", help="The backfill'
 def launch(
     asset: Annotated[str, typer.Argument(metavar="ASSET", help="A partitioned asset.")],
     from_key: Annotated[str | None, typer.Option("--from", metavar="KEY",
-            help="First partition (included).")]
+                                                 help="First partition (included).")]
     = None,
     to_key: Annotated[str | None, typer.Option("--to", metavar="KEY",
-            help="Last partition (included).")]
+                                               help="Last partition (included).")]
     = None,
     partitions: Annotated[str | None, typer.Option(
         "--partitions", metavar="KEYS", help="Comma-separated keys.")] = None,
@@ -40,7 +40,7 @@ def launch(
         "--downstream", help="Also rebuild downstream assets' mapped partitions, each "
         "after its upstream runs succeeded.")] = False,
     priority: Annotated[int, typer.Option("--priority", metavar="N",
-            help="Higher runs first.")] = 0,
+                                          help="Higher runs first.")] = 0,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the plan; write nothing.")] = False,
     wait: Annotated[bool, typer.Option(

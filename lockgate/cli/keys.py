@@ -11,7 +11,7 @@ from lockgate.cli import common
 app = common.group("Inspect and release run keys (idempotency ledger).")
 
 OriginArg = Annotated[str, typer.Argument(metavar="ORIGIN",
-    help="manual, schedule:NAME, sensor:NAME or backfill:ID")]
+                                          help="manual, schedule:NAME, sensor:NAME or backfill:ID")]
 KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="The run key.")]
 
 

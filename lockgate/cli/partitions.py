@@ -20,13 +20,13 @@ def partitions(
     asset: Annotated[str, typer.Argument(metavar="ASSET", help="A partitioned asset.")],
     status: Annotated[str | None, typer.Option(
         "--status", metavar="STATUS",
-                help="Only partitions with this status: materialized, failed, "
+        help="Only partitions with this status: materialized, failed, "
         "in_progress, missing.")] = None,
     from_key: Annotated[str | None, typer.Option("--from", metavar="KEY",
-            help="First key (included).")]
+                                                 help="First key (included).")]
     = None,
     to_key: Annotated[str | None, typer.Option("--to", metavar="KEY",
-            help="Last key (included).")] = None,
+                                               help="Last key (included).")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:

@@ -33,10 +33,10 @@ def trigger(
     config_json: Annotated[str | None, typer.Option("--config-json", metavar="JSON",
                            help='Run config as a JSON object, e.g. \'{"limit": 10}\'.')] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", metavar="KEY=VALUE",
-            help="A k=v tag (repeatable).")]
+                                                  help="A k=v tag (repeatable).")]
     = None,
     priority: Annotated[int, typer.Option("--priority", metavar="N",
-            help="Higher runs first.")] = 0,
+                                          help="Higher runs first.")] = 0,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
@@ -131,7 +131,7 @@ def _check_partition(defs: Definitions, target: str, partition: str | None) -> N
 @app.command("list")
 def list_(
     status: Annotated[str | None, typer.Option("--status", metavar="STATUS",
-            help="queued, running, ...")] = None,
+                                               help="queued, running, ...")] = None,
     target: Annotated[str | None, typer.Option("--target", metavar="NAME")] = None,
     origin: Annotated[str | None, typer.Option("--origin", metavar="ORIGIN",
                       help="manual, schedule:NAME, sensor:NAME, backfill:ID")] = None,

@@ -69,7 +69,7 @@ def preview(
     count: Annotated[int, typer.Option("--count", "-n", metavar="N", min=1, max=10000)] = 10,
     from_: Annotated[str | None, typer.Option(
         "--from", metavar="TIME",
-                help="Start after this time: ISO 8601 with an offset, or a local time in "
+        help="Start after this time: ISO 8601 with an offset, or a local time in "
         "the schedule's zone (2024-03-10T00:00). Default: now.")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,

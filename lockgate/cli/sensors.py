@@ -134,7 +134,7 @@ def cursor(
     reset: Annotated[bool, typer.Option("--reset", help="Forget the cursor (a file sensor "
                                         "then requests every current file again).")] = False,
     set_: Annotated[str | None, typer.Option("--set", metavar="CURSOR",
-            help="Store this cursor value.")] = None,
+                                             help="Store this cursor value.")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:

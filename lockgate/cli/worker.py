@@ -19,7 +19,7 @@ def worker(
     = None,
     grace: Annotated[str | None, typer.Option(
         "--grace", metavar="DURATION",
-                help="On SIGTERM, how long running runs may finish (default: "
+        help="On SIGTERM, how long running runs may finish (default: "
         "daemon.shutdown_grace, 30s).")] = None,
     config: common.ConfigOpt = None,
 ) -> None:

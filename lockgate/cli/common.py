@@ -80,6 +80,8 @@ def wants_json(args: list[str]) -> bool:
 
 
 def _plain_arguments(command: Any) -> None:
+    # Typer builds its own argument objects and takes no class for them; the subclass
+    # changes only how they are drawn in --help and usage lines.
     for param in getattr(command, "params", ()):
         if type(param) is TyperArgument:
             param.__class__ = _Argument

@@ -69,8 +69,10 @@ class Group(TyperGroup):
             if not wants_json(sys.argv[1:]):
                 raise
             where = exc.ctx.command_path if isinstance(exc, UsageError) and exc.ctx else None
-            print_json({"error": exc.format_message(),
-                        "fix": f"see `{where} --help`" if where else None})
+            fix = f"see `{where} --help`" if where else None
+            sys.stderr.write(f"lockgate: error: {exc.format_message()}"
+                             + (f"; {fix}" if fix else "") + "\n")
+            print_json({"error": exc.format_message(), "fix": fix})
             raise typer.Exit(exc.exit_code) from None
 
 

@@ -96,13 +96,12 @@ def main() -> None:
 
 
 def _report(exc: BaseException) -> None:
-    """``lockgate: error: WHAT; FIX`` on stderr, or under ``--json`` the object
+    """``lockgate: error: WHAT; FIX`` on stderr; under ``--json`` also the object
     ``{"error": WHAT, "fix": FIX}`` on stdout, where the command's JSON would be."""
+    sys.stderr.write(f"lockgate: error: {exc}\n")
     if common.wants_json(sys.argv[1:]):
         error, fix = _split(exc)
         common.print_json({"error": error, "fix": fix})
-        return
-    sys.stderr.write(f"lockgate: error: {exc}\n")
 
 
 def _split(exc: BaseException) -> tuple[str, str | None]:

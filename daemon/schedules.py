@@ -59,19 +59,28 @@ class TickDecision:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+MISSED_WITHOUT_DAEMON = "missed while no daemon ran"
+MISSED_BY_STANDBY = ("missed while no daemon held the decider lease (a standby waited for "
+                     "it to expire)")
+
+
 def run_key_for(schedule: Schedule, instant: dt.datetime) -> str:
     """``nightly_sales:2024-03-10T01:00:00Z``: the schedule and the instant in UTC."""
     return f"{schedule.name}:{instant.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
 
 
 def decide_catchup(schedule: Schedule, due: list[FireTime], now: dt.datetime, *,
-                   deciding_since: dt.datetime | None = None) -> list[TickDecision]:
+                   deciding_since: dt.datetime | None = None,
+                   standby_since: dt.datetime | None = None) -> list[TickDecision]:
     """Apply the catch-up policy and window to the due fire times (oldest first).
 
     ``deciding_since``: when the evaluating daemon became the decider. Fire times from
     then on are on time however late they are evaluated (a slow store, say); earlier
     ones were missed while no daemon decided and follow the policy. Without it, a fire
     time is on time when evaluated within MISFIRE_GRACE.
+    ``standby_since``: when the evaluating daemon started, waiting as a standby for the
+    lease; a fire time missed since then was missed while no daemon held the lease, not
+    while no daemon ran, and its reason says so.
     """
     window_start = now - schedule.catchup_window
     decisions = []
@@ -79,20 +88,27 @@ def decide_catchup(schedule: Schedule, due: list[FireTime], now: dt.datetime, *,
     for fire in due:
         on_time = (now - fire.instant <= MISFIRE_GRACE if deciding_since is None
                    else fire.instant >= deciding_since)
+        why = missed_why(fire.instant, standby_since)
         if fire.instant < window_start:
             decisions.append(TickDecision(fire=fire, run=False, reason=(
-                f"missed while no daemon ran; older than catchup_window "
-                f"{_dur(schedule.catchup_window)}")))
+                f"{why}; older than catchup_window {_dur(schedule.catchup_window)}")))
         elif on_time or schedule.catchup is Catchup.ALL or (
                 schedule.catchup is Catchup.LATEST and fire is newest):
             decisions.append(TickDecision(fire=fire, run=True))
         elif schedule.catchup is Catchup.LATEST:
             decisions.append(TickDecision(fire=fire, run=False, reason=(
-                "missed while no daemon ran; superseded by a later tick (catchup: latest)")))
+                f"{why}; superseded by a later tick (catchup: latest)")))
         else:
             decisions.append(TickDecision(fire=fire, run=False, reason=(
-                "missed while no daemon ran (catchup: none)")))
+                f"{why} (catchup: none)")))
     return decisions
+
+
+def missed_why(instant: dt.datetime, standby_since: dt.datetime | None) -> str:
+    """Why nobody decided the tick at ``instant`` in time (see :func:`decide_catchup`)."""
+    if standby_since is not None and instant >= standby_since:
+        return MISSED_BY_STANDBY
+    return MISSED_WITHOUT_DAEMON
 
 
 def _dur(delta: dt.timedelta) -> str:
@@ -177,14 +193,14 @@ def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime
 
 def evaluate_schedule(store: Store, defs: Definitions, schedule: Schedule, *,
                       now: dt.datetime, lease: Lease | None,
-                      call_user: Any = None, deciding_since: dt.datetime | None = None
-                      ) -> list[TickDecision]:
+                      call_user: Any = None, deciding_since: dt.datetime | None = None,
+                      standby_since: dt.datetime | None = None) -> list[TickDecision]:
     """Decide and record every due tick of ``schedule`` in one transaction.
 
     ``call_user(fn, fire)`` runs a Python schedule's function with the daemon's timeout
     and returns its result (raising what the function raised). It is called before the
     write transaction opens, so a slow function never holds the store's write lock.
-    ``deciding_since``: see :func:`decide_catchup`.
+    ``deciding_since``, ``standby_since``: see :func:`decide_catchup`.
 
     Raises:
         LeaseLost: the decider lease is no longer ours; nothing was written.
@@ -193,8 +209,8 @@ def evaluate_schedule(store: Store, defs: Definitions, schedule: Schedule, *,
     if schedule.fn is not None and call_user is not None:
         with store.read() as conn:
             planned = _due(conn, schedule, now)
-        for decision in (decide_catchup(schedule, planned, now,
-                                        deciding_since=deciding_since) if planned else []):
+        for decision in (decide_catchup(schedule, planned, now, deciding_since=deciding_since,
+                                        standby_since=standby_since) if planned else []):
             if decision.run:
                 try:
                     results[decision.fire.instant] = call_user(schedule.fn, decision.fire)
@@ -203,7 +219,7 @@ def evaluate_schedule(store: Store, defs: Definitions, schedule: Schedule, *,
                 except Exception as exc:  # the user's code: a failed tick, never a dead daemon
                     results[decision.fire.instant] = exc
     return _decide_and_record(store, defs, schedule, now=now, lease=lease, results=results,
-                              deciding_since=deciding_since)
+                              deciding_since=deciding_since, standby_since=standby_since)
 
 
 def _horizon(conn: Connection, schedule: Schedule, now: dt.datetime
@@ -227,7 +243,8 @@ def _due(conn: Connection, schedule: Schedule, now: dt.datetime) -> list[FireTim
 
 def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
                        now: dt.datetime, lease: Lease | None, results: dict[dt.datetime, Any],
-                       deciding_since: dt.datetime | None = None) -> list[TickDecision]:
+                       deciding_since: dt.datetime | None = None,
+                       standby_since: dt.datetime | None = None) -> list[TickDecision]:
     origin = f"schedule:{schedule.name}"
     with store.begin() as conn:
         token = lease.check(conn, now) if lease is not None else None
@@ -240,27 +257,29 @@ def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
         # MAX_MISSED_DETAIL of them; a longer outage gets one more row for the rest).
         missed = (list(fire_times(schedule, after=horizon, until=floor,
                                   limit=MAX_MISSED_DETAIL + 1)) if floor > horizon else [])
-        reason = (f"missed while no daemon ran; older than catchup_window "
-                  f"{_dur(schedule.catchup_window)}")
-        skipped = [TickDecision(fire=f, run=False, reason=reason)
+        old = f"older than catchup_window {_dur(schedule.catchup_window)}"
+        skipped = [TickDecision(fire=f, run=False,
+                                reason=f"{missed_why(f.instant, standby_since)}; {old}")
                    for f in missed[:MAX_MISSED_DETAIL]]
         records: list[TickRecord] = [TickRecord(
             trigger_kind="schedule", trigger=schedule.name, scheduled_for=d.fire.instant,
-            started_at=now, status="skipped", skip_reason=reason,
+            started_at=now, status="skipped", skip_reason=d.reason,
             fencing_token=token) for d in skipped]
         if len(missed) > MAX_MISSED_DETAIL:
             records.append(TickRecord(
                 trigger_kind="schedule", trigger=schedule.name, scheduled_for=None,
                 started_at=now, status="skipped", fencing_token=token,
                 skip_reason=(f"every tick after {_iso(skipped[-1].fire.instant)} up to "
-                             f"{_iso(floor)} {reason} (too many to record one by one)")))
+                             f"{_iso(floor)} {missed_why(skipped[-1].fire.instant, standby_since)}"
+                             f"; {old} (too many to record one by one)")))
         if not due:
             if records:
                 record_ticks(conn, records)
                 update_state(conn, "schedule", schedule.name, last_scheduled_for=floor,
                              last_tick_at=now)
             return skipped
-        decisions = decide_catchup(schedule, due, now, deciding_since=deciding_since)
+        decisions = decide_catchup(schedule, due, now, deciding_since=deciding_since,
+                                   standby_since=standby_since)
         out: list[TickDecision] = list(skipped)
         for decision in decisions:
             if decision.run:

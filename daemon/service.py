@@ -70,6 +70,9 @@ class Daemon:
         self.leader = False
         self.deciding_since = clock.now()  # reset when the decider lease is taken
         self._last_token: int | None = None
+        # When this daemon first found the lease held by another: ticks missed from then
+        # on were missed while no daemon held the lease, not while none ran.
+        self.standby_since: dt.datetime | None = None
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._eval_lock = threading.Lock()
@@ -227,6 +230,8 @@ class Daemon:
             self.loops.fail("store", str(exc))
             held = self.lease.held  # keep deciding only while the lease has not expired
         self.loops.beat("lease", "leader" if held else "standby")
+        if not held and self.standby_since is None:
+            self.standby_since = asked_at
         if held and not self.leader:
             self.leader = True
             self.metrics.leader.set(1)
@@ -280,7 +285,8 @@ class Daemon:
             try:
                 decisions = evaluate_schedule(self.store, defs, schedule, now=now,
                                               lease=self.lease, call_user=self._call_user,
-                                              deciding_since=self.deciding_since)
+                                              deciding_since=self.deciding_since,
+                                              standby_since=self.standby_since)
             except LeaseLost as exc:
                 self._lost_lease(str(exc))
                 return

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 app = common.group("Rebuild ranges of partitions: launch, watch, pause, resume, cancel, "
                        "retry.")
 
-IdArg = Annotated[int, typer.Argument(help="The backfill's id.")]
+IdArg = Annotated[int, typer.Argument(metavar="BACKFILL_ID", help="The backfill's id.")]
 
 
 def _refuse_unfillable(defs: Definitions, asset: str, *, downstream: bool) -> None:
@@ -31,13 +31,15 @@ def _refuse_unfillable(defs: Definitions, asset: str, *, downstream: bool) -> No
 
 @app.command("launch")
 def launch(
-    asset: Annotated[str, typer.Argument(help="A partitioned asset.")],
-    from_key: Annotated[str | None, typer.Option("--from", help="First partition (included).")]
+    asset: Annotated[str, typer.Argument(metavar="ASSET", help="A partitioned asset.")],
+    from_key: Annotated[str | None, typer.Option("--from", metavar="KEY",
+                                                 help="First partition (included).")]
     = None,
-    to_key: Annotated[str | None, typer.Option("--to", help="Last partition (included).")]
+    to_key: Annotated[str | None, typer.Option("--to", metavar="KEY",
+                                               help="Last partition (included).")]
     = None,
     partitions: Annotated[str | None, typer.Option(
-        "--partitions", help="Comma-separated keys.")] = None,
+        "--partitions", metavar="KEYS", help="Comma-separated keys.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every partition that exists now.")]
     = False,
     missing_only: Annotated[bool, typer.Option(
@@ -45,15 +47,17 @@ def launch(
     failed_only: Annotated[bool, typer.Option(
         "--failed-only", help="Only partitions whose last run failed.")] = False,
     chunk: Annotated[int, typer.Option(
-        "--chunk", help="Up to N consecutive partitions per run.")] = 1,
+        "--chunk", metavar="N", help="Up to N consecutive partitions per run.")] = 1,
     max_concurrent: Annotated[int | None, typer.Option(
-        "--max-concurrent", min=1, help="At most N runs of this backfill at once.")] = None,
+        "--max-concurrent", metavar="N",
+                min=1, help="At most N runs of this backfill at once.")] = None,
     downstream: Annotated[bool, typer.Option(
         "--downstream", help="Also rebuild downstream assets' mapped partitions, each "
         "after its upstream runs succeeded; a downstream partition whose upstream "
         "partitions are neither materialized nor in the backfill is skipped and listed.")]
     = False,
-    priority: Annotated[int, typer.Option("--priority", help="Higher runs first.")] = 0,
+    priority: Annotated[int, typer.Option("--priority", metavar="N",
+                                          help="Higher runs first.")] = 0,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the plan; write nothing.")] = False,
     wait: Annotated[bool, typer.Option(
@@ -117,7 +121,7 @@ def _dry_run(defs: Any, asset: str, selection: Any, psets: Any, now: Any) -> Any
         with read_connection(defs.storage_url, expect_revision=SHIPPED_HEAD) as raw:
             return plan_backfill(raw, defs, asset, selection, partition_set_of=psets,
                                  now=now)
-    store = common.open_store(defs)
+    store = common.open_read_store(defs)
     try:
         with store.read() as conn:
             return plan_backfill(conn, defs, asset, selection, partition_set_of=psets,
@@ -226,14 +230,14 @@ def _wait(store: Any, backfill_id: int, *, json: bool) -> bool:
 
 
 @app.command("list")
-def list_(limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+def list_(limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 20,
           config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """List backfills, newest first, with their run counts."""
     from rich.table import Table
 
     from lockgate.partitions.backfills import list_backfills
 
-    with common.configured_store(config) as store, store.read() as conn:
+    with common.reading_store(config) as store, store.read() as conn:
         items = list_backfills(conn, limit=limit)
     if json:
         common.print_json(items)
@@ -247,7 +251,7 @@ def list_(limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
         open_ = c["waiting"] + c["queued"] + c["starting"] + c["running"]
         table.add_row(str(b["id"]), b["asset"], b["status"], str(b["partitions"]),
                       str(b["runs"]), str(c["succeeded"]), str(c["failed"]), str(open_),
-                      b["created_at"].strftime("%Y-%m-%d %H:%M"))
+                      b["created_at"].strftime("%Y-%m-%d %H:%MZ"))
     common.console().print(table)
 
 
@@ -257,14 +261,17 @@ def status(backfill_id: IdArg, config: common.ConfigOpt = None,
     """A backfill's status and its runs counted per status."""
     from lockgate.partitions.backfills import backfill_status
 
-    with common.configured_store(config) as store, store.read() as conn:
+    with common.reading_store(config) as store, store.read() as conn:
         info = backfill_status(conn, backfill_id)
     if json:
         common.print_json(info)
         return
+    from rich.text import Text
+
     out = common.console()
-    out.print(f"backfill {info['id']} of {info['asset']}: [bold]{info['status']}[/], "
-              f"{info['partitions']} partitions in {info['runs']} runs")
+    out.print(Text(f"backfill {info['id']} of {info['asset']}: ")
+              .append(str(info["status"]), style="bold")
+              .append(f", {info['partitions']} partitions in {info['runs']} runs"))
     out.print("  " + ", ".join(f"{k} {v}" for k, v in info["counts"].items() if v))
 
 
@@ -281,11 +288,23 @@ def _transition(name: str, doc: str) -> None:
         if json:
             common.print_json({**info, "result": result})
         else:
-            extra = f" ({result})" if result is not None else ""
-            common.console().print(f"backfill {backfill_id}: {info['status']}{extra}")
+            common.console().print(f"backfill {backfill_id}: {info['status']}"
+                                   + _result_words(result))
 
     command.__doc__ = doc
     app.command(name)(command)
+
+
+def _result_words(result: Any) -> str:
+    """`` (3 runs canceled, 1 stopping)`` for cancel, `` (2 runs queued again)`` for retry."""
+    if result is None:
+        return ""
+    if isinstance(result, dict):
+        parts = [f"{result.get('canceled', 0)} runs canceled"]
+        if result.get("stopping"):
+            parts.append(f"{result['stopping']} stopping")
+        return f" ({', '.join(parts)})"
+    return f" ({result} runs queued again)"
 
 
 _transition("pause", "Stop starting the backfill's runs; running ones finish.")

@@ -20,6 +20,8 @@ def check(config: common.ConfigOpt = None, json: common.JsonOpt = False,
     `sources`: where each came from, `env LOCKGATE_<SECTION>_<KEY>`, `FILE:LINE` or
     `default`.
     """
+    from rich.text import Text
+
     defs = common.load(config)
     report: dict[str, Any] = {**summarize(defs), "settings": dict(defs.settings),
                               "sources": dict(defs.setting_sources)}
@@ -27,7 +29,7 @@ def check(config: common.ConfigOpt = None, json: common.JsonOpt = False,
     warnings = find_warnings(defs)
     err = common.err_console()
     for warning in warnings:
-        err.print(f"[yellow]warning:[/] {warning}", markup=True, soft_wrap=True)
+        err.print(Text("warning:", style="yellow").append(f" {warning}"), soft_wrap=True)
     if json:
         common.print_json(report)
         return
@@ -146,9 +148,10 @@ def find_warnings(defs: Definitions) -> list[str]:
 def _print_tables(defs: Definitions, report: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     out = common.console()
-    out.print(f"[bold]{defs.config_path}[/]: OK")
+    out.print(Text(str(defs.config_path), style="bold").append(": OK", style=""))
     sections = [
         ("Jobs", report["jobs"], ["name", "kind", "run", "timeout", "retries"]),
         ("Assets", report["assets"], ["name", "partitions", "deps", "run"]),

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperGroup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,8 +28,10 @@ __all__ = [
     "console",
     "err_console",
     "load",
+    "open_read_store",
     "open_store",
     "print_json",
+    "reading_store",
     "redacted",
     "state",
 ]
@@ -38,6 +41,56 @@ __all__ = [
 # checks) they are plain text, which looks the same without colors and starts in two
 # thirds of the time (Rich's help renderer imports a Markdown parser).
 MARKUP: Any = "rich" if sys.stdout.isatty() else None
+
+
+class _Argument(TyperArgument):
+    """An argument shown by its metavar alone (``TARGET``, not ``{target}`` and ``<str>``)."""
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return [name + ("..." if self.nargs != 1 else "")]
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None if self.metavar else super().display_type_rich(ctx)
+
+
+class Group(TyperGroup):
+    """The root command group: its commands' arguments read like ``TARGET`` in --help,
+    and under ``--json`` a bad option or argument is a JSON error like any other."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_arguments(self)
+
+    def invoke(self, ctx: Any) -> Any:
+        from typer._click.exceptions import ClickException, UsageError
+
+        try:
+            return super().invoke(ctx)
+        except ClickException as exc:
+            if not wants_json(sys.argv[1:]):
+                raise
+            where = exc.ctx.command_path if isinstance(exc, UsageError) and exc.ctx else None
+            fix = f"see `{where} --help`" if where else None
+            sys.stderr.write(f"lockgate: error: {exc.format_message()}"
+                             + (f"; {fix}" if fix else "") + "\n")
+            print_json({"error": exc.format_message(), "fix": fix})
+            raise typer.Exit(exc.exit_code) from None
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for ``--json`` (before a ``--``)."""
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
+
+
+def _plain_arguments(command: Any) -> None:
+    # Typer builds its own argument objects and takes no class for them; the subclass
+    # changes only how they are drawn in --help and usage lines.
+    for param in getattr(command, "params", ()):
+        if type(param) is TyperArgument:
+            param.__class__ = _Argument
+    for sub in getattr(command, "commands", {}).values():
+        _plain_arguments(sub)
 
 
 def group(help: str) -> typer.Typer:  # Typer's own name for it
@@ -106,10 +159,51 @@ def open_store(defs: Definitions, *, upgrade: bool = False) -> Store:
     return store
 
 
+def open_read_store(defs: Definitions) -> Store:
+    """The store for a command that only reads.
+
+    Before anything created the configured store (no SQLite file yet, or a database
+    without a lockgate schema) nothing has happened yet: an empty store in memory
+    answers, a note on stderr says so, and no file is created. A store at another
+    revision is refused with the fix, as :func:`open_store` does.
+    """
+    from lockgate.store import Store
+
+    store = Store.open_existing(defs.storage_url)
+    if store is None:
+        _say_nothing_yet(defs.storage_url)
+        return Store.empty()
+    try:
+        store.require_current()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _say_nothing_yet(url: str) -> None:
+    from lockgate.store.migrate import status_of_missing
+
+    shown = status_of_missing(url)["url"]
+    sys.stderr.write(f"lockgate: nothing yet: {shown} has no lockgate store (the daemon, "
+                     "`lockgate trigger` or `lockgate db upgrade` creates it)\n")
+
+
 @contextmanager
 def configured_store(config: str | None) -> Iterator[Store]:
-    """``with configured_store(config) as store``: the config's store, schema current."""
-    store = open_store(load(config))
+    """``with configured_store(config) as store``: the config's store for a command that
+    writes, created or upgraded to the current schema first."""
+    store = open_store(load(config), upgrade=True)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@contextmanager
+def reading_store(config: str | None) -> Iterator[Store]:
+    """``with reading_store(config) as store``: see :func:`open_read_store`."""
+    store = open_read_store(load(config))
     try:
         yield store
     finally:
@@ -142,13 +236,16 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+# Markup is off: names, keys, paths and errors reach the terminal as they are written
+# (a run key `[/]` or a file `[draft].csv` is text, not a style tag). Styles are given
+# as `style=` or with rich.text.Text, never inside the string.
 def console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, markup=False)
 
 
 def err_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False)

@@ -30,9 +30,11 @@ def daemon(config: common.ConfigOpt = None) -> None:
 
 def health(
     url: Annotated[str | None, typer.Option(
-        "--url", help="The daemon's base URL (default: http://<http.bind> of the config, "
+        "--url", metavar="URL",
+        help="The daemon's base URL (default: http://<http.bind> of the config, "
         "else http://127.0.0.1:8686).")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait.")] = 5.0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS",
+                                           help="Seconds to wait.")] = 5.0,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:

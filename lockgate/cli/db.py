@@ -45,14 +45,18 @@ def status(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> Non
     this lockgate.
     """
     from lockgate.store import Store, migrate
+    from lockgate.store.engine import sqlite_file_missing
 
     _quiet_logs()
     defs = common.load(config)
-    store = Store.open(defs.storage_url)
-    try:
-        report = migrate.status(store)
-    finally:
-        store.close()
+    if sqlite_file_missing(defs.storage_url):  # reported as empty, and left uncreated
+        report = migrate.status_of_missing(defs.storage_url)
+    else:
+        store = Store.open(defs.storage_url)
+        try:
+            report = migrate.status(store)
+        finally:
+            store.close()
     if json:
         common.print_json(report)
     else:

@@ -22,6 +22,7 @@ EXIT_CODES = (
 
 app = typer.Typer(
     name="lockgate",
+    cls=common.Group,
     help="Turn time and events into idempotent runs of data jobs.",
     epilog=EXIT_CODES,
     no_args_is_help=True,
@@ -120,11 +121,27 @@ def main() -> None:
 
 
 def _report(exc: BaseException) -> None:
-    from lockgate.errors import UserError
+    """``lockgate: error: WHAT; FIX`` on stderr; under ``--json`` also the object
+    ``{"error": WHAT, "fix": FIX}`` on stdout, where the command's JSON would be.
+    Secrets in the message are redacted."""
     from lockgate.redact import redact_text
 
-    label = "error" if isinstance(exc, UserError) else type(exc).__name__
-    sys.stderr.write(f"lockgate: {label}: {redact_text(str(exc))}\n")
+    sys.stderr.write(f"lockgate: error: {redact_text(str(exc))}\n")
+    if common.wants_json(sys.argv[1:]):
+        error, fix = _split(exc)
+        common.print_json({"error": redact_text(error),
+                           "fix": redact_text(fix) if fix else fix})
+
+
+def _split(exc: BaseException) -> tuple[str, str | None]:
+    """The error and its fix: a config error's hint, else what follows the first "; "
+    (messages read "what is wrong; what to do")."""
+    from lockgate.errors import ConfigError
+
+    if isinstance(exc, ConfigError) and exc.hint:
+        return exc.render().split("\n  fix: ")[0], exc.hint
+    error, sep, fix = str(exc).partition("; ")
+    return error, (fix if sep else None)
 
 
 def _report_unexpected(exc: BaseException) -> None:
@@ -152,6 +169,9 @@ def _report_unexpected(exc: BaseException) -> None:
     sys.stderr.write(f"lockgate: internal error: {summary[:500]}\n"
                      f"  this is a bug in lockgate; {where}: please report it with that "
                      "file\n")
+    if common.wants_json(sys.argv[1:]):
+        common.print_json({"error": f"internal error: {summary[:500]}",
+                           "fix": f"report this bug in lockgate; {where}"})
 
 
 if __name__ == "__main__":

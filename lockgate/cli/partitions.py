@@ -17,13 +17,16 @@ SEVERITY = ("failed", "in_progress", "missing", "materialized")
 
 
 def partitions(
-    asset: Annotated[str, typer.Argument(help="A partitioned asset.")],
+    asset: Annotated[str, typer.Argument(metavar="ASSET", help="A partitioned asset.")],
     status: Annotated[str | None, typer.Option(
-        "--status", help="Only partitions with this status: materialized, failed, "
+        "--status", metavar="STATUS",
+        help="Only partitions with this status: materialized, failed, "
         "in_progress, missing.")] = None,
-    from_key: Annotated[str | None, typer.Option("--from", help="First key (included).")]
+    from_key: Annotated[str | None, typer.Option("--from", metavar="KEY",
+                                                 help="First key (included).")]
     = None,
-    to_key: Annotated[str | None, typer.Option("--to", help="Last key (included).")] = None,
+    to_key: Annotated[str | None, typer.Option("--to", metavar="KEY",
+                                               help="Last key (included).")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
@@ -78,14 +81,15 @@ def partitions(
 def _load(defs: Any, asset: str, pset: Any, keys: list[str], now: Any, load: Any) -> Any:
     """Read through the driver when the schema is current (no SQLAlchemy import: this
     command answers for 87,672 partitions in half a second); else the full store, which
-    says what is wrong with the database."""
+    says what is wrong with the database (or, before it exists, that every partition is
+    missing)."""
     from lockgate.store.direct import read_connection
     from lockgate.store.migrate import SHIPPED_HEAD
 
     with read_connection(defs.storage_url, expect_revision=SHIPPED_HEAD) as raw:
         if raw is not None:
             return load(raw, asset, pset, keys, now)
-    store = common.open_store(defs)
+    store = common.open_read_store(defs)
     try:
         with store.read() as conn:
             return load(conn, asset, pset, keys, now)

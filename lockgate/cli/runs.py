@@ -16,21 +16,27 @@ if TYPE_CHECKING:
 
 app = common.group("List, inspect, follow and cancel runs.")
 
+# `runs logs --follow` exits with the run's outcome (README, "Commands").
+FOLLOW_EXIT = {"succeeded": 0, "failed": 1, "canceled": 3}
 STATUS_STYLE = {"queued": "cyan", "starting": "blue", "running": "blue",
-                "succeeded": "green", "failed": "red", "canceled": "yellow"}
+                "succeeded": "green", "failed": "red", "canceled": "yellow",
+                "orphaned": "magenta"}
+ORPHAN_NOTE = "orphaned: its worker stopped; the next daemon or worker start recovers it"
 
 
 def trigger(
-    target: Annotated[str, typer.Argument(help="A job or asset name.")],
-    partition: Annotated[str | None, typer.Option("--partition", "-p",
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="A job or asset name.")],
+    partition: Annotated[str | None, typer.Option("--partition", "-p", metavar="KEY",
                          help="Partition key of a partitioned asset.")] = None,
-    run_key: Annotated[str | None, typer.Option("--run-key",
+    run_key: Annotated[str | None, typer.Option("--run-key", metavar="KEY",
                        help="Idempotency key: a second trigger with it creates nothing.")] = None,
-    config_json: Annotated[str | None, typer.Option("--config-json",
+    config_json: Annotated[str | None, typer.Option("--config-json", metavar="JSON",
                            help='Run config as a JSON object, e.g. \'{"limit": 10}\'.')] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="A k=v tag (repeatable).")]
+    tag: Annotated[list[str] | None, typer.Option("--tag", metavar="KEY=VALUE",
+                                                  help="A k=v tag (repeatable).")]
     = None,
-    priority: Annotated[int, typer.Option("--priority", help="Higher runs first.")] = 0,
+    priority: Annotated[int, typer.Option("--priority", metavar="N",
+                                          help="Higher runs first.")] = 0,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", metavar="NAME=VALUE",
         help="Fill a {placeholder} of the command that a manual run lacks, e.g. "
@@ -203,28 +209,59 @@ def _check_partition(defs: Definitions, target: str, partition: str | None) -> N
 
 @app.command("list")
 def list_(
-    status: Annotated[str | None, typer.Option("--status", help="queued, running, ...")] = None,
-    target: Annotated[str | None, typer.Option("--target")] = None,
-    origin: Annotated[str | None, typer.Option("--origin",
+    status: Annotated[str | None, typer.Option("--status", metavar="STATUS",
+                                               help="queued, running, ...")] = None,
+    target: Annotated[str | None, typer.Option("--target", metavar="NAME")] = None,
+    origin: Annotated[str | None, typer.Option("--origin", metavar="ORIGIN",
                       help="manual, schedule:NAME, sensor:NAME, backfill:ID")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 50,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
     show_secrets: common.ShowSecretsOpt = False,
 ) -> None:
-    """List runs, newest first (with --json, secrets in their config are redacted)."""
+    """List runs, newest first (with --json, secrets in their config are redacted).
+
+    A --target naming nothing the config defines and nothing the store holds is an error
+    (exit 2) with the closest name.
+    """
+    from lockgate.cli import origins
     from lockgate.runs import list_runs
 
-    with common.configured_store(config) as store, store.read() as conn:
-        found = list_runs(conn, status=status, target=target, origin=origin, limit=limit)
+    defs = common.load(config)
+    if origin is not None:
+        origins.check_origin_form(defs, origin, "--origin")
+    store = common.open_read_store(defs)
+    try:
+        with store.read() as conn:
+            found = list_runs(conn, status=status, target=target, origin=origin, limit=limit)
+    finally:
+        store.close()
+    if not found and target is not None:
+        origins.unknown_target(defs, target)
+    note = origins.unknown_origin(defs, origin) if not found and origin else None
+    if note:
+        common.err_console().print(f"no runs of origin {origin!r}: {note}", soft_wrap=True)
+    orphaned = _orphaned(defs, found)
     if json:
-        common.print_json(common.redacted([run.to_json() for run in found], show_secrets))
+        common.print_json(common.redacted(
+            [{**run.to_json(), "orphaned": run.id in orphaned} for run in found], show_secrets))
         return
-    _print_runs(found)
+    _print_runs(found, orphaned)
 
 
-def _print_runs(found: list[Run]) -> None:
+def _orphaned(defs: Definitions, found: list[Run]) -> set[int]:
+    """Ids of the runs whose worker is gone (shown as orphaned until recovery)."""
+    from lockgate import clock
+    from lockgate.cli.orphans import is_orphaned
+
+    now = clock.now()
+    timeout = defs.launcher.heartbeat_timeout
+    return {run.id for run in found if is_orphaned(run, now=now, heartbeat_timeout=timeout)}
+
+
+def _print_runs(found: list[Run], orphaned: set[int]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table()
     for column in ("id", "target", "partition", "status", "attempt", "origin", "queued",
@@ -235,55 +272,67 @@ def _print_runs(found: list[Run]) -> None:
         if run.partition_end_key and run.partition_end_key != run.partition_key:
             part += f" .. {run.partition_end_key}"
         duration = run.to_json()["duration"]
-        style = STATUS_STYLE.get(run.status, "")
-        table.add_row(str(run.id), run.target, part, f"[{style}]{run.status}[/]",
+        shown = "orphaned" if run.id in orphaned else run.status
+        table.add_row(str(run.id), run.target, part,
+                      Text(shown, style=STATUS_STYLE.get(shown, "")),
                       str(run.attempt), run.origin,
-                      run.queued_at.strftime("%Y-%m-%d %H:%M:%S"),
+                      run.queued_at.strftime("%Y-%m-%d %H:%M:%SZ"),
                       f"{duration:.1f}s" if duration is not None else "")
     common.console().print(table)
 
 
 @app.command("show")
-def show(run_id: Annotated[int, typer.Argument(help="The run's id.")],
+def show(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's id.")],
          config: common.ConfigOpt = None, json: common.JsonOpt = False,
          show_secrets: common.ShowSecretsOpt = False) -> None:
     """Show one run: status, attempts, timing, exit code, error, log file.
 
+    A starting or running run whose worker is gone shows as orphaned until recovery.
     Secrets in its config, trigger and error (api_token, db_password, ${VAR} values)
     are shown redacted unless --show-secrets.
     """
     from lockgate.runs import get_run
 
-    with common.configured_store(config) as store, store.read() as conn:
-        run = get_run(conn, run_id)
-    data = common.redacted(run.to_json(), show_secrets)
+    defs = common.load(config)
+    store = common.open_read_store(defs)
+    try:
+        with store.read() as conn:
+            run = get_run(conn, run_id)
+    finally:
+        store.close()
+    data = common.redacted({**run.to_json(), "orphaned": bool(_orphaned(defs, [run]))},
+                           show_secrets)
     if json:
         common.print_json(data)
         return
-    from rich.markup import escape
+    from rich.text import Text
 
     out = common.console()
     for key, value in data.items():
-        if value in (None, {}, "") or key == "error":
+        if value in (None, {}, "") or key in ("error", "orphaned"):
             continue
-        out.print(f"[bold]{key:>18}[/]  {escape(str(value))}")
+        if key == "status" and data["orphaned"]:
+            value = f"{value} ({ORPHAN_NOTE})"
+        out.print(Text(f"{key:>18}", style="bold").append(f"  {value}", style=""))
     if data.get("error"):
-        error = escape(data["error"]).replace("\n", "\n" + " " * 20)
-        out.print("[bold]             error[/]  " + error,
-                  markup=True, highlight=False)
+        out.print(Text(f"{'error':>18}", style="bold")
+                  .append("  " + data["error"].replace("\n", "\n" + " " * 20), style=""))
 
 
 @app.command("logs")
-def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
-         follow: Annotated[bool, typer.Option("--follow", "-f",
-                           help="Keep printing until the run finishes.")] = False,
-         attempt: Annotated[int | None, typer.Option("--attempt",
+def logs(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's id.")],
+         follow: Annotated[bool, typer.Option(
+             "--follow", "-f", help="Keep printing until the run finishes; then exit 0 if it "
+             "succeeded, 1 if it failed, 3 if it was canceled.")] = False,
+         attempt: Annotated[int | None, typer.Option("--attempt", metavar="N",
                             help="Which attempt (default: the latest).")] = None,
          config: common.ConfigOpt = None) -> None:
     """Print a run's log (stdout and stderr of its job).
 
     The log is read from the state directory of the worker that executed the run; on
     another machine or container it is not there, and the command says so (exit 1).
+    A finished run that printed nothing says so on stderr (exit 0). With --follow, the
+    exit code is the run's outcome: 0 succeeded, 1 failed, 3 canceled.
     """
     import os
     import sys
@@ -291,11 +340,12 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
     from lockgate.errors import UsageError
     from lockgate.runs import get_run
 
-    with common.configured_store(config) as store:
+    printed = 0
+    with common.reading_store(config) as store:
         with store.read() as conn:
             run = get_run(conn, run_id)
         path = _log_path(run, attempt)
-        if path is None and not follow:
+        if path is None and not follow and not run.is_finished:
             raise UsageError(f"run {run_id} has no log yet ({run.status}); "
                              "use --follow to wait for it")
         if path is not None and run.is_finished and not os.path.exists(path):
@@ -310,7 +360,9 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
         offset = 0
         while True:
             if path is not None:
-                offset = _copy_from(path, offset, sys.stdout.buffer)
+                new_offset = _copy_from(path, offset, sys.stdout.buffer)
+                printed += new_offset - offset
+                offset = new_offset
             if not follow or run.is_finished:
                 break
             time.sleep(0.25)
@@ -321,7 +373,13 @@ def logs(run_id: Annotated[int, typer.Argument(help="The run's id.")],
                 if new != path:
                     path, offset = new, 0
         if path is not None:
-            _copy_from(path, offset, sys.stdout.buffer)
+            printed += _copy_from(path, offset, sys.stdout.buffer) - offset
+    if printed == 0 and run.is_finished:
+        which = f"attempt {attempt} of run {run_id}" if attempt else f"run {run_id}"
+        common.err_console().print(f"{which} produced no output ({run.status})",
+                                   soft_wrap=True)
+    if follow:
+        raise typer.Exit(FOLLOW_EXIT.get(run.status, 0))
 
 
 def _log_path(run: Run, attempt: int | None) -> str | None:
@@ -354,7 +412,7 @@ def _copy_from(path: str, offset: int, out: Any) -> int:
 
 
 @app.command("cancel")
-def cancel(run_id: Annotated[int, typer.Argument(help="The run's id.")],
+def cancel(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's id.")],
            config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """Cancel a run: a queued one at once; a running one is stopped (its process group
     gets SIGTERM, then SIGKILL after the kill grace) by the worker that runs it."""

@@ -10,7 +10,7 @@ from lockgate.cli import common
 from lockgate.cli.triggers import set_paused
 
 app = common.group("List, preview, pause and resume cron schedules.")
-NameArg = Annotated[str, typer.Argument(help="The schedule's name.")]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The schedule's name.")]
 
 
 @app.command("list")
@@ -22,7 +22,7 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
 
     defs = common.load(config)
     now = clock.now()
-    store = common.open_store(defs)
+    store = common.open_read_store(defs)
     items: list[dict[str, Any]] = []
     try:
         with store.read() as conn:
@@ -66,9 +66,10 @@ def _seen(conn: Any, name: str) -> bool:
 @app.command("preview")
 def preview(
     name: NameArg,
-    count: Annotated[int, typer.Option("--count", "-n", min=1, max=10000)] = 10,
+    count: Annotated[int, typer.Option("--count", "-n", metavar="N", min=1, max=10000)] = 10,
     from_: Annotated[str | None, typer.Option(
-        "--from", help="Start after this time: ISO 8601 with an offset, or a local time in "
+        "--from", metavar="TIME",
+        help="Start after this time: ISO 8601 with an offset, or a local time in "
         "the schedule's zone (2024-03-10T00:00). Default: now.")] = None,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
@@ -121,20 +122,22 @@ def _parse_from(text: str, zone: str) -> Any:
 
 
 @app.command("pause")
-def pause(name: NameArg, config: common.ConfigOpt = None) -> None:
+def pause(name: NameArg, config: common.ConfigOpt = None,
+          json: common.JsonOpt = False) -> None:
     """Stop firing; ticks while paused are not caught up after resume."""
-    set_paused(config, "schedule", name, True)
+    set_paused(config, "schedule", name, True, json=json)
 
 
 @app.command("resume")
-def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
+def resume(name: NameArg, config: common.ConfigOpt = None,
+           json: common.JsonOpt = False) -> None:
     """Fire again, from now on."""
-    set_paused(config, "schedule", name, False)
+    set_paused(config, "schedule", name, False, json=json)
 
 
 def ticks(
-    name: Annotated[str, typer.Argument(help="A schedule or sensor name.")],
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A schedule or sensor name.")],
+    limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 20,
     config: common.ConfigOpt = None,
     json: common.JsonOpt = False,
 ) -> None:
@@ -146,7 +149,7 @@ def ticks(
 
     defs = common.load(config)
     require_trigger([*defs.schedules, *defs.sensors], name, "schedule or sensor")
-    with common.configured_store(config) as store, store.read() as conn:
+    with common.reading_store(config) as store, store.read() as conn:
         items = list_ticks(conn, name, limit=limit)
     if json:
         common.print_json(items)

@@ -10,7 +10,7 @@ from lockgate.cli import common
 from lockgate.cli.triggers import set_paused
 
 app = common.group("List, preview, pause and resume sensors; show or reset cursors.")
-NameArg = Annotated[str, typer.Argument(help="The sensor's name.")]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The sensor's name.")]
 
 
 def _sensor(defs: Any, name: str) -> Any:
@@ -30,7 +30,7 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
     defs = common.load(config)
     now = clock.now()
     items = []
-    with common.configured_store(config) as store, store.begin() as conn:
+    with common.reading_store(config) as store, store.begin() as conn:
         for s in defs.sensors.values():
             state = get_state(conn, "sensor", s.name, now)
             items.append({"name": s.name, "kind": s.kind, "target": s.target,
@@ -65,7 +65,7 @@ def preview(name: NameArg, config: common.ConfigOpt = None, json: common.JsonOpt
     defs = common.load(config)
     sensor = _sensor(defs, name)
     now = clock.now()
-    with common.configured_store(config) as store:
+    with common.reading_store(config) as store:
         with store.begin() as conn:
             state = get_state(conn, "sensor", name, now)
         result, cursor = _evaluate(store, defs, sensor, state.cursor, now)
@@ -116,15 +116,17 @@ def _evaluate(store: Any, defs: Any, sensor: Any, cursor: str | None, now: Any
 
 
 @app.command("pause")
-def pause(name: NameArg, config: common.ConfigOpt = None) -> None:
+def pause(name: NameArg, config: common.ConfigOpt = None,
+          json: common.JsonOpt = False) -> None:
     """Stop evaluating the sensor (a file sensor rescans when resumed)."""
-    set_paused(config, "sensor", name, True)
+    set_paused(config, "sensor", name, True, json=json)
 
 
 @app.command("resume")
-def resume(name: NameArg, config: common.ConfigOpt = None) -> None:
+def resume(name: NameArg, config: common.ConfigOpt = None,
+           json: common.JsonOpt = False) -> None:
     """Evaluate the sensor again."""
-    set_paused(config, "sensor", name, False)
+    set_paused(config, "sensor", name, False, json=json)
 
 
 @app.command("cursor")
@@ -132,7 +134,7 @@ def cursor(
     name: NameArg,
     reset: Annotated[bool, typer.Option("--reset", help="Forget the cursor (a file sensor "
                                         "then requests every current file again).")] = False,
-    set_: Annotated[str | None, typer.Option("--set", help=(
+    set_: Annotated[str | None, typer.Option("--set", metavar="CURSOR", help=(
         "Store this cursor value, checked for the sensor's kind: a file sensor's is JSON "
         "with a \"generation\" no older than the current one, an HTTP sensor's JSON, an "
         "asset sensor's an ISO 8601 instant; a Python sensor's any text."))] = None,
@@ -153,7 +155,9 @@ def cursor(
         raise UsageError("give --reset or --set VALUE, not both")
     defs = common.load(config)
     sensor = _sensor(defs, name)
-    with common.configured_store(config) as store, store.begin() as conn:
+    writes = reset or set_ is not None
+    opened = common.configured_store(config) if writes else common.reading_store(config)
+    with opened as store, store.begin() as conn:
         state = get_state(conn, "sensor", name, clock.now())
         value = state.cursor
         if reset:

@@ -14,11 +14,12 @@ def worker(
         "--drain", help="Exit when the queue is empty and nothing runs: 0 if every run "
         "this worker executed succeeded, 1 if one failed finally.")] = False,
     max_concurrent: Annotated[int | None, typer.Option(
-        "--max-concurrent", min=1,
+        "--max-concurrent", metavar="N", min=1,
         help="Runs this worker executes at once (default: launcher.max_concurrent_runs).")]
     = None,
     grace: Annotated[str | None, typer.Option(
-        "--grace", help="On SIGTERM, how long running runs may finish (default: "
+        "--grace", metavar="DURATION",
+        help="On SIGTERM, how long running runs may finish (default: "
         "daemon.shutdown_grace, 30s).")] = None,
     config: common.ConfigOpt = None,
 ) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import ArgumentError
 
 from lockgate.errors import StoreError, StoreSetupError
 
-__all__ = ["READ_ONLY", "make_engine", "normalize_url"]
+__all__ = ["READ_ONLY", "make_engine", "normalize_url", "sqlite_file_missing"]
 
 # Execution option marking a read transaction: on SQLite it begins DEFERRED instead of
 # IMMEDIATE, so readers never queue behind writers.
@@ -26,6 +26,23 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def sqlite_file_missing(url: str) -> bool:
+    """True when ``url`` names a SQLite file that does not exist (yet).
+
+    Opening such a URL would create the file and its folder; commands that only read
+    ask first, so that looking at a project leaves nothing behind.
+    """
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError:
+        return False  # make_engine says what is wrong with it
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return False
+    return not Path(database).exists()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -42,6 +42,7 @@ __all__ = [
     "head_revision",
     "require_current",
     "status",
+    "status_of_missing",
     "upgrade",
 ]
 
@@ -96,10 +97,11 @@ def current_revision(store: Store) -> str | None:
         return _revision(conn)
 
 
-def upgrade(store: Store) -> str:
+def upgrade(store: Store, *, log: bool = True) -> str:
     """Bring the database to the head revision; a no-op when it is there already.
 
-    Safe to run from several processes at once. Returns the head revision.
+    Safe to run from several processes at once. Returns the head revision. ``log``
+    False leaves out the ``store_upgraded`` event (for a scratch store in memory).
 
     Raises:
         SchemaMismatch: the database was upgraded by a newer lockgate.
@@ -123,6 +125,8 @@ def upgrade(store: Store) -> str:
         from alembic import command
 
         command.upgrade(alembic_config(conn), "head")
+    if not log:
+        return head
     get_logger("lockgate.store").info("store_upgraded", url=store.url, from_revision=before,
                                       to_revision=head)
     return head
@@ -170,6 +174,17 @@ def status(store: Store) -> dict[str, Any]:
         message = _ahead_message(store, current)
     return {"url": store.url, "current": current, "head": head, "state": state,
             "message": message, "fix": fix}
+
+
+def status_of_missing(url: str) -> dict[str, Any]:
+    """:func:`status` of a SQLite file that does not exist yet, without creating it."""
+    from sqlalchemy.engine import make_url
+
+    from lockgate.store.engine import normalize_url
+
+    shown = make_url(normalize_url(url)).render_as_string(hide_password=True)
+    return {"url": shown, "current": None, "head": head_revision(), "state": "empty",
+            "message": f"database {shown} has no lockgate schema yet", "fix": UPGRADE_FIX}
 
 
 def _ahead_message(store: Store, revision: str) -> str:

@@ -26,6 +26,41 @@ class Store:
     def open(cls, url: str, **engine_kwargs: Any) -> Store:
         return cls(make_engine(url, **engine_kwargs))
 
+    @classmethod
+    def open_existing(cls, url: str, **engine_kwargs: Any) -> Store | None:
+        """The store at ``url`` if something created it; None before that (no SQLite
+        file yet, or a database without a lockgate schema). Creates nothing.
+
+        Raises:
+            StoreError: the database cannot be reached.
+        """
+        from lockgate.store.engine import sqlite_file_missing
+
+        if sqlite_file_missing(url):
+            return None
+        store = cls.open(url, **engine_kwargs)
+        try:
+            if store.revision() is None:
+                store.close()
+                return None
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    @classmethod
+    def empty(cls) -> Store:
+        """A store in memory at the head revision with nothing in it: what read commands
+        see before the configured store exists."""
+        from sqlalchemy.pool import StaticPool
+
+        from lockgate.store import migrate
+
+        # One connection for the life of the engine: an in-memory database lives in it.
+        store = cls.open("sqlite://", poolclass=StaticPool)
+        migrate.upgrade(store, log=False)
+        return store
+
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"

@@ -313,9 +313,13 @@ def test_at_least_thirty_bad_configs_are_covered() -> None:
     assert len(BAD) >= 30
 
 
-def test_bad_config_with_json_still_exits_2_and_prints_no_json(tmp_path: Path) -> None:
+def test_bad_config_with_json_exits_2_and_prints_the_error_as_json(tmp_path: Path) -> None:
     write(tmp_path, {"lockgate.yaml": "foo: 1\n"})
-    assert_user_error(run("check", "--json", cwd=tmp_path), "unknown key 'foo'")
+    result = run("check", "--json", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith("lockgate: error: ")
+    assert "unknown key 'foo'" in result.stderr
+    body = json.loads(result.stdout)
+    assert "unknown key 'foo'" in body["error"] and body["fix"]
 
 
 def test_error_names_the_file_as_given(tmp_path: Path) -> None:

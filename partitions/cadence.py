@@ -218,9 +218,9 @@ class CronCadence(Cadence):
         self.elapsed = cron.fires_at_most_hourly_apart()
         self.lookback = 3 if self.elapsed else 1
         self.default_format = "%Y-%m-%d-%H:%M:%S" if cron.has_seconds else "%Y-%m-%d-%H:%M"
-        fields = cron.expression.split(" ")
+        fields = cron.fields
         # croniter takes the seconds field last; lockgate's cron takes it first.
-        text = " ".join([*fields[1:], fields[0]]) if cron.has_seconds else cron.expression
+        text = " ".join([*fields[1:], fields[0]] if cron.has_seconds else fields)
         expanded = croniter.expand(text)[0]
         minutes = _values(expanded[0], 60)
         hours = _values(expanded[1], 24)

@@ -7,7 +7,8 @@ forward) or happen twice (fall back); the schedule's ``dst`` policy decides:
   York spring-forward night fires at 03:00 EDT); ``skip`` does not fire.
 - repeated: ``first``, ``last`` or ``both`` occurrences.
 
-Crons that fire at least hourly (hour field ``*``) run on real elapsed time instead:
+Crons that fire at least hourly (an hour field covering all 24 hours, written ``*``,
+``*/1``, ``0-23`` or as a list) run on real elapsed time instead:
 a repeated hour fires twice and a skipped hour never existed, whatever the policy,
 so an hourly job runs every real hour, 23 or 25 times on DST days.
 """

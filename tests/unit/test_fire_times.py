@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lockgate.daemon.fire_times import FireTime, fire_times
+from lockgate.daemon.fire_times import FireTime, fire_times, previous_fire
 
 from lockgate.definitions import DstAmbiguous, DstNonexistent, Schedule
 
@@ -207,6 +207,47 @@ def test_lord_howe_skipped_half_hour_never_fires_every_15_minutes() -> None:
     walls = {f.wall.strftime("%H:%M") for f in fires}
     assert "02:00" not in walls and "02:15" not in walls
     assert all(f.note is None for f in fires)
+
+
+# Every hour is every hour however the hour field is written.
+EVERY_HOUR = ["0 */1 * * *", "0 0-23 * * *", "0 0-11,12-23 * * *",
+              "0 " + ",".join(str(h) for h in range(24)) + " * * *"]
+
+
+@pytest.mark.parametrize("cron", EVERY_HOUR)
+@pytest.mark.parametrize(("nonexistent", "ambiguous"), [(NEXT, FIRST), (SKIP, LAST)])
+def test_every_hour_written_out_fires_25_times_on_new_york_fall_back_day(
+        cron: str, nonexistent: DstNonexistent, ambiguous: DstAmbiguous) -> None:
+    fires = fires_on(sched(cron, "America/New_York", nonexistent=nonexistent,
+                           ambiguous=ambiguous), dt.date(2024, 11, 3))
+    got = [f.instant for f in fires]
+    assert len(got) == 25
+    assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(got))
+    assert [f.instant for f in fires if f.wall == dt.datetime(2024, 11, 3, 1)] == [
+        utc("2024-11-03T05:00"), utc("2024-11-03T06:00")]
+
+
+@pytest.mark.parametrize("cron", EVERY_HOUR)
+def test_every_hour_written_out_never_fires_in_the_lord_howe_gap(cron: str) -> None:
+    # 2000-08-27 02:00 (+10:30) -> 02:30 (+11): 02:00 never existed, so nothing fires at
+    # the 02:30 that `next` would give a daily cron.
+    fires = fires_on(sched(cron, "Australia/Lord_Howe", nonexistent=NEXT),
+                     dt.date(2000, 8, 27))
+    got = [f.instant for f in fires]
+    assert len(got) == 23
+    assert utc("2000-08-26T15:30") not in got
+    assert [f.local.strftime("%H:%M") for f in fires][1:4] == ["01:00", "03:00", "04:00"]
+    assert all(f.note is None for f in fires)
+    assert previous_fire(sched(cron, "Australia/Lord_Howe"), utc("2000-08-26T16:30")) == utc(
+        "2000-08-26T16:00")
+    assert previous_fire(sched(cron, "Australia/Lord_Howe"), utc("2000-08-26T16:00")) == utc(
+        "2000-08-26T14:30")
+
+
+def test_every_hour_but_one_keeps_the_dst_policy() -> None:
+    fires = fires_on(sched("0 0-22 * * *", "America/New_York"), dt.date(2024, 11, 3))
+    assert [f.instant for f in fires if f.wall == dt.datetime(2024, 11, 3, 1)] == [
+        utc("2024-11-03T05:00")]
 
 
 # -- odd offsets and seconds -----------------------------------------------------------------

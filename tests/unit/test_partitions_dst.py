@@ -196,6 +196,20 @@ def test_odd_offset_zones_have_whole_local_days_and_hours(
     assert hours.key_for(midnight_utc + dt.timedelta(minutes=59)) == "2024-06-01-00:00"
 
 
+@pytest.mark.parametrize("cron", ["0 */1 * * *", "0 0-23 * * *", "0 * * * *"])
+def test_cron_cadence_every_hour_keys_both_new_york_0100s(cron: str) -> None:
+    spec = PartitionsSpec(cadence="cron", cron=cron, start=dt.datetime(2024, 1, 1),
+                          timezone="America/New_York")
+    parts = TimeWindowPartitions(spec)
+    keys = day_keys(parts, "2024-11-03")
+    assert len(keys) == 25
+    assert keys[1:3] == ["2024-11-03-01:00", "2024-11-03-01:00-05:00"]
+    assert parts.window("2024-11-03-01:00-05:00") == (utc(2024, 11, 3, 6), utc(2024, 11, 3, 7))
+    fresh = TimeWindowPartitions(spec)
+    assert fresh.window("2024-11-03-01:00") == (utc(2024, 11, 3, 5), utc(2024, 11, 3, 6))
+    assert_contiguous(parts, keys)
+
+
 # -- Stranger zones -----------------------------------------------------------------------
 
 

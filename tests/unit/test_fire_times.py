@@ -250,6 +250,35 @@ def test_every_hour_but_one_keeps_the_dst_policy() -> None:
         utc("2024-11-03T05:00")]
 
 
+# Vostok 1994-01-31: +07 -> +00 at 17:00Z, so 17:00-23:59 happens twice.
+VOSTOK_HOURS = [utc(f"1994-01-31T{h:02d}:00") for h in range(10, 24)]
+
+
+@pytest.mark.parametrize("after", [utc("1994-01-31T09:30"), utc("1994-01-31T15:30"),
+                                   utc("1994-01-31T16:00"), utc("1994-01-31T18:59")])
+def test_hourly_cron_fires_every_real_hour_through_vostoks_seven_hour_fall_back(
+        after: dt.datetime) -> None:
+    schedule = sched("0 * * * *", "Antarctica/Vostok")
+    expected = [i for i in VOSTOK_HOURS if i > after][:4]
+    assert [f.instant for f in fire_times(schedule, after=after, limit=4)] == expected
+    assert previous_fire(schedule, expected[0] + dt.timedelta(minutes=30)) == expected[0]
+
+
+@pytest.mark.parametrize("before", [utc("1994-01-31T16:30"), utc("1994-01-31T17:30"),
+                                    utc("1994-01-31T20:00")])
+def test_previous_fire_in_vostoks_repeated_stretch_is_the_last_real_hour(
+        before: dt.datetime) -> None:
+    expected = max(i for i in VOSTOK_HOURS if i < before)
+    assert previous_fire(sched("0 * * * *", "Antarctica/Vostok"), before) == expected
+    both = sched("30 18 * * *", "Antarctica/Vostok", ambiguous=BOTH)
+    fires = [f.instant for f in fire_times(both, after=utc("1994-01-31T10:00"), limit=2)]
+    assert fires == [utc("1994-01-31T11:30"), utc("1994-01-31T18:30")]
+    last = sched("30 18 * * *", "Antarctica/Vostok", ambiguous=LAST)
+    assert [f.instant for f in fire_times(last, after=utc("1994-01-31T16:30"), limit=1)] == [
+        utc("1994-01-31T18:30")]
+    assert previous_fire(last, utc("1994-01-31T19:00")) == utc("1994-01-31T18:30")
+
+
 # -- odd offsets and seconds -----------------------------------------------------------------
 
 @pytest.mark.parametrize(("zone", "cron", "day", "expected"), [

@@ -41,7 +41,8 @@ class Cadence(ABC):
     default_format: str
     elapsed: bool = False  # a repeated local time is two boundaries (hourly-like)
     #: how many nominal steps back from floor(x) can hold the boundary containing an
-    #: instant whose local time is x (DST moves the clock by up to 2 hours).
+    #: instant whose local time is x, where a DST gap merges boundaries (a repeated
+    #: stretch, however long, is reached through ``walltime.repeat_span``).
     lookback: int = 1
 
     @abstractmethod

@@ -1,9 +1,9 @@
-"""lockgate's time-window partitions against :mod:`tz_oracle`, around a zone's transitions.
+"""lockgate's partitions and fire times against :mod:`tz_oracle`, around zone transitions.
 
 Used by ``tests/unit/test_partitions_oracle.py`` and, for the wide sweep (every zone,
 1970-2037, hourly and daily), run as a script::
 
-    .venv/bin/python tests/oracle_compare.py [FIRST_YEAR LAST_YEAR]
+    .venv/bin/python tests/oracle_compare.py [FIRST_YEAR LAST_YEAR] [--fires-only]
 """
 
 from __future__ import annotations
@@ -88,7 +88,32 @@ def compare(zone: str, around: int, cadence: str, *, fresh: bool = True) -> list
     return problems
 
 
-def sweep(first_year: int, last_year: int) -> int:
+def compare_fires(zone: str, around: int) -> list[str]:
+    """Disagreements in hourly and midnight fire times within a day of ``around``."""
+    from lockgate.daemon.fire_times import fire_times
+    from lockgate.definitions import Schedule
+
+    at = dt.datetime.fromtimestamp(around, UTC)
+    start, end = at - dt.timedelta(days=1), at + dt.timedelta(days=1)
+    problems: list[str] = []
+    hours = tz_oracle.boundaries(zone, start, end, step=3600, phase=0, elapsed=True, jumps=False)
+    days = tz_oracle.boundaries(zone, start, end, step=86400, phase=0, elapsed=False)
+    for cron, bounds in (("0 */1 * * *", hours), ("0 0 * * *", days)):
+        schedule = Schedule(name="s", cron=cron, target="job", timezone=zone)
+        last = end - dt.timedelta(seconds=1)
+        got = [int(f.instant.timestamp()) for f in fire_times(schedule, after=start, until=last)]
+        expected = [b.epoch for b in bounds if b.epoch > start.timestamp()]
+        if got != expected:
+            extra = sorted(set(got) - set(expected))[:3]
+            missing = sorted(set(expected) - set(got))[:3]
+            problems.append(
+                f"{zone} {cron!r} around {at:%Y-%m-%dT%H:%MZ}: lockgate fires {extra}, "
+                f"oracle {missing}"
+            )
+    return problems
+
+
+def sweep(first_year: int, last_year: int, *, fires_only: bool = False) -> int:
     count = 0
     bad = 0
     start = int(dt.datetime(first_year, 1, 1, tzinfo=UTC).timestamp())
@@ -100,15 +125,21 @@ def sweep(first_year: int, last_year: int) -> int:
             continue
         done.add(segs)
         for t in [a for a, _, _ in segs[1:]]:
+            count += 1
+            for problem in compare_fires(zone, t):
+                bad += 1
+                print(problem, flush=True)
+            if fires_only:
+                continue
             for cadence in ("hourly", "daily"):
-                count += 1
                 for problem in compare(zone, t, cadence, fresh=cadence == "hourly"):
                     bad += 1
                     print(problem, flush=True)
-    print(f"{count} transition neighbourhoods compared, {bad} disagreements")
+    print(f"{count} transitions compared, {bad} disagreements")
     return 1 if bad else 0
 
 
 if __name__ == "__main__":
-    years = [int(a) for a in sys.argv[1:3]] or [1970, 2037]
-    raise SystemExit(sweep(years[0], years[-1]))
+    args = [a for a in sys.argv[1:] if a != "--fires-only"]
+    years = [int(a) for a in args[:2]] or [1970, 2037]
+    raise SystemExit(sweep(years[0], years[-1], fires_only="--fires-only" in sys.argv))

@@ -7,7 +7,8 @@ forward) or happen twice (fall back); the schedule's ``dst`` policy decides:
   York spring-forward night fires at 03:00 EDT); ``skip`` does not fire.
 - repeated: ``first``, ``last`` or ``both`` occurrences.
 
-Crons that fire at least hourly (hour field ``*``) run on real elapsed time instead:
+Crons that fire at least hourly (an hour field covering all 24 hours, written ``*``,
+``*/1``, ``0-23`` or as a list) run on real elapsed time instead:
 a repeated hour fires twice and a skipped hour never existed, whatever the policy,
 so an hourly job runs every real hour, 23 or 25 times on DST days.
 """
@@ -23,13 +24,13 @@ from zoneinfo import ZoneInfo
 from lockgate import clock
 from lockgate.cron import parse_cron
 from lockgate.definitions import DstAmbiguous, DstNonexistent, Schedule
-from lockgate.partitions.walltime import instant, occurrences
+from lockgate.partitions.walltime import instant, occurrences, repeat_span
 
 __all__ = ["FireTime", "fire_times", "previous_fire", "resolve_wall_time"]
 
-# How far a DST rule can move an instant from its wall time's first reading (the
-# largest DST shift in use is two hours); candidates are buffered over this span so
-# that the output stays in time order.
+# How far a DST rule can move an instant from its wall time's first reading near a
+# transition; candidates are buffered over this span so that the output stays in time
+# order. (Longer repeated stretches are covered by `repeat_span` where iteration starts.)
 _REORDER = dt.timedelta(hours=3)
 
 
@@ -93,7 +94,11 @@ def fire_times(schedule: Schedule, *, after: dt.datetime, until: dt.datetime | N
     after = clock.to_utc(after)
     until = clock.to_utc(until) if until is not None else None
     margin = _REORDER if _near_transition(zone, after) else dt.timedelta(0)
-    start_wall = (after - margin).astimezone(zone).replace(tzinfo=None)
+    # Inside a repeated stretch, walls from the stretch's start still fire after `after`
+    # (the clock went back by up to seven hours, at Vostok in 1994).
+    reading = after.astimezone(zone).replace(tzinfo=None)
+    start_wall = min((after - margin).astimezone(zone).replace(tzinfo=None),
+                     reading - repeat_span(zone, reading))
     heap: list[tuple[dt.datetime, dt.datetime, str | None]] = []
     out: list[FireTime] = []
 
@@ -138,7 +143,10 @@ def previous_fire(schedule: Schedule, before: dt.datetime) -> dt.datetime | None
     before = clock.to_utc(before)
     floor = before - dt.timedelta(days=400)
     margin = _REORDER if _near_transition(zone, before) else dt.timedelta(seconds=1)
-    start_wall = (before + margin).astimezone(zone).replace(tzinfo=None)
+    # In the second pass of a repeated stretch, the first pass's later walls fired before.
+    reading = before.astimezone(zone).replace(tzinfo=None)
+    start_wall = max((before + margin).astimezone(zone).replace(tzinfo=None),
+                     reading + repeat_span(zone, reading) + dt.timedelta(seconds=1))
     best: dt.datetime | None = None
     for wall in cron.iter_before(start_wall):
         kind, found = resolve_wall_time(zone, wall)

@@ -4,6 +4,9 @@ Matching a cron expression is a question about wall-clock fields, so iteration h
 is over naive local datetimes; what a wall-clock time means on a DST night (it may not
 exist, or exist twice) is decided explicitly by the caller's DST policy, never
 silently by the library.
+
+The nicknames ``@yearly`` (``@annually``), ``@monthly``, ``@weekly``, ``@daily``
+(``@midnight``) and ``@hourly`` read as the five fields they stand for.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import datetime as dt
 from collections.abc import Iterator
 from functools import lru_cache
 
-__all__ = ["CronExpression", "parse_cron"]
+__all__ = ["NICKNAMES", "CronExpression", "parse_cron"]
 
 
 _FIELDS = "minute hour day-of-month month day-of-week"
-_NICKNAMES = {
+#: Each nickname and the expression it stands for (as in Vixie cron and croniter).
+NICKNAMES = {
     "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
     "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
@@ -53,26 +57,33 @@ class CronExpression:
     """A validated cron expression of 5 fields, or 6 with a leading seconds field.
 
     Five fields are ``minute hour day-of-month month day-of-week``; a sixth leading
-    field gives seconds (``*/5 * * * * *`` fires every five seconds).
+    field gives seconds (``*/5 * * * * *`` fires every five seconds). A nickname
+    (``@daily``) keeps its text in ``expression`` and its five fields in ``fields``.
     """
 
-    __slots__ = ("_croniter", "_seconds_first", "expression")
+    __slots__ = ("_croniter", "_elapsed", "_seconds_first", "expression", "fields")
 
     def __init__(self, expression: str) -> None:
         self.expression = " ".join(expression.split())
         if not self.expression:
             raise ValueError(f"cron is empty; write 5 fields ({_FIELDS}), e.g. '0 2 * * *'")
-        if self.expression.lower() in _NICKNAMES:
-            raise ValueError(
-                f"cron {expression!r} is a nickname lockgate does not read; "
-                f"write {_NICKNAMES[self.expression.lower()]!r}"
-            )
-        fields = self.expression.split(" ")
+        if self.expression.startswith("@"):
+            self.expression = self.expression.lower()
+            if self.expression not in NICKNAMES:
+                known = ", ".join(NICKNAMES)
+                raise ValueError(
+                    f"cron {expression!r} is not a nickname lockgate reads (it reads {known}); "
+                    f"write 5 fields ({_FIELDS}), e.g. '0 2 * * *'"
+                )
+            fields = NICKNAMES[self.expression].split(" ")
+        else:
+            fields = self.expression.split(" ")
         if len(fields) not in (5, 6):
             raise ValueError(
                 f"cron {expression!r} has {len(fields)} field{'s' if len(fields) != 1 else ''}; "
                 f"write 5 ({_FIELDS}), e.g. '0 2 * * *', or 6 with a leading seconds field"
             )
+        self.fields = tuple(fields)
         self._seconds_first = len(fields) == 6
         # croniter puts an optional seconds field last; lockgate takes it first, as
         # Quartz and most schedulers do, so the five usual fields read the same.
@@ -81,6 +92,7 @@ class CronExpression:
             raise ValueError(f"cron {expression!r} is not a valid expression: "
                              f"{_diagnose(fields)}")
         self._croniter = text
+        self._elapsed = _every_hour(text)
         start = dt.datetime(2000, 1, 1)
         if next(self.iter_after(start, max_years=9), None) is None:
             raise ValueError(
@@ -129,10 +141,20 @@ class CronExpression:
                 return
 
     def fires_at_most_hourly_apart(self) -> bool:
-        """True for crons that fire at least once an hour (they run on elapsed time)."""
-        fields = self.expression.split(" ")
-        hour = fields[2] if self._seconds_first else fields[1]
-        return hour == "*"
+        """True for crons that fire at least once an hour (they run on elapsed time).
+
+        Decided by the hour field's values, not its text: ``*``, ``*/1``, ``0-23`` and
+        a list of all 24 hours fire every hour alike.
+        """
+        return self._elapsed
+
+
+def _every_hour(text: str) -> bool:
+    """Whether the croniter expression ``text`` (seconds last) matches all 24 hours."""
+    from croniter import croniter
+
+    hours = croniter.expand(text)[0][1]
+    return hours == ["*"] or {int(h) for h in hours} >= set(range(24))
 
 
 def parse_cron(expression: str) -> CronExpression:

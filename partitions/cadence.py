@@ -41,7 +41,8 @@ class Cadence(ABC):
     default_format: str
     elapsed: bool = False  # a repeated local time is two boundaries (hourly-like)
     #: how many nominal steps back from floor(x) can hold the boundary containing an
-    #: instant whose local time is x (DST moves the clock by up to 2 hours).
+    #: instant whose local time is x, where a DST gap merges boundaries (a repeated
+    #: stretch, however long, is reached through ``walltime.repeat_span``).
     lookback: int = 1
 
     @abstractmethod
@@ -218,9 +219,9 @@ class CronCadence(Cadence):
         self.elapsed = cron.fires_at_most_hourly_apart()
         self.lookback = 3 if self.elapsed else 1
         self.default_format = "%Y-%m-%d-%H:%M:%S" if cron.has_seconds else "%Y-%m-%d-%H:%M"
-        fields = cron.expression.split(" ")
+        fields = cron.fields
         # croniter takes the seconds field last; lockgate's cron takes it first.
-        text = " ".join([*fields[1:], fields[0]]) if cron.has_seconds else cron.expression
+        text = " ".join([*fields[1:], fields[0]] if cron.has_seconds else fields)
         expanded = croniter.expand(text)[0]
         minutes = _values(expanded[0], 60)
         hours = _values(expanded[1], 24)

@@ -5,10 +5,18 @@ A key is the boundary's wall-clock time in the set's ``format`` (strftime), e.g.
 (only hourly-like cadences have one) gets the UTC offset appended, so both hours of a
 fall-back night have their own key: ``2024-11-03-01:00`` (EDT) then
 ``2024-11-03-01:00-05:00`` (EST). A longer key with the same prefix sorts right after the
-shorter one, so keys in the default formats sort like time: ``sorted(keys) == keys``
-whenever at most one boundary falls inside a repeated stretch of local time, which is
-true of every default format for shifts of up to an hour. (Elsewhere, and for user
-formats that do not sort lexically, the partition index is the order.)
+shorter one.
+
+Where the clock goes back over more than one boundary (two hours in Antarctica/Troll,
+seven at Vostok in 1994, or half an hour under a cron firing every 15 minutes), the
+second pass begins before the last boundary of the first pass has a key that sorts
+after it. Those repeats are keyed after the *anchor*, the last first-pass key before
+them, then ``#``, then the repeat's own key: on Troll's 2025-10-26 the hours read
+``2025-10-26-01:00``, ``2025-10-26-02:00``, ``2025-10-26-02:00#2025-10-26-01:00+00:00``,
+``2025-10-26-02:00+00:00``, ``2025-10-26-03:00``. ``#`` sorts before ``+`` and ``-``, so
+keys in the default formats sort like time (``sorted(keys) == keys``), and every key
+that already sorted keeps its form. (For user formats that do not sort lexically, the
+partition index is the order.)
 """
 
 from __future__ import annotations
@@ -21,9 +29,12 @@ from lockgate.errors import ConfigError
 from .cadence import Cadence
 from .walltime import format_offset
 
-__all__ = ["KeyFormat"]
+__all__ = ["REPEAT_MARK", "Anchor", "KeyFormat"]
 
 _SUFFIX = re.compile(r"[+-]\d\d:\d\d(?::\d\d)?$")
+#: Between a repeat's anchor and its own key; sorts before the offsets' ``+`` and ``-``.
+REPEAT_MARK = "#"
+Anchor = tuple[dt.datetime, str]  # (nominal, key) of a first occurrence
 
 
 class KeyFormat:
@@ -41,21 +52,47 @@ class KeyFormat:
         key = nominal.strftime(self.fmt)
         return key if repeat_offset is None else key + format_offset(repeat_offset)
 
-    def parse(self, key: str) -> tuple[dt.datetime, str | None] | None:
-        """``(naive, suffix)`` where ``suffix`` is the repeated-occurrence offset or None.
+    def format_repeat(self, nominal: dt.datetime, offset: int, anchor: Anchor | None) -> str:
+        """The key of the repeated occurrence of ``nominal`` at UTC ``offset`` seconds.
 
-        The naive datetime has the fields the format lacks at their minimum (a daily key
-        parses to midnight); callers complete it with the cadence. None: no parse.
+        ``anchor`` is ``(nominal, key)`` of the last first occurrence before it in time:
+        when that is ``nominal``'s own, the key is ``nominal`` plus the offset; otherwise
+        the anchor's key, ``#``, then that (see the module docstring).
+        """
+        key = nominal.strftime(self.fmt) + format_offset(offset)
+        if anchor is None or anchor[0] == nominal:
+            return key
+        return anchor[1] + REPEAT_MARK + key
+
+    def parse(self, key: str) -> tuple[dt.datetime, str | None, str | None] | None:
+        """``(naive, suffix, anchor)`` or None when ``key`` does not parse.
+
+        ``suffix`` is the repeated-occurrence offset or None; ``anchor`` is the text before
+        ``#`` in a repeat keyed after its anchor, else None. The naive datetime has the
+        fields the format lacks at their minimum (a daily key parses to midnight);
+        callers complete it with the cadence and check the whole key.
         """
         try:
-            return dt.datetime.strptime(key, self.fmt), None
+            return dt.datetime.strptime(key, self.fmt), None, None
         except ValueError:
             pass
-        match = _SUFFIX.search(key)
+        parsed = self._parse_repeat(key)
+        if parsed is not None:
+            return parsed[0], parsed[1], None
+        at = key.find(REPEAT_MARK)
+        while at > 0:
+            parsed = self._parse_repeat(key[at + 1 :])
+            if parsed is not None:
+                return parsed[0], parsed[1], key[:at]
+            at = key.find(REPEAT_MARK, at + 1)
+        return None
+
+    def _parse_repeat(self, text: str) -> tuple[dt.datetime, str] | None:
+        match = _SUFFIX.search(text)
         if match is None or match.start() == 0:
             return None
         try:
-            return dt.datetime.strptime(key[: match.start()], self.fmt), match.group()
+            return dt.datetime.strptime(text[: match.start()], self.fmt), match.group()
         except ValueError:
             return None
 

@@ -25,12 +25,11 @@ from lockgate.definitions import PartitionsSpec
 from .base import Partition, PartitionSet, Window, resolve_now
 from .errors import PartitionKeyError
 from .spec import build_cadence, first_nominal, zone_of
-from .timeline import Boundary, Timeline, walk
-from .walltime import instant, occurrences, to_epoch
+from .timeline import Boundary, Timeline, keyed, walk
+from .walltime import format_offset, instant, occurrences, repeat_span, to_epoch
 
 __all__ = ["TimeWindowPartitions"]
 
-_MAX_SHIFT = dt.timedelta(hours=3)  # larger than any DST shift in the tz database
 _tuple_new = tuple.__new__  # builds a Window without its Python-level __new__
 
 
@@ -242,9 +241,7 @@ class TimeWindowPartitions(PartitionSet):
         local = dt.datetime.fromtimestamp(start, self.zone).replace(tzinfo=None)
         back = max(-offset, 0) + self.cadence.lookback + 1
         while True:
-            nominal = self.cadence.floor(local)
-            for _ in range(back):
-                nominal = self.cadence.prev(nominal)
+            nominal = self._walk_start(local, back, clamp=False)
             bounds: list[int] = []
             at: int | None = None
             for b in walk(self.zone, self.cadence, nominal):
@@ -273,27 +270,42 @@ class TimeWindowPartitions(PartitionSet):
                 f"{instant_.isoformat()}", f"is before the first partition {first}", None
             )
         local = dt.datetime.fromtimestamp(e, self.zone).replace(tzinfo=None)
-        # Start early enough that a DST shift (up to 3 hours) cannot hide the boundary.
-        nominal = self.cadence.floor(local)
-        steps = 0
-        while nominal > self._first and (
-            steps < self.cadence.lookback or nominal > local - _MAX_SHIFT
-        ):
-            nominal = self.cadence.prev(nominal)
-            steps += 1
-        nominal = max(nominal, self._first)
-        prev: Boundary | None = None
-        for b in walk(self.zone, self.cadence, nominal):
-            if b[0] > e:
+        nominal = max(self._walk_start(local, self.cadence.lookback), self._first)
+        prev: tuple[Boundary, str] | None = None
+        for item in keyed(self.zone, self.cadence, self.key_format, nominal):
+            if item[0][0] > e:
                 break
-            prev = b
+            prev = item
         assert prev is not None
-        end = b[0]
+        end = item[0][0]
         if self._end_epoch is not None and end > self._end_epoch:
             raise self._key_error(
                 f"{instant_.isoformat()}", f"is after the end ({self.spec.end})", None
             )
-        return self.key_format.format(prev[1], prev[3] if prev[2] else None)
+        return prev[1]
+
+    def _walk_start(self, local: dt.datetime, steps: int, *, clamp: bool = True) -> dt.datetime:
+        """A nominal time from which :func:`walk` yields every boundary at or after the
+        instant the clock reads ``local``, with its key.
+
+        ``steps`` boundaries back from ``floor(local)`` cover DST gaps that merge nominal
+        times. Elapsed-time cadences also start before the repeated stretch holding
+        ``local`` (or the start): its second pass comes after the first pass's last
+        boundary, and its keys name that boundary. ``clamp``: stop stepping back at the
+        set's first boundary.
+        """
+        cadence = self.cadence
+        nominal = cadence.floor(local)
+        for _ in range(steps):
+            if clamp and nominal <= self._first:
+                break
+            nominal = cadence.prev(nominal)
+        if cadence.elapsed:
+            for probe in (local, nominal):
+                span = repeat_span(self.zone, probe)
+                if span:
+                    nominal = min(nominal, cadence.floor(probe - span))
+        return nominal
 
     def keys_overlapping(
         self, start: dt.datetime, end: dt.datetime, now: dt.datetime | None = None
@@ -312,39 +324,58 @@ class TimeWindowPartitions(PartitionSet):
     def _locate(self, key: str, now: dt.datetime | None) -> tuple[int, int]:
         """``(start, end)`` epochs of ``key`` by the definition (no existence check).
 
+        Walks the boundaries from before any repeated stretch the key's time is in, so a
+        fresh set gives the window a generated one has.
+
         Raises:
             PartitionKeyError: with the reason the key is not one of this set's.
         """
         parsed = self.key_format.parse(key)
         if parsed is None:
             raise self._key_error(key, "does not parse", now)
-        naive, suffix = parsed
+        naive, suffix, anchor = parsed
         if suffix and not self.cadence.elapsed:  # only hourly-like sets repeat a boundary
             raise self._key_error(key, "does not parse", now)
         nominal = self.cadence.ceil(naive)
-        if self.key_format.format(nominal) + (suffix or "") != key:
+        own = key if anchor is None else key[len(anchor) + 1 :]
+        if self.key_format.format(nominal) + (suffix or "") != own:
             raise self._key_error(key, f"is not the start of a {self.cadence.name} partition", now)
         if nominal < self._first:
             raise self._key_error(key, f"is before the start ({self.spec.start})", now)
         tz = self.spec.timezone
-        boundaries = walk(self.zone, self.cadence, nominal)
-        b = next(boundaries)
-        if b[1] != nominal:
-            raise self._key_error(key, f"does not exist: DST skips that local time in {tz}", now)
-        if suffix:
-            # The repeat comes after every boundary of the first pass through the
-            # repeated stretch (a day bounds any DST shift).
-            first_epoch = b[0]
-            for b in boundaries:
-                if (b[1] == nominal and b[2] == 1) or b[0] > first_epoch + 86400:
-                    break
-            if b[1] != nominal or b[2] != 1 or self.key_format.format(nominal, b[3]) != key:
+        fold = 1 if suffix else 0
+        if fold and not repeat_span(self.zone, nominal):
+            raise self._key_error(key, f"names no repeated local time in {tz}", now)
+        first_epoch = occurrences(self.zone, nominal, both=False)[0].epoch
+        boundaries = keyed(
+            self.zone, self.cadence, self.key_format, max(self._walk_start(nominal, 0), self._first)
+        )
+        found: tuple[Boundary, str] | None = None
+        for item in boundaries:
+            b = item[0]
+            if b[1] == nominal and b[2] == fold:
+                found = item
+                break
+            # First occurrences come in nominal order; a repeat within a day of the first.
+            if (not fold and not b[2] and b[1] > nominal) or b[0] > first_epoch + 2 * 86400:
+                break
+        if found is None:
+            if not fold:
+                raise self._key_error(
+                    key, f"does not exist: DST skips that local time in {tz}", now
+                )
+            raise self._key_error(key, f"names no repeated local time in {tz}", now)
+        (start, _, _, offset), canonical = found
+        if canonical != key:
+            if suffix != format_offset(offset):
                 raise self._key_error(key, f"names no repeated local time in {tz}", now)
-        start = b[0]
+            raise self._key_error(
+                key, f"is not a key of this set; that partition is {canonical}", now
+            )
         after = next(boundaries, None)
         if after is None:
             raise self._key_error(key, "is the last time the cron fires; it has no end", now)
-        end = after[0]
+        end = after[0][0]
         if self._end_epoch is not None and end > self._end_epoch:
             raise self._key_error(key, f"is after the end ({self.spec.end})", now)
         return start, end

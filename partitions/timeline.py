@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 from lockgate.errors import InternalError
 
 from .cadence import Cadence
-from .keys import KeyFormat
+from .keys import Anchor, KeyFormat
 from .walltime import occurrences
 
-__all__ = ["Boundary", "Timeline", "resolved", "walk"]
+__all__ = ["Boundary", "Timeline", "keyed", "resolved", "walk"]
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 UTC = dt.UTC
@@ -79,6 +79,21 @@ def walk(zone: ZoneInfo, cadence: Cadence, n: dt.datetime) -> Iterator[Boundary]
         yield pending
 
 
+def keyed(
+    zone: ZoneInfo, cadence: Cadence, fmt: KeyFormat, n: dt.datetime
+) -> Iterator[tuple[Boundary, str]]:
+    """:func:`walk` with each boundary's key. Start ``n`` before any repeated stretch
+    that matters (a repeat's key names the last first occurrence before it)."""
+    anchor: Anchor | None = None
+    for b in walk(zone, cadence, n):
+        if b[2]:
+            yield b, fmt.format_repeat(b[1], b[3], anchor)
+        else:
+            key = fmt.format(b[1])
+            anchor = (b[1], key)
+            yield b, key
+
+
 class Timeline:
     """Boundaries ``starts`` and ``keys`` of one set; window ``i`` is ``[starts[i], starts[i+1])``.
 
@@ -105,6 +120,7 @@ class Timeline:
         self.complete = False
         self.lock = threading.RLock()
         self._pending: tuple[int, str] | None = None
+        self._anchor: Anchor | None = None  # the last first occurrence keyed so far
         self._chunks = self._generate()
         self._index: dict[str, int] = {}
         self._instants: list[dt.datetime] = []
@@ -209,7 +225,12 @@ class Timeline:
             self.zone, nominals, both=self.cadence.elapsed
         ):
             epochs.append(epoch)
-            keys.append(fmt.format(nominal, offset if fold else None))
+            if fold:
+                keys.append(fmt.format_repeat(nominal, offset, self._anchor))
+            else:
+                key = fmt.format(nominal)
+                self._anchor = (nominal, key)
+                keys.append(key)
             if len(epochs) >= _CHUNK:
                 yield epochs, keys, False
                 epochs, keys = [], []
@@ -287,6 +308,7 @@ class Timeline:
                 else:
                     midnight = from_ordinal(ordinal)
                     keys += [(midnight + d).strftime(fmt.fmt) for d in deltas]
+                self._anchor = (from_ordinal(ordinal) + deltas[-1], keys[-1])
                 if len(epochs) >= 4 * _CHUNK:
                     yield epochs, keys, True
                     epochs, keys = [], []

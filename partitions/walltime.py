@@ -16,7 +16,15 @@ import datetime as dt
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-__all__ = ["Occurrence", "format_offset", "instant", "naive_epoch", "occurrences", "to_epoch"]
+__all__ = [
+    "Occurrence",
+    "format_offset",
+    "instant",
+    "naive_epoch",
+    "occurrences",
+    "repeat_span",
+    "to_epoch",
+]
 
 UTC = dt.UTC
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
@@ -84,6 +92,19 @@ def occurrences(zone: ZoneInfo, n: dt.datetime, *, both: bool) -> list[Occurrenc
         else:
             lo = mid
     return [Occurrence(hi, 0, s1)]
+
+
+def repeat_span(zone: ZoneInfo, n: dt.datetime) -> dt.timedelta:
+    """How far the clock went back where the naive ``n`` happens twice (zero elsewhere).
+
+    The repeated stretch holding ``n`` starts no later than ``n`` minus this span, so an
+    iteration over wall times that must see every time repeated after ``n``'s first
+    occurrence starts there (two hours at Troll, seven at Vostok in 1994).
+    """
+    o0 = n.replace(tzinfo=zone, fold=0).utcoffset()
+    o1 = n.replace(tzinfo=zone, fold=1).utcoffset()
+    assert o0 is not None and o1 is not None
+    return o0 - o1 if o0 > o1 else dt.timedelta(0)
 
 
 def format_offset(seconds: int) -> str:

@@ -436,3 +436,31 @@ def test_hostile_config_exits_2_with_file_line_and_fix(tmp_path: Path, text: str
     assert where in stderr, stderr
     assert "fix:" in stderr or "write" in stderr, stderr  # says what to write instead
     assert len(stderr) < 2000, stderr
+
+
+def test_cron_nicknames_are_accepted_in_schedules_and_cron_partitions(tmp_path: Path) -> None:
+    write(tmp_path, {"lockgate.yaml": JOB + textwrap.dedent("""\
+        assets:
+          nightly:
+            command: ["true"]
+            partitions: {cadence: cron, cron: "@daily", start: 2024-01-01, timezone: UTC}
+        schedules:
+          hourly: {cron: "@hourly", target: load_file}
+          weekly: {cron: "@weekly", target: load_file}
+          monthly: {cron: "@monthly", target: nightly}
+          yearly: {cron: "@yearly", target: load_file}
+        """)})
+    result = run("check", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {s["name"]: s["cron"] for s in report["schedules"]} == {
+        "hourly": "@hourly", "weekly": "@weekly", "monthly": "@monthly", "yearly": "@yearly"}
+    assert report["assets"][0]["partitions"]["cron"] == "@daily"
+
+
+def test_unknown_cron_nickname_exits_2_naming_the_ones_lockgate_reads(tmp_path: Path) -> None:
+    write(tmp_path, {"lockgate.yaml": JOB + "schedules:\n  s:\n    cron: '@reboot'\n"
+                     "    target: load_file\n"})
+    assert_user_error(run("check", cwd=tmp_path), "schedules.s.cron",
+                      "'@reboot' is not a nickname lockgate reads",
+                      "@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly")

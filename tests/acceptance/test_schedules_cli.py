@@ -207,3 +207,32 @@ def test_ticks_show_time_status_runs_and_skip_reasons(project: Path) -> None:
 
 def test_ticks_of_a_schedule_that_never_ticked_is_empty(project: Path) -> None:
     assert cli_json(project, "ticks", "fresh_sales") == []
+
+
+def test_preview_of_nickname_crons_fires_at_their_meaning(tmp_path: Path,
+                                                          sqlite_url: str) -> None:
+    config = {
+        "storage": {"url": sqlite_url},
+        "jobs": {"etl": {"command": ["true"]}},
+        "assets": {"days": {"command": ["true"], "partitions": {
+            "cadence": "cron", "cron": "@daily", "start": "2024-01-01",
+            "timezone": "Europe/Berlin"}}},
+        "schedules": {
+            "weekly": {"cron": "@weekly", "timezone": "Europe/Berlin", "target": "etl"},
+            "monthly": {"cron": "@monthly", "timezone": "Europe/Berlin", "target": "days"},
+        },
+    }
+    (tmp_path / "lockgate.yaml").write_text(json.dumps(config))
+    weekly = cli_json(tmp_path, "schedules", "preview", "weekly", "--from", "2024-03-01",
+                      "--count", "2")
+    assert [r["local"] for r in weekly] == ["2024-03-03T00:00:00+01:00",
+                                            "2024-03-10T00:00:00+01:00"]  # Sundays
+    monthly = cli_json(tmp_path, "schedules", "preview", "monthly", "--from", "2024-03-01",
+                       "--count", "2")
+    assert [(r["local"], r["partitions"][0], r["partitions"][-1], len(r["partitions"]))
+            for r in monthly] == [
+        ("2024-04-01T00:00:00+02:00", "2024-03-01-00:00", "2024-03-31-00:00", 31),
+        ("2024-05-01T00:00:00+02:00", "2024-04-01-00:00", "2024-04-30-00:00", 30),
+    ]
+    assert "@weekly (Europe/Berlin) -> etl" in cli(
+        tmp_path, "schedules", "preview", "weekly", "--count", "1").stdout

@@ -49,8 +49,8 @@ def test_whitespace_is_normalized_and_equal_expressions_compare_equal() -> None:
         ("0 2 * * * * *", "has 7 fields; write 5"),
         ("nightly", "has 1 field; write 5"),
         ("", "cron is empty; write 5 fields"),
-        ("@daily", "is a nickname lockgate does not read; write '0 0 * * *'"),
-        ("@hourly", "write '0 * * * *'"),
+        ("@reboot", "'@reboot' is not a nickname lockgate reads (it reads @yearly, "),
+        ("@nightly", "write 5 fields (minute hour day-of-month month day-of-week)"),
         ("0 0 31 2 *", "'0 0 31 2 *' never fires (no date matches it)"),
         ("0 0 30 2 *", "never fires"),
         ("0 0 31 4,6,9,11 *", "never fires"),
@@ -113,12 +113,48 @@ def test_iteration_refuses_aware_datetimes() -> None:
         next(parse_cron("0 2 * * *").iter_before(aware))
 
 
+@pytest.mark.parametrize(
+    ("nickname", "fields", "fires"),
+    [
+        ("@hourly", "0 * * * *", [dt.datetime(2024, 1, 1, 1), dt.datetime(2024, 1, 1, 2)]),
+        ("@daily", "0 0 * * *", [dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 3)]),
+        ("@midnight", "0 0 * * *", [dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 3)]),
+        ("@weekly", "0 0 * * 0", [dt.datetime(2024, 1, 7), dt.datetime(2024, 1, 14)]),
+        ("@monthly", "0 0 1 * *", [dt.datetime(2024, 2, 1), dt.datetime(2024, 3, 1)]),
+        ("@yearly", "0 0 1 1 *", [dt.datetime(2025, 1, 1), dt.datetime(2026, 1, 1)]),
+        ("@annually", "0 0 1 1 *", [dt.datetime(2025, 1, 1), dt.datetime(2026, 1, 1)]),
+    ],
+)
+def test_nicknames_read_as_the_fields_they_stand_for(nickname: str, fields: str,
+                                                      fires: list[dt.datetime]) -> None:
+    cron = parse_cron(nickname)
+    assert cron.expression == nickname
+    assert cron.fields == tuple(fields.split(" "))
+    assert first(nickname, 2) == fires == first(fields, 2)
+    assert parse_cron(f" {nickname.upper()} ").expression == nickname
+    assert cron.fires_at_most_hourly_apart() == (nickname == "@hourly")
+
+
 def test_fires_at_most_hourly_apart() -> None:
     assert parse_cron("*/5 * * * *").fires_at_most_hourly_apart()
     assert parse_cron("0 * * * *").fires_at_most_hourly_apart()
     assert parse_cron("0 */10 * * * *").fires_at_most_hourly_apart()
     assert not parse_cron("0 2 * * *").fires_at_most_hourly_apart()
     assert not parse_cron("0 */2 * * *").fires_at_most_hourly_apart()
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["0 */1 * * *", "0 0-23 * * *", "15 0-11,12-23 * * *", "0 */1 * * 1-5",
+     "0 " + ",".join(str(h) for h in range(24)) + " * * *", "0 0 */1 * * *"],
+)
+def test_every_hour_written_any_way_fires_at_most_hourly_apart(expression: str) -> None:
+    assert parse_cron(expression).fires_at_most_hourly_apart()
+
+
+@pytest.mark.parametrize("expression", ["0 0-22 * * *", "0 1-23 * * *", "0 0 0-22 * * *"])
+def test_a_cron_missing_one_hour_does_not_run_on_elapsed_time(expression: str) -> None:
+    assert not parse_cron(expression).fires_at_most_hourly_apart()
 
 
 @settings(max_examples=60, deadline=None)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lockgate.daemon.fire_times import FireTime, fire_times
+from lockgate.daemon.fire_times import FireTime, fire_times, previous_fire
 
 from lockgate.definitions import DstAmbiguous, DstNonexistent, Schedule
 
@@ -207,6 +207,76 @@ def test_lord_howe_skipped_half_hour_never_fires_every_15_minutes() -> None:
     walls = {f.wall.strftime("%H:%M") for f in fires}
     assert "02:00" not in walls and "02:15" not in walls
     assert all(f.note is None for f in fires)
+
+
+# Every hour is every hour however the hour field is written.
+EVERY_HOUR = ["0 */1 * * *", "0 0-23 * * *", "0 0-11,12-23 * * *",
+              "0 " + ",".join(str(h) for h in range(24)) + " * * *"]
+
+
+@pytest.mark.parametrize("cron", EVERY_HOUR)
+@pytest.mark.parametrize(("nonexistent", "ambiguous"), [(NEXT, FIRST), (SKIP, LAST)])
+def test_every_hour_written_out_fires_25_times_on_new_york_fall_back_day(
+        cron: str, nonexistent: DstNonexistent, ambiguous: DstAmbiguous) -> None:
+    fires = fires_on(sched(cron, "America/New_York", nonexistent=nonexistent,
+                           ambiguous=ambiguous), dt.date(2024, 11, 3))
+    got = [f.instant for f in fires]
+    assert len(got) == 25
+    assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(got))
+    assert [f.instant for f in fires if f.wall == dt.datetime(2024, 11, 3, 1)] == [
+        utc("2024-11-03T05:00"), utc("2024-11-03T06:00")]
+
+
+@pytest.mark.parametrize("cron", EVERY_HOUR)
+def test_every_hour_written_out_never_fires_in_the_lord_howe_gap(cron: str) -> None:
+    # 2000-08-27 02:00 (+10:30) -> 02:30 (+11): 02:00 never existed, so nothing fires at
+    # the 02:30 that `next` would give a daily cron.
+    fires = fires_on(sched(cron, "Australia/Lord_Howe", nonexistent=NEXT),
+                     dt.date(2000, 8, 27))
+    got = [f.instant for f in fires]
+    assert len(got) == 23
+    assert utc("2000-08-26T15:30") not in got
+    assert [f.local.strftime("%H:%M") for f in fires][1:4] == ["01:00", "03:00", "04:00"]
+    assert all(f.note is None for f in fires)
+    assert previous_fire(sched(cron, "Australia/Lord_Howe"), utc("2000-08-26T16:30")) == utc(
+        "2000-08-26T16:00")
+    assert previous_fire(sched(cron, "Australia/Lord_Howe"), utc("2000-08-26T16:00")) == utc(
+        "2000-08-26T14:30")
+
+
+def test_every_hour_but_one_keeps_the_dst_policy() -> None:
+    fires = fires_on(sched("0 0-22 * * *", "America/New_York"), dt.date(2024, 11, 3))
+    assert [f.instant for f in fires if f.wall == dt.datetime(2024, 11, 3, 1)] == [
+        utc("2024-11-03T05:00")]
+
+
+# Vostok 1994-01-31: +07 -> +00 at 17:00Z, so 17:00-23:59 happens twice.
+VOSTOK_HOURS = [utc(f"1994-01-31T{h:02d}:00") for h in range(10, 24)]
+
+
+@pytest.mark.parametrize("after", [utc("1994-01-31T09:30"), utc("1994-01-31T15:30"),
+                                   utc("1994-01-31T16:00"), utc("1994-01-31T18:59")])
+def test_hourly_cron_fires_every_real_hour_through_vostoks_seven_hour_fall_back(
+        after: dt.datetime) -> None:
+    schedule = sched("0 * * * *", "Antarctica/Vostok")
+    expected = [i for i in VOSTOK_HOURS if i > after][:4]
+    assert [f.instant for f in fire_times(schedule, after=after, limit=4)] == expected
+    assert previous_fire(schedule, expected[0] + dt.timedelta(minutes=30)) == expected[0]
+
+
+@pytest.mark.parametrize("before", [utc("1994-01-31T16:30"), utc("1994-01-31T17:30"),
+                                    utc("1994-01-31T20:00")])
+def test_previous_fire_in_vostoks_repeated_stretch_is_the_last_real_hour(
+        before: dt.datetime) -> None:
+    expected = max(i for i in VOSTOK_HOURS if i < before)
+    assert previous_fire(sched("0 * * * *", "Antarctica/Vostok"), before) == expected
+    both = sched("30 18 * * *", "Antarctica/Vostok", ambiguous=BOTH)
+    fires = [f.instant for f in fire_times(both, after=utc("1994-01-31T10:00"), limit=2)]
+    assert fires == [utc("1994-01-31T11:30"), utc("1994-01-31T18:30")]
+    last = sched("30 18 * * *", "Antarctica/Vostok", ambiguous=LAST)
+    assert [f.instant for f in fire_times(last, after=utc("1994-01-31T16:30"), limit=1)] == [
+        utc("1994-01-31T18:30")]
+    assert previous_fire(last, utc("1994-01-31T19:00")) == utc("1994-01-31T18:30")
 
 
 # -- odd offsets and seconds -----------------------------------------------------------------

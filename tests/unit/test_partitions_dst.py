@@ -196,22 +196,125 @@ def test_odd_offset_zones_have_whole_local_days_and_hours(
     assert hours.key_for(midnight_utc + dt.timedelta(minutes=59)) == "2024-06-01-00:00"
 
 
+@pytest.mark.parametrize("cron", ["0 */1 * * *", "0 0-23 * * *", "0 * * * *"])
+def test_cron_cadence_every_hour_keys_both_new_york_0100s(cron: str) -> None:
+    spec = PartitionsSpec(
+        cadence="cron", cron=cron, start=dt.datetime(2024, 1, 1), timezone="America/New_York"
+    )
+    parts = TimeWindowPartitions(spec)
+    keys = day_keys(parts, "2024-11-03")
+    assert len(keys) == 25
+    assert keys[1:3] == ["2024-11-03-01:00", "2024-11-03-01:00-05:00"]
+    assert parts.window("2024-11-03-01:00-05:00") == (utc(2024, 11, 3, 6), utc(2024, 11, 3, 7))
+    fresh = TimeWindowPartitions(spec)
+    assert fresh.window("2024-11-03-01:00") == (utc(2024, 11, 3, 5), utc(2024, 11, 3, 6))
+    assert_contiguous(parts, keys)
+
+
 # -- Stranger zones -----------------------------------------------------------------------
 
 
 def test_troll_two_hour_fall_back_orders_partitions_by_time() -> None:
-    # Antarctica/Troll goes from +02 to +00: 01:00 and 02:00 happen twice. Keys stay
-    # unique and windows contiguous; the index, not the lexical order, is the order.
+    # Antarctica/Troll goes from +02 to +00: 01:00 and 02:00 happen twice. The second
+    # 01:00 comes after the first 02:00, so it is keyed after it, and keys sort like time.
     parts = hourly("Antarctica/Troll")
     keys = day_keys(parts, "2024-10-27")
     assert len(keys) == 26
-    assert keys[1:5] == [
+    assert keys[1:6] == [
         "2024-10-27-01:00",
         "2024-10-27-02:00",
-        "2024-10-27-01:00+00:00",
+        "2024-10-27-02:00#2024-10-27-01:00+00:00",
         "2024-10-27-02:00+00:00",
+        "2024-10-27-03:00",
     ]
+    assert sorted(keys) == keys
     assert_contiguous(parts, keys)
+
+
+def fresh_and_generated(spec: PartitionsSpec, now: dt.datetime) -> list[tuple[str, Any]]:
+    """Every key up to ``now`` with its window, checked to be the same on a fresh set."""
+    generated = TimeWindowPartitions(spec)
+    keys = generated.keys(now)
+    windows = generated.windows_for(keys, now)
+    for key, window in zip(keys, windows, strict=True):
+        fresh = TimeWindowPartitions(spec)
+        assert fresh.window(key) == window, key
+        assert fresh.key_for(window.start) == key
+        assert fresh.key_for(window.end - dt.timedelta(seconds=1)) == key
+    for a, b in itertools.pairwise(windows):
+        assert a.end == b.start
+    assert sorted(keys) == keys
+    return list(zip(keys, windows, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("tz", "start", "repeats"),
+    [
+        # +02 -> +00 at 01:00Z: 01:00-02:59 twice.
+        ("Antarctica/Troll", dt.datetime(2025, 10, 25), 2),
+        # -02 -> -04 at 02:00Z on 1991-03-03: 22:00-23:59 of March 2nd twice.
+        ("America/Argentina/Cordoba", dt.datetime(1991, 3, 1), 2),
+        # +07 -> +00 at 17:00Z on 1994-01-31: 17:00-23:59 twice.
+        ("Antarctica/Vostok", dt.datetime(1994, 1, 30), 7),
+        ("America/New_York", dt.datetime(2024, 11, 2), 1),
+    ],
+)
+def test_long_fall_backs_key_every_repeat_in_time_order_with_one_window_per_key(
+    tz: str, start: dt.datetime, repeats: int
+) -> None:
+    spec = PartitionsSpec(cadence="hourly", start=start, timezone=tz)
+    now = start.replace(tzinfo=UTC) + dt.timedelta(days=4)
+    pairs = fresh_and_generated(spec, now)
+    again = [(k, w) for k, w in pairs if "+" in k[10:] or "-" in k[11:]]
+    assert len(again) == repeats
+    assert all(w.duration == HOUR for _, w in pairs)
+
+
+def test_troll_window_of_the_first_0200_is_the_same_on_a_fresh_and_a_generated_set() -> None:
+    spec = PartitionsSpec(
+        cadence="hourly", start=dt.datetime(2025, 1, 1), timezone="Antarctica/Troll"
+    )
+    generated = TimeWindowPartitions(spec)
+    generated.keys(dt.datetime(2025, 12, 1, tzinfo=UTC))
+    fresh = TimeWindowPartitions(spec)
+    expected = (utc(2025, 10, 26, 0), utc(2025, 10, 26, 1))
+    assert generated.window("2025-10-26-02:00") == expected == fresh.window("2025-10-26-02:00")
+    repeat = "2025-10-26-02:00#2025-10-26-01:00+00:00"
+    assert fresh.window(repeat) == (utc(2025, 10, 26, 1), utc(2025, 10, 26, 2))
+    assert fresh.window_at_offset(repeat, -1) == expected
+    assert fresh.window_at_offset("2025-10-26-03:00", -3) == expected
+    with pytest.raises(PartitionKeyError, match="that partition is 2025-10-26-02:00#"):
+        fresh.window("2025-10-26-01:00+00:00")
+
+
+def test_vostok_seven_hour_fall_back_keys_sort_and_round_trip() -> None:
+    spec = PartitionsSpec(
+        cadence="hourly", start=dt.datetime(1994, 1, 1), timezone="Antarctica/Vostok"
+    )
+    parts = TimeWindowPartitions(spec)
+    keys = [k for k in parts.keys(utc(1994, 3, 1)) if k.startswith("1994-01-31")]
+    assert len(keys) == 31
+    assert keys[23:] == [
+        "1994-01-31-23:00",
+        *(f"1994-01-31-23:00#1994-01-31-{h}:00+00:00" for h in range(17, 23)),
+        "1994-01-31-23:00+00:00",
+    ]
+    assert sorted(keys) == keys
+    fresh = TimeWindowPartitions(spec)
+    assert fresh.key_for(utc(1994, 1, 31, 19, 30)) == "1994-01-31-23:00#1994-01-31-19:00+00:00"
+    assert fresh.window_at_offset("1994-02-01-00:00", -8) == parts.window("1994-01-31-23:00")
+    assert_contiguous(parts, keys)
+
+
+def test_lord_howe_2000_spring_forward_hourly_and_every_hour_cron() -> None:
+    # 2000-08-27 02:00 (+10:30) -> 02:30 (+11): the 02:00 partition is half an hour.
+    for extra in ({"cadence": "hourly"}, {"cadence": "cron", "cron": "0 */1 * * *"}):
+        spec = PartitionsSpec(
+            start=dt.datetime(2000, 8, 26), timezone="Australia/Lord_Howe", **extra
+        )
+        pairs = dict(fresh_and_generated(spec, utc(2000, 8, 29)))
+        assert pairs["2000-08-27-02:00"].duration == dt.timedelta(minutes=30)
+        assert pairs["2000-08-27-02:00"].start == utc(2000, 8, 26, 15, 30)
 
 
 def test_apia_skipped_day_has_no_partitions() -> None:

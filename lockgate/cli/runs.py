@@ -39,7 +39,7 @@ def trigger(
                                           help="Higher runs first.")] = 0,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", metavar="NAME=VALUE",
-        help="Fill a {placeholder} of the command that a manual run lacks, e.g. "
+        help="Fill a placeholder of the command that a manual run lacks, e.g. "
         "--set file.path=/data/in/a.csv or --set item.id=42 (repeatable); "
         "config.KEY=VALUE sets a run config key.")] = None,
     config: common.ConfigOpt = None,

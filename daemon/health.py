@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from lockgate import clock
+from lockgate.time import clock
 
 __all__ = ["Loops"]
 

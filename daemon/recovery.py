@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lockgate import clock
 from lockgate.definitions import Definitions
 from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult
 from lockgate.runs.records import Run
 from lockgate.store import Store
+from lockgate.time import clock
 
 __all__ = ["parse_worker_id", "process_alive", "recover_lost_runs"]
 

@@ -112,7 +112,7 @@ def missed_why(instant: dt.datetime, standby_since: dt.datetime | None) -> str:
 
 
 def _dur(delta: dt.timedelta) -> str:
-    from lockgate.clock import format_duration
+    from lockgate.time.clock import format_duration
 
     return format_duration(delta)
 

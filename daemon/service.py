@@ -20,12 +20,13 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from lockgate import __version__, clock
+from lockgate import __version__
 from lockgate.definitions import Definitions
 from lockgate.errors import ConfigError, SchemaMismatch, SetupError, StoreError
 from lockgate.logs import get_logger
 from lockgate.settings import load_definitions
 from lockgate.store import Store
+from lockgate.time import clock
 
 from .fire_times import FireTime, fire_times
 from .health import Loops

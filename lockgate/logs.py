@@ -34,7 +34,7 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
 
 def _timestamp(_logger: Any, _name: str,
                event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    from lockgate import clock
+    from lockgate.time import clock
 
     event["timestamp"] = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return event

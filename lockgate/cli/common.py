@@ -228,7 +228,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.timedelta):
-        from lockgate.clock import format_duration
+        from lockgate.time.clock import format_duration
 
         return format_duration(value)
     if isinstance(value, set | frozenset | tuple):

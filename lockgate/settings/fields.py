@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from lockgate import clock
 from lockgate.cron import parse_cron
+from lockgate.time import clock
 
 __all__ = [
     "ByteSize",

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lockgate import clock
-from lockgate.clock import (
+from lockgate.time import clock
+from lockgate.time.clock import (
     UTC,
     FakeClock,
     format_duration,

@@ -1,0 +1,10 @@
+"""Time in lockgate: the clock, zones, wall-time rules, cron and fire times.
+
+Only this package reads the clock; everything else takes ``now`` or calls
+:func:`lockgate.time.clock.now`. Inside lockgate time is UTC; zones appear at the edges.
+
+- ``clock``: the current instant (replaceable for tests), monotonic seconds, sleep,
+  ``to_utc``, IANA zones by name, durations (``30s``, ``1h30m``) parsed and formatted.
+
+Importing this package imports none of its modules, so ``lockgate --help`` stays light.
+"""

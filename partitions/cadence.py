@@ -16,7 +16,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
-from lockgate.cron import CronExpression
+from lockgate.time.cron import CronExpression
 
 __all__ = [
     "Cadence",

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from lockgate.cron import parse_cron
 from lockgate.time import clock
+from lockgate.time.cron import parse_cron
 
 __all__ = [
     "ByteSize",

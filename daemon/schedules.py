@@ -31,8 +31,8 @@ from lockgate.runs.ledger import request_runs
 from lockgate.runs.queue import request_cancel
 from lockgate.runs.sql import param
 from lockgate.store import Store
+from lockgate.time.fire_times import FireTime, fire_times, previous_fire
 
-from .fire_times import FireTime, fire_times, previous_fire
 from .lease import Lease
 from .ticks import TickRecord, get_state, record_ticks, update_state
 from .user_pool import UserCodeStopped

@@ -27,8 +27,8 @@ from lockgate.logs import get_logger
 from lockgate.settings import load_definitions
 from lockgate.store import Store
 from lockgate.time import clock
+from lockgate.time.fire_times import FireTime, fire_times
 
-from .fire_times import FireTime, fire_times
 from .health import Loops
 from .http import HttpEndpoint
 from .launcher import prepare_state_dir

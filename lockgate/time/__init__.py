@@ -8,6 +8,8 @@ Only this package reads the clock; everything else takes ``now`` or calls
 - ``walltime``: naive wall-clock times in a zone turned into instants by explicit DST
   rules (gaps, repeated hours), and integer epoch seconds to and from ``datetime``.
 - ``cron``: cron expressions validated and iterated over wall-clock (naive) times.
+- ``fire_times``: when a schedule fires, its cron read on its zone's wall clock under
+  the schedule's DST policy.
 
 Importing this package imports none of its modules, so ``lockgate --help`` stays light.
 """

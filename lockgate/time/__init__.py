@@ -5,6 +5,7 @@ Only this package reads the clock; everything else takes ``now`` or calls
 
 - ``clock``: the current instant (replaceable for tests), monotonic seconds, sleep,
   ``to_utc``, IANA zones by name, durations (``30s``, ``1h30m``) parsed and formatted.
+- ``iso``: ISO 8601 text, instants written with ``Z``, local date-times parsed.
 - ``walltime``: naive wall-clock times in a zone turned into instants by explicit DST
   rules (gaps, repeated hours), and integer epoch seconds to and from ``datetime``.
 - ``cron``: cron expressions validated and iterated over wall-clock (naive) times.

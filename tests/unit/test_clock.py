@@ -16,12 +16,12 @@ from lockgate.time.clock import (
     FakeClock,
     format_duration,
     parse_duration,
-    parse_local_datetime,
     reset_clock,
     to_utc,
     use_clock,
     zone,
 )
+from lockgate.time.iso import parse_local_datetime
 
 
 @pytest.fixture(autouse=True)

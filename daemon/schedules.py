@@ -32,6 +32,7 @@ from lockgate.runs.queue import request_cancel
 from lockgate.runs.sql import param
 from lockgate.store import Store
 from lockgate.time.fire_times import FireTime, fire_times, previous_fire
+from lockgate.time.iso import format_iso
 
 from .lease import Lease
 from .ticks import TickRecord, get_state, record_ticks, update_state
@@ -342,4 +343,4 @@ def _run_tick(conn: Connection, defs: Definitions, schedule: Schedule,
 
 
 def _iso(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return format_iso(instant.astimezone(dt.UTC))

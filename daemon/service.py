@@ -28,6 +28,7 @@ from lockgate.settings import load_definitions
 from lockgate.store import Store
 from lockgate.time import clock
 from lockgate.time.fire_times import FireTime, fire_times
+from lockgate.time.iso import format_iso
 
 from .health import Loops
 from .http import HttpEndpoint
@@ -248,7 +249,7 @@ class Daemon:
             self._last_token = token
             # `fence`, not `token`: the log redaction hides fields named like secrets.
             self.log.info("lease_acquired", fence=token,
-                          since=self.deciding_since.isoformat().replace("+00:00", "Z"))
+                          since=format_iso(self.deciding_since))
             self.sensors.start(self.defs)
             self._sweep()
         elif not held and self.leader:

@@ -13,4 +13,6 @@ Only this package reads the clock; everything else takes ``now`` or calls
   the schedule's DST policy.
 
 Importing this package imports none of its modules, so ``lockgate --help`` stays light.
+Its name does not hide the standard library's ``time``: lockgate imports absolutely,
+so ``import time`` anywhere in lockgate is the standard module.
 """

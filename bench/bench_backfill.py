@@ -82,9 +82,9 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def launch_in_process(runs: int) -> tuple[float, int]:
-    from lockgate import clock
     from lockgate.partitions.backfill_launch import launch_backfill
     from lockgate.partitions.backfill_plan import Selection, plan_backfill
+    from lockgate.time import clock
 
     times, queued = [], 0
     for _ in range(runs):
@@ -108,9 +108,9 @@ def launch_in_process(runs: int) -> tuple[float, int]:
 
 
 def dry_run_in_process(runs: int) -> float:
-    from lockgate import clock
     from lockgate.partitions.backfill_plan import Selection, plan_backfill
     from lockgate.settings import load_definitions
+    from lockgate.time import clock
 
     with tempfile.TemporaryDirectory(prefix="lockgate-bench-") as tmp:
         defs = load_definitions(project(Path(tmp)))
@@ -125,10 +125,10 @@ def dry_run_in_process(runs: int) -> float:
 
 def seed_mixed_status(store: object, defs: object) -> None:
     """Materialized mostly, a failed stretch, scattered failures, a missing tail, 3 running."""
-    from lockgate import clock
     from lockgate.partitions import partitions_for
     from lockgate.partitions.status import upsert_states
     from lockgate.runs.sql import db_time
+    from lockgate.time import clock
 
     keys = partitions_for(defs.assets["events"].partitions).keys()  # type: ignore[attr-defined]
     assert len(keys) == PARTITIONS, len(keys)
@@ -149,9 +149,9 @@ def seed_mixed_status(store: object, defs: object) -> None:
 def status_in_process(store: object, defs: object, runs: int) -> float:
     from rich.console import Console
 
-    from lockgate import clock
     from lockgate.cli.partitions import health_bar
     from lockgate.partitions.status import collapse, load_status_columns
+    from lockgate.time import clock
 
     times = []
     for _ in range(runs):

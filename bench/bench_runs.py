@@ -51,11 +51,11 @@ def _project(folder: Path, jobs: dict[str, object], max_concurrent: int) -> Path
 
 
 def _queue(config: Path, target: str, n: int) -> None:
-    from lockgate import clock
     from lockgate.definitions import RunRequest
     from lockgate.runs import request_runs
     from lockgate.settings import load_definitions
     from lockgate.store import Store
+    from lockgate.time import clock
 
     defs = load_definitions(config)
     store = Store.open(defs.storage_url)
@@ -97,10 +97,10 @@ def _drain(config: Path) -> float:
 
 
 def bench_ledger(reps: int) -> None:
-    from lockgate import clock
     from lockgate.definitions import Definitions, Job, RunRequest
     from lockgate.runs import request_runs
     from lockgate.store import Store
+    from lockgate.time import clock
 
     defs = Definitions(storage_url="sqlite://", jobs={"load": Job(name="load",
                                                                   command=("true",))})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lockgate import clock
+from lockgate.time import clock
 
 __all__ = ["StoreBackoff"]
 

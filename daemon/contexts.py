@@ -56,6 +56,6 @@ def _partition_set(spec: PartitionsSpec) -> Any:
 
 
 def _zone(name: str) -> Any:
-    from lockgate import clock
+    from lockgate.time import clock
 
     return clock.zone(name)

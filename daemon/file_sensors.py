@@ -17,10 +17,10 @@ import random
 import threading
 from typing import TYPE_CHECKING, Any
 
-from lockgate import clock
 from lockgate.definitions import Definitions, Sensor
 from lockgate.errors import StoreError
 from lockgate.sensors.base import SensorResult
+from lockgate.time import clock
 
 from .sensors import known
 from .ticks import get_state

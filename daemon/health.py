@@ -6,7 +6,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from lockgate import clock
+from lockgate.time import clock
+from lockgate.time.iso import format_iso
 
 __all__ = ["Loops"]
 
@@ -34,7 +35,7 @@ class Loops:
         with self._lock:
             loop = self._loops.setdefault(name, _Loop(max_age=30.0))
             loop.last = clock.monotonic()
-            loop.last_wall = clock.now().isoformat().replace("+00:00", "Z")
+            loop.last_wall = format_iso(clock.now())
             loop.detail = detail
 
     def fail(self, name: str, detail: str) -> None:

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lockgate import clock
 from lockgate.errors import LockgateError
 from lockgate.runs.sql import db_time, param
 from lockgate.store import Store
+from lockgate.time import clock
 
 __all__ = ["DECIDER", "Lease", "LeaseLost"]
 

@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lockgate import clock
 from lockgate.definitions import Definitions
 from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult
 from lockgate.runs.records import Run
 from lockgate.store import Store
+from lockgate.time import clock
+from lockgate.time.iso import format_iso
 
 __all__ = ["parse_worker_id", "process_alive", "recover_lost_runs"]
 
@@ -130,4 +131,4 @@ def kill_run_processes(run_id: int, pgid: int) -> int:
 
 
 def _when(value: dt.datetime | None) -> str:
-    return value.isoformat().replace("+00:00", "Z") if value else "never"
+    return format_iso(value) if value else "never"

@@ -31,8 +31,9 @@ from lockgate.runs.ledger import request_runs
 from lockgate.runs.queue import request_cancel
 from lockgate.runs.sql import param
 from lockgate.store import Store
+from lockgate.time.fire_times import FireTime, fire_times, previous_fire
+from lockgate.time.iso import format_iso
 
-from .fire_times import FireTime, fire_times, previous_fire
 from .lease import Lease
 from .ticks import TickRecord, get_state, record_ticks, update_state
 from .user_pool import UserCodeStopped
@@ -112,7 +113,7 @@ def missed_why(instant: dt.datetime, standby_since: dt.datetime | None) -> str:
 
 
 def _dur(delta: dt.timedelta) -> str:
-    from lockgate.clock import format_duration
+    from lockgate.time.clock import format_duration
 
     return format_duration(delta)
 
@@ -342,4 +343,4 @@ def _run_tick(conn: Connection, defs: Definitions, schedule: Schedule,
 
 
 def _iso(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return format_iso(instant.astimezone(dt.UTC))

@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from lockgate import clock
 from lockgate.definitions import Definitions, Sensor
 from lockgate.errors import StoreError
 from lockgate.logs import get_logger
 from lockgate.sensors.base import SensorResult
 from lockgate.store import Store
+from lockgate.time import clock
 
 from .lease import Lease, LeaseLost
 from .sensor_ticks import _ANY, commit_failure, commit_result, evaluate

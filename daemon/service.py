@@ -20,14 +20,16 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from lockgate import __version__, clock
+from lockgate import __version__
 from lockgate.definitions import Definitions
 from lockgate.errors import ConfigError, SchemaMismatch, SetupError, StoreError
 from lockgate.logs import get_logger
 from lockgate.settings import load_definitions
 from lockgate.store import Store
+from lockgate.time import clock
+from lockgate.time.fire_times import FireTime, fire_times
+from lockgate.time.iso import format_iso
 
-from .fire_times import FireTime, fire_times
 from .health import Loops
 from .http import HttpEndpoint
 from .launcher import prepare_state_dir
@@ -247,7 +249,7 @@ class Daemon:
             self._last_token = token
             # `fence`, not `token`: the log redaction hides fields named like secrets.
             self.log.info("lease_acquired", fence=token,
-                          since=self.deciding_since.isoformat().replace("+00:00", "Z"))
+                          since=format_iso(self.deciding_since))
             self.sensors.start(self.defs)
             self._sweep()
         elif not held and self.leader:

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lockgate import clock
 from lockgate.errors import UsageError
 from lockgate.redact import redact_text
 from lockgate.store.tables import ticks, trigger_state
+from lockgate.time import clock
 
 __all__ = ["TickRecord", "TriggerState", "get_state", "list_ticks", "record_sensor_tick",
            "record_ticks", "set_paused", "update_state"]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
+
+from lockgate.time import clock
 
 __all__ = ["UserCodePool", "UserCodeStopped"]
 
@@ -51,9 +52,9 @@ class UserCodePool:
             UserCodeStopped: the pool was shut down while waiting.
         """
         future = self.submit(fn, *args)
-        deadline = time.monotonic() + timeout
+        deadline = clock.monotonic() + timeout
         while True:
-            left = deadline - time.monotonic()
+            left = deadline - clock.monotonic()
             try:
                 # In slices, so a waiter notices the daemon stopping within a moment.
                 return future.result(timeout=max(min(left, _SLICE), 0))

@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lockgate import clock
 from lockgate.daemon.backoff import StoreBackoff
 from lockgate.daemon.contexts import context_for
 from lockgate.daemon.durations import FinishedAttempts
@@ -36,6 +35,7 @@ from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult, Limits
 from lockgate.runs.records import Run
 from lockgate.store import Store
+from lockgate.time import clock
 
 __all__ = ["FinishHook", "Worker", "WorkerStats", "new_worker_id"]
 

@@ -34,9 +34,10 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
 
 def _timestamp(_logger: Any, _name: str,
                event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    from lockgate import clock
+    from lockgate.time import clock
+    from lockgate.time.iso import format_iso
 
-    event["timestamp"] = clock.now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    event["timestamp"] = format_iso(clock.now(), timespec="milliseconds")
     return event
 
 

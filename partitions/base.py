@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from lockgate import clock
 from lockgate.definitions import PartitionsSpec
+from lockgate.time import clock
 
 from .errors import PartitionRangeError
 
@@ -52,7 +52,7 @@ class PartitionSet(ABC):
 
     Positions (``index_of``) are the order; for the default time formats the keys also
     sort lexically in that order. Methods taking ``now`` answer "as of ``now``" (default:
-    :func:`lockgate.clock.now`): which partitions exist depends on time.
+    :func:`lockgate.time.clock.now`): which partitions exist depends on time.
     """
 
     spec: PartitionsSpec

@@ -2,7 +2,7 @@
 
 A cadence answers questions about *nominal* boundaries: naive local datetimes such as
 "every day at 06:00" or "the 1st of each month at 00:00". Whether such a wall-clock time
-exists, or exists twice, on a given day is the zone's business (``walltime``); the
+exists, or exists twice, on a given day is the zone's business (``lockgate.time.walltime``); the
 cadence only says ``elapsed``: whether it runs on elapsed time (hourly and crons firing
 every hour), in which case a repeated local hour yields two boundaries, or on calendar
 time (daily and coarser), in which case the first occurrence is the boundary.
@@ -16,7 +16,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
-from lockgate.cron import CronExpression
+from lockgate.time.cron import CronExpression
 
 __all__ = [
     "Cadence",
@@ -42,7 +42,7 @@ class Cadence(ABC):
     elapsed: bool = False  # a repeated local time is two boundaries (hourly-like)
     #: how many nominal steps back from floor(x) can hold the boundary containing an
     #: instant whose local time is x, where a DST gap merges boundaries (a repeated
-    #: stretch, however long, is reached through ``walltime.repeat_span``).
+    #: stretch, however long, is reached through ``lockgate.time.walltime.repeat_span``).
     lookback: int = 1
 
     @abstractmethod

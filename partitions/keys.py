@@ -25,9 +25,9 @@ import datetime as dt
 import re
 
 from lockgate.errors import ConfigError
+from lockgate.time.walltime import format_offset
 
 from .cadence import Cadence
-from .walltime import format_offset
 
 __all__ = ["REPEAT_MARK", "Anchor", "KeyFormat"]
 

@@ -21,10 +21,11 @@ import bisect
 import datetime as dt
 from collections.abc import Iterable
 
+from lockgate.time.walltime import to_epoch
+
 from .base import PartitionSet, resolve_now
 from .errors import PartitionMappingError
 from .time_window import TimeWindowPartitions
-from .walltime import to_epoch
 
 __all__ = ["downstream_keys", "upstream_keys"]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from lockgate import clock
-from lockgate.cron import parse_cron
 from lockgate.definitions import PartitionsSpec
 from lockgate.errors import ConfigError
+from lockgate.time import clock
+from lockgate.time.cron import parse_cron
 
 from .cadence import Cadence, CronCadence, Daily, Hourly, Monthly, Weekly, Yearly
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import UNPARTITIONED_KEY, Definitions
 from lockgate.runs.sql import db_time, param, parse_db_time
+from lockgate.time.iso import format_iso
 
 from .base import PartitionSet
 
@@ -52,8 +53,7 @@ class PartitionState:
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "status": self.status, "run_id": self.run_id,
-                "updated_at": self.updated_at.isoformat().replace("+00:00", "Z")
-                if self.updated_at else None}
+                "updated_at": format_iso(self.updated_at) if self.updated_at else None}
 
 
 def record_outcomes(conn: Connection, defs: Definitions,
@@ -145,7 +145,7 @@ class StatusColumns:
                                                 self.updated, strict=True):
             if updated not in times:  # a run's partitions share their time: convert once
                 when = parse_db_time(updated)
-                times[updated] = when.isoformat().replace("+00:00", "Z") if when else None
+                times[updated] = format_iso(when) if when else None
             out.append({"key": key, "status": status, "run_id": run_id,
                         "updated_at": times[updated]})
         return out

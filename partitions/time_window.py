@@ -2,7 +2,7 @@
 
 Boundaries are local wall-clock times (``cadence`` plus offsets) from ``start``; a daily
 partition is a local calendar day, 23 or 25 hours long on DST days, and an hourly set
-has 23 or 25 partitions on those days. DST rules (see :mod:`.walltime`): a boundary
+has 23 or 25 partitions on those days. DST rules (see :mod:`lockgate.time.walltime`): a boundary
 time skipped by spring-forward starts at the transition instant (and is dropped when
 the next boundary lands on the same instant, so no window is empty); a repeated time
 is one boundary for calendar cadences (its first occurrence) and two for hourly-like
@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from itertools import repeat
 
 from lockgate.definitions import PartitionsSpec
+from lockgate.time.walltime import format_offset, instant, occurrences, repeat_span, to_epoch
 
 from .base import Partition, PartitionSet, Window, resolve_now
 from .errors import PartitionKeyError
 from .spec import build_cadence, first_nominal, zone_of
 from .timeline import Boundary, Timeline, keyed, walk
-from .walltime import format_offset, instant, occurrences, repeat_span, to_epoch
 
 __all__ = ["TimeWindowPartitions"]
 

@@ -9,7 +9,7 @@ Speed: hourly sets are generated a local day at a time. A day whose UTC offset i
 same at its midnight and the next is regular: its 24 boundaries are the midnight's
 instant plus fixed steps, and its keys share the day's prefix, so no per-hour zone
 lookup or ``strftime`` happens. Days with a transition, and every other cadence, go
-boundary by boundary through :func:`walltime.occurrences`.
+boundary by boundary through :func:`lockgate.time.walltime.occurrences`.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from itertools import repeat
 from zoneinfo import ZoneInfo
 
 from lockgate.errors import InternalError
+from lockgate.time.walltime import EPOCH_ORDINAL, occurrences
 
 from .cadence import Cadence
 from .keys import Anchor, KeyFormat
-from .walltime import occurrences
 
 __all__ = ["Boundary", "Timeline", "keyed", "resolved", "walk"]
 
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 UTC = dt.UTC
 _from_epoch = dt.datetime.fromtimestamp
 _CHUNK = 256
@@ -300,7 +299,7 @@ class Timeline:
                     yield from self._resolve(slow)
                     slow = []
             else:
-                base = (ordinal - _EPOCH_ORDINAL) * 86400 - off
+                base = (ordinal - EPOCH_ORDINAL) * 86400 - off
                 epochs += [base + s for s in seconds]
                 if tails:
                     prefix = date_from_ordinal(ordinal).isoformat()

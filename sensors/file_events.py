@@ -23,8 +23,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from lockgate import clock
 from lockgate.logs import get_logger
+from lockgate.time import clock
 
 from .files import FileRules
 

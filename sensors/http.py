@@ -20,8 +20,8 @@ import hashlib
 import json
 from typing import Any
 
-from lockgate import clock
 from lockgate.definitions import RunRequest, Sensor
+from lockgate.time import clock
 
 from .base import SensorError, SensorResult
 from .http_fetch import (

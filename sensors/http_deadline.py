@@ -20,7 +20,7 @@ from typing import Any
 
 import httpcore
 
-from lockgate import clock
+from lockgate.time import clock
 
 __all__ = ["deadline", "install"]
 

@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lockgate import clock
 from lockgate.logs import REDACTED, SECRET_KEY
+from lockgate.time import clock
 
 from .base import SensorError
 from .http_body import ACCEPT_ENCODING, BodyDecodeError, decoded

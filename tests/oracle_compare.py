@@ -90,8 +90,8 @@ def compare(zone: str, around: int, cadence: str, *, fresh: bool = True) -> list
 
 def compare_fires(zone: str, around: int) -> list[str]:
     """Disagreements in hourly and midnight fire times within a day of ``around``."""
-    from lockgate.daemon.fire_times import fire_times
     from lockgate.definitions import Schedule
+    from lockgate.time.fire_times import fire_times
 
     at = dt.datetime.fromtimestamp(around, UTC)
     start, end = at - dt.timedelta(days=1), at + dt.timedelta(days=1)

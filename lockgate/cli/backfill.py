@@ -72,8 +72,8 @@ def launch(
     A worker or daemon executes them. Exits 2 without queueing when a command has a
     placeholder a backfill run cannot fill ({file.path}, {item.id}, ...).
     """
-    from lockgate import clock
     from lockgate.partitions.backfill_plan import Selection
+    from lockgate.time import clock
 
     defs = common.load(config)
     _refuse_unfillable(defs, asset, downstream=downstream)
@@ -278,8 +278,8 @@ def status(backfill_id: IdArg, config: common.ConfigOpt = None,
 def _transition(name: str, doc: str) -> None:
     def command(backfill_id: IdArg, config: common.ConfigOpt = None,
                 json: common.JsonOpt = False) -> None:
-        from lockgate import clock
         from lockgate.partitions import backfills
+        from lockgate.time import clock
 
         func = getattr(backfills, f"{name}_backfill")
         with common.configured_store(config) as store, store.begin() as conn:

@@ -192,7 +192,7 @@ def _cell(row: dict[str, Any], column: str) -> str:
         return ", ".join(row["deps"]) or "-"
     value = row.get(column)
     if column == "timeout" and value:
-        from lockgate.clock import format_duration
+        from lockgate.time.clock import format_duration
 
         return format_duration(value)
     return "-" if value is None else str(value)

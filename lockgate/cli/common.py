@@ -226,9 +226,11 @@ def _jsonable(value: Any) -> Any:
     import datetime as dt
 
     if isinstance(value, dt.datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        from lockgate.time.iso import format_iso
+
+        return format_iso(value)
     if isinstance(value, dt.timedelta):
-        from lockgate.clock import format_duration
+        from lockgate.time.clock import format_duration
 
         return format_duration(value)
     if isinstance(value, set | frozenset | tuple):

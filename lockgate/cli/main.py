@@ -147,14 +147,16 @@ def _split(exc: BaseException) -> tuple[str, str | None]:
 def _report_unexpected(exc: BaseException) -> None:
     import os
     import tempfile
-    import time
     import traceback
+
+    from lockgate.time import clock
 
     summary = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     crash = None
     try:
-        fd, crash = tempfile.mkstemp(prefix=time.strftime("lockgate-crash-%Y%m%dT%H%M%S-"),
-                                     suffix=".txt")
+        # Local time, as the user reads the file name beside their other files.
+        stamp = clock.now().astimezone().strftime("%Y%m%dT%H%M%S")
+        fd, crash = tempfile.mkstemp(prefix=f"lockgate-crash-{stamp}-", suffix=".txt")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(f"lockgate {lockgate.__version__}, argv: {sys.argv!r}\n")
             f.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))

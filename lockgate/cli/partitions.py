@@ -34,10 +34,10 @@ def partitions(
 
     `--json` lists every partition as {key, status, run_id, updated_at}.
     """
-    from lockgate import clock
     from lockgate.errors import UsageError, did_you_mean
     from lockgate.partitions import partitions_for
     from lockgate.partitions.status import STATUSES, load_status_columns
+    from lockgate.time import clock
 
     defs = common.load(config)
     if asset not in defs.assets:

@@ -52,10 +52,10 @@ def trigger(
     An asset partition that a waiting, queued or running run (of any origin) already
     materializes gets no second run: the trigger names that run.
     """
-    from lockgate import clock
     from lockgate.definitions import RunRequest
     from lockgate.errors import UsageError
     from lockgate.runs import get_run, request_runs
+    from lockgate.time import clock
 
     defs = common.load(config)
     run_config = _parse_config_json(config_json)
@@ -201,8 +201,8 @@ def _check_partition(defs: Definitions, target: str, partition: str | None) -> N
     if partition is None:
         raise UsageError(f"asset {target!r} is partitioned; pass --partition KEY "
                          "(see `lockgate partitions " + target + "`)")
-    from lockgate import clock
     from lockgate.partitions import partitions_for
+    from lockgate.time import clock
 
     partitions_for(spec).parse_key(partition, now=clock.now())
 
@@ -251,8 +251,8 @@ def list_(
 
 def _orphaned(defs: Definitions, found: list[Run]) -> set[int]:
     """Ids of the runs whose worker is gone (shown as orphaned until recovery)."""
-    from lockgate import clock
     from lockgate.cli.orphans import is_orphaned
+    from lockgate.time import clock
 
     now = clock.now()
     timeout = defs.launcher.heartbeat_timeout
@@ -416,8 +416,8 @@ def cancel(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run
            config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """Cancel a run: a queued one at once; a running one is stopped (its process group
     gets SIGTERM, then SIGKILL after the kill grace) by the worker that runs it."""
-    from lockgate import clock
     from lockgate.runs.queue import request_cancel
+    from lockgate.time import clock
 
     with common.configured_store(config) as store, store.begin() as conn:
         outcome = request_cancel(conn, run_id, now=clock.now())

@@ -16,9 +16,9 @@ NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The schedule's nam
 @app.command("list")
 def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """Every schedule with its cron, zone, target, state and next fire time."""
-    from lockgate import clock
-    from lockgate.daemon.fire_times import fire_times
     from lockgate.daemon.ticks import get_state
+    from lockgate.time import clock
+    from lockgate.time.fire_times import fire_times
 
     defs = common.load(config)
     now = clock.now()
@@ -75,10 +75,10 @@ def preview(
     json: common.JsonOpt = False,
 ) -> None:
     """The next fire times in local time and UTC, the partition each targets, DST decisions."""
-    from lockgate import clock
-    from lockgate.daemon.fire_times import fire_times, previous_fire
     from lockgate.daemon.schedules import partition_for_tick, run_key_for
     from lockgate.daemon.ticks import require_trigger
+    from lockgate.time import clock
+    from lockgate.time.fire_times import fire_times, previous_fire
 
     defs = common.load(config)
     require_trigger(list(defs.schedules), name, "schedule")
@@ -108,8 +108,8 @@ def preview(
 def _parse_from(text: str, zone: str) -> Any:
     import datetime as dt
 
-    from lockgate import clock
     from lockgate.errors import UsageError
+    from lockgate.time import clock
 
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))

@@ -23,9 +23,9 @@ def _sensor(defs: Any, name: str) -> Any:
 @app.command("list")
 def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """Every sensor with its kind, target, interval, state and last tick."""
-    from lockgate import clock
     from lockgate.daemon.ticks import get_state
     from lockgate.sensors.http_fetch import redacted_options
+    from lockgate.time import clock
 
     defs = common.load(config)
     now = clock.now()
@@ -58,9 +58,9 @@ def preview(name: NameArg, config: common.ConfigOpt = None, json: common.JsonOpt
             ) -> None:
     """Evaluate the sensor once now without committing: the runs it would request (new
     run keys only) and the cursor it would write."""
-    from lockgate import clock
     from lockgate.daemon.ticks import get_state
     from lockgate.runs.ledger import show_key
+    from lockgate.time import clock
 
     defs = common.load(config)
     sensor = _sensor(defs, name)
@@ -146,10 +146,10 @@ def cursor(
     never overwritten by an evaluation that started before it."""
     import json as jsonlib
 
-    from lockgate import clock
     from lockgate.daemon.ticks import get_state, update_state
     from lockgate.errors import UsageError
     from lockgate.sensors.files import file_cursor
+    from lockgate.time import clock
 
     if reset and set_ is not None:
         raise UsageError("give --reset or --set VALUE, not both")

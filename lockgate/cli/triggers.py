@@ -12,8 +12,8 @@ def set_paused(config: str | None, kind: str, name: str, paused: bool, *,
     Raises:
         UsageError: no such schedule or sensor (with the closest name).
     """
-    from lockgate import clock
     from lockgate.daemon import ticks
+    from lockgate.time import clock
 
     defs = common.load(config)
     names = list(defs.schedules if kind == "schedule" else defs.sensors)

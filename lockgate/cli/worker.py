@@ -30,9 +30,9 @@ def worker(
     """
     import signal
 
-    from lockgate import clock
     from lockgate.daemon.worker import Worker
     from lockgate.errors import UsageError
+    from lockgate.time import clock
 
     defs = common.load(config)
     try:

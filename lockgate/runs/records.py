@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from lockgate.errors import UsageError
 from lockgate.runs.sql import loads
 from lockgate.store.tables import RUN_STATUSES, runs
+from lockgate.time.iso import format_iso
 
 __all__ = ["Run", "get_run", "list_runs"]
 
@@ -70,7 +71,7 @@ class Run:
         data["trigger"] = dict(self.trigger)
         for key, value in data.items():
             if isinstance(value, dt.datetime):
-                data[key] = value.isoformat().replace("+00:00", "Z")
+                data[key] = format_iso(value)
         data["duration"] = (
             (self.finished_at - self.started_at).total_seconds()
             if self.finished_at and self.started_at else None

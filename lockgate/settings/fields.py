@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from lockgate import clock
-from lockgate.cron import parse_cron
+from lockgate.time import clock, iso
+from lockgate.time.cron import parse_cron
 
 __all__ = [
     "ByteSize",
@@ -73,7 +73,7 @@ def _cron(value: Any) -> str:
 
 
 def _local(value: Any) -> dt.datetime:
-    return clock.parse_local_datetime(value)
+    return iso.parse_local_datetime(value)
 
 
 Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]

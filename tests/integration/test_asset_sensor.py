@@ -23,11 +23,11 @@ PARTS = {"start": "2024-01-01", "timezone": "UTC"}
 def materialize(config: Path, url: str, keys: list[str]) -> None:
     """Queue manual runs of the upstream hours (as `lockgate trigger` does, in one
     transaction) and wait until the daemon's worker has executed them."""
-    from lockgate import clock
     from lockgate.definitions import RunRequest
     from lockgate.runs.ledger import request_runs
     from lockgate.settings import load_definitions
     from lockgate.store import Store
+    from lockgate.time import clock
 
     defs = load_definitions(str(config))
     store = Store.open(url)
@@ -86,11 +86,11 @@ def test_each_downstream_day_is_requested_once_and_wait_for_all_waits(
 
 def trigger(config: Path, url: str, target: str, run_key: str) -> None:
     """Queue one manual run of ``target`` (as `lockgate trigger` does)."""
-    from lockgate import clock
     from lockgate.definitions import RunRequest
     from lockgate.runs.ledger import request_runs
     from lockgate.settings import load_definitions
     from lockgate.store import Store
+    from lockgate.time import clock
 
     defs = load_definitions(str(config))
     store = Store.open(url)

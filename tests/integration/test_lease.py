@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from lockgate import clock
 from lockgate.daemon.lease import Lease, LeaseLost
 from lockgate.daemon.schedules import evaluate_schedule
 from lockgate.daemon.ticks import list_ticks
 from lockgate.definitions import Catchup, Definitions, Job, Schedule
 from lockgate.store import Store
+from lockgate.time import clock
 
 UTC = dt.UTC
 START = dt.datetime(2024, 5, 1, 0, 0, 30, tzinfo=UTC)

@@ -19,10 +19,10 @@ import pytest
 from daemon_helpers import DaemonProcess, Daemons, lockgate, runs, ticks, wait_for
 from sensor_helpers import sensor_config
 
-from lockgate import clock
 from lockgate.definitions import Definitions, Job, RunRequest, Sensor
 from lockgate.sensors.base import SensorResult
 from lockgate.store import Store
+from lockgate.time import clock
 
 DEFS = '''
 import json, os, time

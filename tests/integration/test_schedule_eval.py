@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
-from lockgate.daemon.fire_times import FireTime
 from lockgate.daemon.schedules import MAX_MISSED_DETAIL, TickDecision, evaluate_schedule
 from lockgate.daemon.ticks import list_ticks, set_paused
 from lockgate.definitions import (
@@ -37,6 +36,7 @@ from lockgate.definitions import (
 from lockgate.runs import get_run
 from lockgate.store import Store
 from lockgate.store.tables import runs, trigger_state
+from lockgate.time.fire_times import FireTime
 
 UTC = dt.UTC
 JOB = Job(name="etl", command=("true",))
@@ -564,7 +564,7 @@ def test_any_sequence_of_evaluations_decides_each_instant_once(
     before New York's fall-back night: the decided instants are exactly the fire times
     between first seen and the latest evaluation, each once, and the runs are exactly
     the ticks that ran."""
-    from lockgate.daemon.fire_times import fire_times
+    from lockgate.time.fire_times import fire_times
 
     schedule = Schedule(name="prop", cron=cron, target="etl", timezone=zone,
                         dst_ambiguous=ambiguous, catchup=policy,

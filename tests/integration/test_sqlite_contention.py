@@ -15,8 +15,8 @@ from pathlib import Path
 from daemon_helpers import Daemons, lockgate, runs, wait_for
 from sensor_helpers import sensor_config
 
-from lockgate import clock
 from lockgate.store import Store
+from lockgate.time import clock
 
 BUSY = """
 import lockgate

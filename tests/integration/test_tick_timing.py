@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from lockgate import clock
 from lockgate.daemon.ticks import list_ticks
 from lockgate.definitions import Definitions, Job, RunRequest, Schedule, Sensor
 from lockgate.sensors.base import SensorResult
 from lockgate.store import Store
+from lockgate.time import clock
 
 START = dt.datetime(2026, 12, 1, 10, 0, 0, 500_000, tzinfo=dt.UTC)
 DEDUPE = dt.timedelta(seconds=5)

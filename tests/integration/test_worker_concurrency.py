@@ -15,11 +15,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from lockgate import clock
 from lockgate.definitions import Definitions, RunRequest
 from lockgate.runs import list_runs, request_runs
 from lockgate.settings import load_definitions
 from lockgate.store import Store
+from lockgate.time import clock
 
 LOCKGATE = str(Path(sys.executable).parent / "lockgate")
 

@@ -44,7 +44,7 @@ def write_config(tmp_path: Path, url: str, jobs: dict[str, Any], *,
 
 def queue(store: Store, defs: Definitions, target: str, n: int = 1,
           **kw: Any) -> list[int]:
-    from lockgate import clock
+    from lockgate.time import clock
 
     with store.begin() as conn:
         outs = request_runs(conn, [RunRequest(target=target, **kw)] * n, origin="manual",

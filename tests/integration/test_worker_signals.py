@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from lockgate import clock
 from lockgate.definitions import Definitions, RunRequest
 from lockgate.runs import Run, get_run, request_runs
 from lockgate.runs.queue import request_cancel
 from lockgate.settings import load_definitions
 from lockgate.store import Store
 from lockgate.store.tables import run_attempts
+from lockgate.time import clock
 
 LOCKGATE = str(Path(sys.executable).parent / "lockgate")
 

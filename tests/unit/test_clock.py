@@ -10,18 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lockgate import clock
-from lockgate.clock import (
+from lockgate.time import clock
+from lockgate.time.clock import (
     UTC,
     FakeClock,
     format_duration,
     parse_duration,
-    parse_local_datetime,
     reset_clock,
     to_utc,
     use_clock,
     zone,
 )
+from lockgate.time.iso import parse_local_datetime
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lockgate.cron import CronExpression, parse_cron
+from lockgate.time.cron import CronExpression, parse_cron
 
 JAN1 = dt.datetime(2024, 1, 1)
 

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lockgate.daemon.fire_times import FireTime, fire_times, previous_fire
 
 from lockgate.definitions import DstAmbiguous, DstNonexistent, Schedule
+from lockgate.time.fire_times import FireTime, fire_times, previous_fire
 
 UTC = dt.UTC
 NEXT, SKIP = DstNonexistent.NEXT, DstNonexistent.SKIP

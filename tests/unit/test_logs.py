@@ -12,7 +12,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from lockgate import clock, logs
+from lockgate import logs
+from lockgate.time import clock
 
 
 @pytest.fixture(autouse=True)

@@ -19,8 +19,8 @@ import tz_oracle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lockgate.daemon.fire_times import fire_times
 from lockgate.definitions import Schedule
+from lockgate.time.fire_times import fire_times
 
 UTC = dt.UTC
 ZONES = sorted(zoneinfo.available_timezones())

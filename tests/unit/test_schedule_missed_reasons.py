@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from lockgate.daemon.fire_times import fire_times
 from lockgate.daemon.schedules import decide_catchup
 from lockgate.definitions import Catchup, Schedule
+from lockgate.time.fire_times import fire_times
 
 START = dt.datetime(2024, 5, 1, 0, 0, 30, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

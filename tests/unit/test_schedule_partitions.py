@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import pytest
 
-from lockgate.daemon.fire_times import fire_times, previous_fire
 from lockgate.daemon.schedules import partition_for_tick
 from lockgate.definitions import DstAmbiguous, DstNonexistent, Schedule
 from lockgate.settings import load_definitions
+from lockgate.time.fire_times import fire_times, previous_fire
 
 UTC = dt.UTC
 
@@ -95,5 +96,5 @@ def test_previous_fire_is_the_fire_time_just_before(zone: str, cron: str) -> Non
                          dst_ambiguous=ambiguous, dst_nonexistent=nonexistent)
             for start, end in SPANS:
                 fires = [f.instant for f in fire_times(s, after=start, until=end)]
-                for earlier, later in zip(fires, fires[1:], strict=False):
+                for earlier, later in itertools.pairwise(fires):
                     assert previous_fire(s, later) == earlier

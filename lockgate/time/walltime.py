@@ -17,6 +17,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "EPOCH_ORDINAL",
     "Occurrence",
     "format_offset",
     "instant",
@@ -27,7 +28,8 @@ __all__ = [
 ]
 
 UTC = dt.UTC
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+"""The proleptic Gregorian ordinal of 1970-01-01, day zero of epoch seconds."""
 
 
 class Occurrence(NamedTuple):
@@ -40,7 +42,7 @@ class Occurrence(NamedTuple):
 
 def naive_epoch(n: dt.datetime) -> int:
     """Seconds from 1970-01-01 00:00 to the naive ``n``, as if it were UTC."""
-    return (n.toordinal() - _EPOCH_ORDINAL) * 86400 + n.hour * 3600 + n.minute * 60 + n.second
+    return (n.toordinal() - EPOCH_ORDINAL) * 86400 + n.hour * 3600 + n.minute * 60 + n.second
 
 
 def to_epoch(instant: dt.datetime) -> int:

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from lockgate import clock
-from lockgate.cron import parse_cron
 from lockgate.definitions import DstAmbiguous, DstNonexistent, Schedule
-from lockgate.partitions.walltime import instant, occurrences, repeat_span
+from lockgate.time import clock
+from lockgate.time.cron import parse_cron
+from lockgate.time.walltime import instant, occurrences, repeat_span
 
 __all__ = ["FireTime", "fire_times", "previous_fire", "resolve_wall_time"]
 

@@ -19,6 +19,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,10 @@ def text(value: str) -> str:
         return os.fsencode(value).decode("utf-8", "backslashreplace")
 
 
+# The prefix of a run key past generation 1 ("g2/..."); no generation-1 key starts so.
+_GENERATION = re.compile(r"g[0-9]+/")
+
+
 def key_name(relpath: str) -> str:
     """A relative path as it appears in run keys: one key text per byte name.
 
@@ -58,10 +63,13 @@ def key_name(relpath: str) -> str:
     (``b'x\\xff.csv'`` and the name ``x\\xff.csv``): it is written ``/`` (which no
     relative path starts with) followed by its bytes with ``\\`` doubled and each byte
     that is not UTF-8 as ``\\xNN``, an escaping that decodes back to one byte name only.
+    So is a UTF-8 name in a folder such as ``g2/``, which would otherwise spell the
+    generation prefix of a later generation's key (:meth:`FileRules.key`).
     """
     try:
         relpath.encode("utf-8")
-        return relpath
+        if not _GENERATION.match(relpath):
+            return relpath
     except UnicodeEncodeError:
         pass
     raw = os.fsencode(relpath).replace(b"\\", b"\\\\")
@@ -165,6 +173,7 @@ class FileRules:
             base = f"sha256:{_sha256(fact.path)}"
         else:
             base = f"{key_name(fact.relpath)}:{fact.size}:{fact.mtime_ns}"
+        # key_name never starts a name with a generation prefix: one key per generation
         return base if generation <= 1 else f"g{generation}/{base}"
 
 

@@ -156,3 +156,49 @@ def test_check_refuses_a_shell_command_whose_placeholder_cannot_stand(tmp_path: 
 def test_a_hash_right_after_a_placeholder_is_part_of_the_word(tmp_path: Path) -> None:
     out = run_script(tmp_path, "printf '[%s]' {file.path}#\"{file.name}\"", "a b")
     assert out == b"[a b#a b]"
+
+
+# Commands that parse an argument as shell code again: the value still never runs.
+REPARSED = [
+    ("eval printf \"'[%s]'\" {file.path}", "[{v}]"),
+    ("eval \"printf '[%s]' {file.path}\"", "[{v}]"),
+    ('eval "printf \'[%s]\' \\"{file.path}\\""', "[{v}]"),
+    ("eval 'printf \"[%s]\" {file.path}'", "[{v}]"),
+    ('eval \'printf "[%s]" "{file.path}"\'', "[{v}]"),
+    ("x=1 eval \"printf '[%s]' {file.path}\"", "[{v}]"),
+    ("if true; then eval \"printf '[%s]' {file.path}\"; fi", "[{v}]"),
+    ("sh -c \"printf '[%s]' {file.path}\"", "[{v}]"),
+    ('sh -e -c \'printf "[%s]" "{file.path}"\'', "[{v}]"),
+    ("/bin/sh -c 'printf \"[%s]\" {file.path}'", "[{v}]"),
+    ('sh -c \'printf "[%s]" "$1"\' sh {file.path}', "[{v}]"),
+    ("sh <<EOF\nprintf '[%s]' {file.path}\nEOF", "[{v}]"),
+]
+
+
+@pytest.mark.parametrize("script,shows", REPARSED)
+@pytest.mark.parametrize("value", NASTY)
+def test_a_value_in_an_argument_the_shell_parses_again_never_runs(
+    tmp_path: Path, script: str, shows: str, value: str
+) -> None:
+    out = run_script(tmp_path, script, value)
+    assert out == os.fsencode(shows.replace("{v}", value))
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'eval "$(printf %s {file.path})"',
+        "eval `printf %s {file.path}`",
+        "sh -c \"$(printf %s '{file.path}')\"",
+        'eval "${{UNSET:-{file.path}}}"',
+    ],
+)
+def test_a_placeholder_whose_output_the_shell_parses_again_is_refused(
+    tmp_path: Path, script: str
+) -> None:
+    problem = shell_template_problem(script)
+    assert problem is not None and "parses again" in problem
+    context = RunContext(run_id=1, trigger={"file": {"path": "$(touch PWNED)"}})
+    with pytest.raises(LaunchError, match="parses again"):
+        LocalLauncher(state_dir=tmp_path).command_for(shell_job(script), context)

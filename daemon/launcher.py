@@ -92,7 +92,7 @@ def prepare_state_dir(path: str) -> None:
     fix = ("create it writable for the user running lockgate, or set launcher.state_dir "
            "(LOCKGATE_LAUNCHER_STATE_DIR) to a folder it can write")
     try:
-        os.makedirs(path, exist_ok=True)
+        make_private_dirs(path)  # 0700 whatever the umask; an existing one keeps its mode
     except OSError as exc:
         raise SetupError(f"cannot create the state directory {path!r}: "
                          f"{exc.strerror or exc}; {fix}") from None

@@ -50,3 +50,22 @@ def test_a_mock_transport_is_left_alone() -> None:
     client = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
     assert install(client) == 0
     client.close()
+
+
+def test_a_client_whose_pools_cannot_be_found_is_logged(monkeypatch: pytest.MonkeyPatch) -> None:
+    from structlog.testing import capture_logs
+
+    import lockgate.sensors.http_deadline as http_deadline
+
+    monkeypatch.setattr(http_deadline, "install", lambda client: 0)
+    sensor = Sensor(
+        name="api",
+        kind="http",
+        target="work",
+        interval=dt.timedelta(seconds=1),
+        options={"url": "http://127.0.0.1:9/items", "items": "items"},
+    )
+    with capture_logs() as logs:
+        HttpPoller(sensor).close()
+    assert [e["event"] for e in logs] == ["http_deadline_not_enforced"]
+    assert logs[0]["sensor"] == "api" and logs[0]["log_level"] == "warning"

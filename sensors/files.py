@@ -88,11 +88,15 @@ class FileRules:
     settle: float
     events: tuple[str, ...]
     poll: bool
+    archive: str = ""  # on_success: move_to; files moved there never count again
 
     @classmethod
     def of(cls, sensor: Sensor, base_dir: str) -> FileRules:
         o = sensor.options
         root = os.path.abspath(os.path.join(base_dir, os.path.expanduser(o["path"])))
+        move_to = (o.get("on_success") or {}).get("move_to")
+        archive = (os.path.abspath(os.path.join(base_dir, os.path.expanduser(move_to)))
+                   if move_to else "")
         return cls(
             root=root,
             patterns=tuple(o.get("pattern") or ("*",)),
@@ -104,11 +108,15 @@ class FileRules:
             settle=float(o["settle"].total_seconds()) if o.get("settle") else 0.0,
             events=tuple(o.get("events") or ("created", "moved")),
             poll=bool(o.get("poll", False)),
+            archive=archive if archive != root else "",
         )
 
     def relpath(self, path: str) -> str | None:
         """``path`` relative to the root, or None when outside it (or in a subfolder
         that is not watched)."""
+        if self.archive and (path == self.archive
+                             or path.startswith(self.archive.rstrip(os.sep) + os.sep)):
+            return None  # a file already moved to on_success: move_to
         rel = os.path.relpath(path, self.root)
         if rel.startswith(os.pardir + os.sep) or rel == os.pardir or os.path.isabs(rel):
             return None
@@ -154,8 +162,8 @@ class FileRules:
             for entry in entries:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if self.recursive and not (self.ignore_hidden
-                                                   and entry.name.startswith(".")):
+                        if self.recursive and entry.path != self.archive and not (
+                                self.ignore_hidden and entry.name.startswith(".")):
                             stack.append(entry.path)
                         continue
                     fact = self.fact(entry.path)

@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["EVAL", "SCRIPT", "STDIN", "Words"]
+__all__ = ["EVAL", "SCRIPT", "STDIN", "Words", "script_argument"]
 
 SHELLS = {"sh", "bash", "dash", "ksh", "mksh", "zsh", "ash", "busybox", "posh", "yash"}
 # Words that come before the command they run (keywords and wrappers).
@@ -82,3 +82,19 @@ class Words:
         if at is None or os.path.basename(words[at]) not in SHELLS:
             return False
         return not any(_DASH_C.match(w) for w in words[at + 1 :])
+
+
+def script_argument(argv: tuple[str, ...] | list[str]) -> int | None:
+    """The index of the shell script in an argv command (``["sh", "-c", SCRIPT, ...]``,
+    also after ``env``, ``nohup`` and assignments), or None: its placeholders need
+    :func:`lockgate.shell.render_shell`, as a ``shell: true`` command's do."""
+    words = Words(done=list(argv))
+    at = words._command()
+    if at is None or os.path.basename(argv[at]) not in SHELLS:
+        return None
+    for i in range(at + 1, len(argv) - 1):
+        if _DASH_C.match(argv[i]):
+            return i + 1
+        if not argv[i].startswith("-"):
+            return None
+    return None

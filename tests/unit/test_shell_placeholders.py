@@ -202,3 +202,37 @@ def test_a_placeholder_whose_output_the_shell_parses_again_is_refused(
     context = RunContext(run_id=1, trigger={"file": {"path": "$(touch PWNED)"}})
     with pytest.raises(LaunchError, match="parses again"):
         LocalLauncher(state_dir=tmp_path).command_for(shell_job(script), context)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("sh", "-c", "printf '[%s]' {file.path}"),
+        ("/bin/sh", "-ec", "printf '[%s]' \"{file.path}\""),
+        ("env", "A=1", "sh", "-c", "printf '[%s]' '{file.path}'"),
+    ],
+)
+@pytest.mark.parametrize("value", NASTY)
+def test_an_argv_command_running_a_shell_script_gets_its_values_as_variables(
+    tmp_path: Path, command: tuple[str, ...], value: str
+) -> None:
+    context = RunContext(run_id=1, trigger={"file": {"path": value}})
+    job = Job(name="j", command=command, shell=False)
+    argv, env = LocalLauncher(state_dir=tmp_path).command_for(job, context)
+    done = subprocess.run(
+        argv, cwd=tmp_path, env={"PATH": os.defpath, **env}, capture_output=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == os.fsencode(f"[{value}]")
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_an_argv_shell_script_argument_after_the_script_stays_a_plain_value(
+    tmp_path: Path,
+) -> None:
+    context = RunContext(run_id=1, trigger={"file": {"path": "$(touch PWNED)"}})
+    job = Job(name="j", command=("sh", "-c", 'printf "[%s]" "$1"', "sh", "{file.path}"))
+    argv, env = LocalLauncher(state_dir=tmp_path).command_for(job, context)
+    assert argv[-1] == "$(touch PWNED)" and env == {}
+    out = subprocess.run(argv, cwd=tmp_path, env={"PATH": os.defpath}, capture_output=True)
+    assert out.stdout == b"[$(touch PWNED)]" and not (tmp_path / "PWNED").exists()

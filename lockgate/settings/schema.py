@@ -107,6 +107,15 @@ class JobModel(Model):
             return [str(v) for v in value]
         return value
 
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not name or "=" in name or "\0" in name:
+                raise ValueError(f"{name!r} cannot name an environment variable (no '=', "
+                                 "no NUL, not empty); use letters, digits and _, e.g. API_URL")
+        return value
+
     @field_validator("python")
     @classmethod
     def _python_ref(cls, value: str | None) -> str | None:

@@ -82,3 +82,13 @@ def test_a_huge_count_is_a_config_error_naming_the_line_and_the_limit(tmp_path: 
             load_definitions(path)
         message = str(info.value)
         assert "lockgate.yaml:4" in message and "at most 2147483647" in message, message
+
+
+def test_an_environment_name_no_process_can_have_is_a_config_error(tmp_path: Path) -> None:
+    import pytest
+
+    path = tmp_path / "lockgate.yaml"
+    path.write_text('jobs:\n  a:\n    command: ["true"]\n    env:\n      "A=B": x\n')
+    with pytest.raises(ConfigError) as info:
+        load_definitions(path)
+    assert "lockgate.yaml:" in str(info.value) and "'A=B'" in str(info.value)

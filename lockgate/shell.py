@@ -17,8 +17,8 @@ The shell expands a variable once and never parses the result, so no name (quote
 ``$``, backticks, ``;``, ``|``, newlines, bytes that are not UTF-8) can run anything.
 In an argument that is parsed again (``eval``, ``sh -c``, ``sh <<EOF``) the reference
 itself is passed on (:mod:`lockgate.shell_words`). Where no reference can stand for the
-value (a quoted here-document, right after a
-backslash, inside ``$((...))`` arithmetic) the command is refused with the fix.
+value (a quoted here-document, right after a backslash, inside ``$((...))`` arithmetic,
+inside a substitution whose output ``eval`` parses) the command is refused with the fix.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -73,8 +74,6 @@ def test_any_value_anywhere_gives_definitions_or_a_config_error(
 
 
 def test_a_huge_count_is_a_config_error_naming_the_line_and_the_limit(tmp_path: Path) -> None:
-    import pytest
-
     for key, value in (("retries", "9" * 30), ("max_concurrent", "9" * 20)):
         path = tmp_path / "lockgate.yaml"
         path.write_text(f'jobs:\n  a:\n    command: ["true"]\n    {key}: {value}\n')
@@ -85,8 +84,6 @@ def test_a_huge_count_is_a_config_error_naming_the_line_and_the_limit(tmp_path: 
 
 
 def test_an_environment_name_no_process_can_have_is_a_config_error(tmp_path: Path) -> None:
-    import pytest
-
     path = tmp_path / "lockgate.yaml"
     path.write_text('jobs:\n  a:\n    command: ["true"]\n    env:\n      "A=B": x\n')
     with pytest.raises(ConfigError) as info:

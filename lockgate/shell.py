@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lockgate.context import PlaceholderError, RunContext
-from lockgate.shell_words import STDIN, Words
+from lockgate.shell_words import STDIN, Words, runs_a_parser
 
 __all__ = ["ARG_PREFIX", "ShellCommand", "render_shell", "shell_template_problem"]
 
@@ -264,6 +264,12 @@ class _Lexer:
                 )
             frame.line_has_field = True
             self._outer_levels_keep(placeholder)
+            if frame.reparse and runs_a_parser(frame.line):
+                raise PlaceholderError(
+                    f"placeholder {{{placeholder}}} is on a line of {frame.reparse} that runs "
+                    "eval or a shell again, which would parse its value as shell code; call "
+                    "the inner command directly with the placeholder as its argument"
+                )
             if frame.reparse:  # the body is a shell's script: pass the reference on
                 return '"\\${' + name + '}"'
             return "${" + name + "}"
@@ -274,7 +280,14 @@ class _Lexer:
                 f'n="{{{placeholder}}}"; echo $((n + 1))'
             )
         self._outer_levels_keep(placeholder)
-        how = self._level().words.reparse()
+        words = self._level().words
+        how = words.reparse()
+        if how and words.parsed_twice():
+            raise PlaceholderError(
+                f"placeholder {{{placeholder}}} is in {how} that runs eval or a shell again, "
+                "which would parse its value as shell code; call the inner command directly "
+                "with the placeholder as its argument"
+            )
         if how:
             return self._passed_on(name, placeholder, how)
         if frame.kind == _SQ:

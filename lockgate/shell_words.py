@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["EVAL", "SCRIPT", "STDIN", "Words", "script_argument"]
+__all__ = ["EVAL", "SCRIPT", "STDIN", "Words", "runs_a_parser", "script_argument"]
 
 SHELLS = {"sh", "bash", "dash", "ksh", "mksh", "zsh", "ash", "busybox", "posh", "yash"}
 # Words that come before the command they run (keywords and wrappers).
@@ -25,8 +25,14 @@ _PREFIXES = {
 }  # fmt: skip
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _DASH_C = re.compile(r"^-[A-Za-z]*c[A-Za-z]*$")
+_NESTED = re.compile(r"(?<![\w.-])(eval|" + "|".join(sorted(SHELLS)) + r")(?![\w.-])")
 
 EVAL, SCRIPT, STDIN = "eval", "a -c script", "a shell's script on its standard input"
+
+
+def runs_a_parser(text: str) -> bool:
+    """Whether ``text`` names ``eval`` or a shell as a word."""
+    return _NESTED.search(text) is not None
 
 
 @dataclass
@@ -71,6 +77,13 @@ class Words:
                 if _DASH_C.match(self.done[i]):
                     return SCRIPT if here == i + 1 else None
         return None
+
+    def parsed_twice(self) -> bool:
+        """Whether the argument being written runs yet another parse (``eval "eval ..."``,
+        ``sh -c "sh -c ..."``), which one passed-on reference cannot survive."""
+        at = self._command()
+        text = " ".join([*self.done[(at or 0) + 1 :], self.word])
+        return runs_a_parser(text)
 
     def reads_script(self) -> bool:
         """Whether this command is a shell that reads its script from standard input."""

@@ -236,3 +236,20 @@ def test_an_argv_shell_script_argument_after_the_script_stays_a_plain_value(
     assert argv[-1] == "$(touch PWNED)" and env == {}
     out = subprocess.run(argv, cwd=tmp_path, env={"PATH": os.defpath}, capture_output=True)
     assert out.stdout == b"[$(touch PWNED)]" and not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'eval "eval \\"printf %s {file.path}\\""',
+        "sh -c 'sh -c \"printf %s {file.path}\"'",
+        "eval \"/bin/sh -c 'printf %s {file.path}'\"",
+        'sh <<EOF\neval "printf %s {file.path}"\nEOF',
+    ],
+)
+def test_a_placeholder_parsed_by_two_nested_parsers_is_refused(tmp_path: Path, script: str) -> None:
+    problem = shell_template_problem(script)
+    assert problem is not None and "eval or a shell again" in problem
+    context = RunContext(run_id=1, trigger={"file": {"path": "$(touch PWNED)"}})
+    with pytest.raises(LaunchError, match="again"):
+        LocalLauncher(state_dir=tmp_path).command_for(shell_job(script), context)

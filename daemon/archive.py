@@ -71,16 +71,34 @@ def _archive(rule: dict[str, Any], base_dir: str, root: str, path: str, facts: d
                         to=dest_root, error=f"the file is not inside the watched folder "
                         f"{root_abs!r}, so moving it would leave {dest_root!r}; left in place")
             return
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        if not _inside(os.path.realpath(os.path.dirname(dest)), os.path.realpath(dest_root)):
+        why = _leaves(dest_root, dest)
+        if why is None:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            why = _leaves(dest_root, dest)  # made meanwhile by someone else
+        if why is None and os.path.lexists(dest):  # never over (or into) what is there
+            dest = f"{dest}.{run_id}"
+            if os.path.lexists(dest):
+                why = f"{dest!r} already exists"
+        if why is not None:
             log.warning("archive_refused", run_id=run_id, path=facts.get("path"),
-                        to=dest_root, error=f"{os.path.dirname(dest)!r} leads outside "
-                        f"{dest_root!r} through a symlink; left in place")
+                        to=dest_root, error=f"{why}; left in place")
             return
-        shutil.move(path, dest)
+        shutil.move(path, dest)  # dest does not exist: a rename (or a copy across disks)
         log.info("file_archived", run_id=run_id, path=facts.get("path"), to=dest_root)
     except OSError as exc:
         log.warning("archive_failed", run_id=run_id, path=facts.get("path"), error=str(exc))
+
+
+def _leaves(dest_root: str, dest: str) -> str | None:
+    """Why ``dest``'s folder leads outside ``dest_root`` through a symlink, or None.
+
+    Looks at the deepest part of the folder that exists, before anything is created."""
+    folder = os.path.dirname(dest)
+    while not os.path.lexists(folder) and _inside(folder, dest_root) and folder != dest_root:
+        folder = os.path.dirname(folder)
+    if _inside(os.path.realpath(folder), os.path.realpath(dest_root)):
+        return None
+    return f"{os.path.dirname(dest)!r} leads outside {dest_root!r} through a symlink"
 
 
 def _inside(path: str, folder: str) -> bool:

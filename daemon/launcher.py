@@ -92,7 +92,7 @@ def prepare_state_dir(path: str) -> None:
     fix = ("create it writable for the user running lockgate, or set launcher.state_dir "
            "(LOCKGATE_LAUNCHER_STATE_DIR) to a folder it can write")
     try:
-        os.makedirs(path, exist_ok=True)
+        make_private_dirs(path)  # 0700 whatever the umask; an existing one keeps its mode
     except OSError as exc:
         raise SetupError(f"cannot create the state directory {path!r}: "
                          f"{exc.strerror or exc}; {fix}") from None
@@ -138,6 +138,7 @@ class LocalLauncher:
         """:meth:`command_for`, plus the placeholder behind each ``LOCKGATE_ARG_N``."""
         from lockgate.context import PlaceholderError
         from lockgate.shell import render_shell
+        from lockgate.shell_words import script_argument
 
         try:
             if job.python:
@@ -147,6 +148,12 @@ class LocalLauncher:
                 rendered = render_shell(" ".join(job.command), context)
                 return (["/bin/sh", "-c", rendered.script], dict(rendered.env),
                         dict(rendered.names))
+            at = script_argument(job.command)
+            if at is not None:  # ["sh", "-c", SCRIPT]: the script's values as variables
+                rendered = render_shell(job.command[at], context)
+                argv = [*render_argv(job.command[:at], context), rendered.script,
+                        *render_argv(job.command[at + 1:], context)]
+                return argv, dict(rendered.env), dict(rendered.names)
             return render_argv(job.command, context), {}, {}
         except PlaceholderError as exc:
             raise LaunchError(str(exc)) from None

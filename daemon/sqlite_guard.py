@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from lockgate.errors import SetupError, UserError
+from lockgate.private_files import open_private
 
 __all__ = ["SqliteDaemonLock", "SqliteInUse", "claim_sqlite", "sqlite_file"]
 
@@ -48,7 +49,7 @@ class SqliteDaemonLock:
         self.path = database.with_name(database.name + ".daemon-lock")
         self._fd: int | None = None
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o640)
+            fd = open_private(self.path, os.O_RDWR)  # 0600 whatever the umask
         except OSError as exc:
             raise SetupError(
                 f"cannot create the daemon lock {str(self.path)!r}: {exc.strerror}; make "

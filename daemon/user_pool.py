@@ -17,13 +17,26 @@ from typing import Any
 
 from lockgate.time import clock
 
-__all__ = ["UserCodePool", "UserCodeStopped"]
+__all__ = ["UserCodePool", "UserCodeRaised", "UserCodeStopped"]
 
 _SLICE = 0.1  # seconds a waiter sleeps between looks at the stop flag
 
 
 class UserCodeStopped(Exception):
     """The daemon is stopping: nobody waits for the user code any longer."""
+
+
+class UserCodeRaised(Exception):
+    """User code raised a BaseException that is not an Exception (``SystemExit``,
+    ``KeyboardInterrupt``, ``GeneratorExit``): a failed tick with its name and message."""
+
+
+def _raised(exc: BaseException) -> UserCodeRaised:
+    text = str(exc)
+    wrapped = UserCodeRaised(f"{type(exc).__name__}{': ' + text if text else ''} "
+                             "raised by user code")
+    wrapped.__cause__ = exc
+    return wrapped
 
 
 class UserCodePool:
@@ -87,7 +100,9 @@ class UserCodePool:
                 continue
             try:
                 result = fn(*args)
-            except BaseException as exc:  # the user's code: handed to the waiter
+            except Exception as exc:  # the user's code: handed to the waiter
                 future.set_exception(exc)
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt, ...: the code's
+                future.set_exception(_raised(exc))  # failure, not the daemon's exit
             else:
                 future.set_result(result)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, quote_plus, unquote
 
 __all__ = [
     "REDACTED",
@@ -59,9 +59,13 @@ _known: set[str] = set()
 
 
 def remember_secret(value: str) -> None:
-    """Hide ``value`` wherever it appears from now on (a secret from ``${VAR}``)."""
+    """Hide ``value`` wherever it appears from now on (a secret from ``${VAR}``), also
+    percent-encoded as it appears in a URL an error message quotes."""
     if value:
         _known.add(value)
+        for encoded in (quote(value, safe=""), quote(value), quote_plus(value)):
+            if encoded != value and len(encoded) >= _MIN_SUBSTRING:
+                _known.add(encoded)
 
 
 def forget_secrets() -> None:

@@ -15,8 +15,10 @@ stands::
 
 The shell expands a variable once and never parses the result, so no name (quotes,
 ``$``, backticks, ``;``, ``|``, newlines, bytes that are not UTF-8) can run anything.
-Where no reference can stand for the value (a quoted here-document, right after a
-backslash, inside ``$((...))`` arithmetic) the command is refused with the fix.
+In an argument that is parsed again (``eval``, ``sh -c``, ``sh <<EOF``) the reference
+itself is passed on (:mod:`lockgate.shell_words`). Where no reference can stand for the
+value (a quoted here-document, right after a backslash, inside ``$((...))`` arithmetic,
+inside a substitution whose output ``eval`` parses) the command is refused with the fix.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lockgate.context import PlaceholderError, RunContext
+from lockgate.shell_words import STDIN, Words, runs_a_parser
 
 __all__ = ["ARG_PREFIX", "ShellCommand", "render_shell", "shell_template_problem"]
 
@@ -44,6 +47,7 @@ _TOP, _CMD, _BQ, _DQ, _SQ, _PARAM, _ARITH, _COMMENT, _HEREDOC = (
     "heredoc",
 )
 _WORD_BREAK = " \t\n;&|()<>"
+_LEVELS = (_TOP, _CMD, _BQ)  # frames whose text is commands
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +68,8 @@ class _Frame:
     strip_tabs: bool = False  # <<-
     line: str = ""  # here-document: the current line so far
     line_has_field: bool = False
+    words: Words = field(default_factory=Words)  # command levels: the current command
+    reparse: str = ""  # here-document: how its body is parsed again (a shell's script)
 
 
 class _Lexer:
@@ -96,13 +102,19 @@ class _Lexer:
         kind = frame.kind
         if kind == _HEREDOC:
             return self._heredoc_char(text, i)
+        if kind != _COMMENT:
+            self._track(c)
         if self.escape:
             self.escape = False
             self.prev = "x"
+            if kind == _DQ and c == '"':
+                frame.depth += 1  # \" : quotes for a parse to come (eval, sh -c)
             return i + 1
         if kind == _SQ:
             if c == "'":
                 self.stack.pop()
+            elif c == '"':
+                frame.depth += 1  # quotes for a parse to come (eval, sh -c)
         elif kind == _COMMENT:
             if c == "\n":
                 self.stack.pop()
@@ -159,7 +171,23 @@ class _Lexer:
         self.prev = c
         return i + 1
 
+    def _track(self, c: str) -> None:
+        """Follow the words of the command at the innermost command level."""
+        words = self._level().words
+        if self.frame.kind not in _LEVELS or self.escape:
+            words.add(c)
+        elif c in " \t<>":
+            words.end_word()
+        elif c in ";&|()\n":
+            words.end_command()
+        else:
+            words.add(c)
+
+    def _level(self) -> _Frame:
+        return next(f for f in reversed(self.stack) if f.kind in _LEVELS)
+
     def _heredoc_operator(self, text: str, i: int) -> int:
+        reparse = STDIN if self._level().words.reads_script() else ""
         i += 2
         strip = text.startswith("-", i)
         if strip:
@@ -186,7 +214,13 @@ class _Lexer:
                 word.append(c)
             i += 1
         self.pending.append(
-            _Frame(_HEREDOC, delimiter="".join(word), quoted=quoted, strip_tabs=strip)
+            _Frame(
+                _HEREDOC,
+                delimiter="".join(word),
+                quoted=quoted,
+                strip_tabs=strip,
+                reparse=reparse,
+            )
         )
         self.prev = "x"
         return i
@@ -229,6 +263,15 @@ class _Lexer:
                     "LOCKGATE_* environment variable"
                 )
             frame.line_has_field = True
+            self._outer_levels_keep(placeholder)
+            if frame.reparse and runs_a_parser(frame.line):
+                raise PlaceholderError(
+                    f"placeholder {{{placeholder}}} is on a line of {frame.reparse} that runs "
+                    "eval or a shell again, which would parse its value as shell code; call "
+                    "the inner command directly with the placeholder as its argument"
+                )
+            if frame.reparse:  # the body is a shell's script: pass the reference on
+                return '"\\${' + name + '}"'
             return "${" + name + "}"
         if frame.kind == _ARITH:
             raise PlaceholderError(
@@ -236,11 +279,52 @@ class _Lexer:
                 "evaluate its value as an expression; assign it first, e.g. "
                 f'n="{{{placeholder}}}"; echo $((n + 1))'
             )
+        self._outer_levels_keep(placeholder)
+        words = self._level().words
+        how = words.reparse()
+        if how and words.parsed_twice():
+            raise PlaceholderError(
+                f"placeholder {{{placeholder}}} is in {how} that runs eval or a shell again, "
+                "which would parse its value as shell code; call the inner command directly "
+                "with the placeholder as its argument"
+            )
+        if how:
+            return self._passed_on(name, placeholder, how)
         if frame.kind == _SQ:
             return "'\"${" + name + "}\"'"
         if frame.kind == _DQ or (frame.kind == _PARAM and self._in_double_quotes()):
             return "${" + name + "}"
         return '"${' + name + '}"'
+
+    def _passed_on(self, name: str, placeholder: str, how: str) -> str:
+        """A reference that the outer shell turns into ``"${name}"``, for ``how``'s parse."""
+        ref = "${" + name + "}"
+        kind = self.frame.kind
+        inner_quoted = self.frame.depth % 2 == 1  # the user's quotes for the parse to come
+        if kind == _SQ:
+            return ref if inner_quoted else '"' + ref + '"'
+        if kind == _DQ:
+            return "\\" + ref if inner_quoted else '\\"\\' + ref + '\\"'
+        if kind in _LEVELS:
+            return "'\"" + ref + "\"'"
+        raise PlaceholderError(
+            f"placeholder {{{placeholder}}} is inside ${{...}} in {how}, which the shell "
+            "parses again, so its value would run as shell code; write the placeholder "
+            "outside ${...}"
+        )
+
+    def _outer_levels_keep(self, placeholder: str) -> None:
+        """Refuse a placeholder in a command substitution whose output is parsed again."""
+        levels = [f for f in self.stack if f.kind in _LEVELS]
+        for outer in levels[:-1]:
+            how = outer.words.reparse()
+            if how:
+                raise PlaceholderError(
+                    f"placeholder {{{placeholder}}} is inside $(...) or backticks whose "
+                    f"output is {how}, which the shell parses again, so its value would "
+                    "run as shell code; write the placeholder directly in the argument, "
+                    "outside the substitution"
+                )
 
     def _in_double_quotes(self) -> bool:
         for frame in reversed(self.stack):

@@ -19,6 +19,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,10 @@ def text(value: str) -> str:
         return os.fsencode(value).decode("utf-8", "backslashreplace")
 
 
+# The prefix of a run key past generation 1 ("g2/..."); no generation-1 key starts so.
+_GENERATION = re.compile(r"g[0-9]+/")
+
+
 def key_name(relpath: str) -> str:
     """A relative path as it appears in run keys: one key text per byte name.
 
@@ -58,10 +63,13 @@ def key_name(relpath: str) -> str:
     (``b'x\\xff.csv'`` and the name ``x\\xff.csv``): it is written ``/`` (which no
     relative path starts with) followed by its bytes with ``\\`` doubled and each byte
     that is not UTF-8 as ``\\xNN``, an escaping that decodes back to one byte name only.
+    So is a UTF-8 name in a folder such as ``g2/``, which would otherwise spell the
+    generation prefix of a later generation's key (:meth:`FileRules.key`).
     """
     try:
         relpath.encode("utf-8")
-        return relpath
+        if not _GENERATION.match(relpath):
+            return relpath
     except UnicodeEncodeError:
         pass
     raw = os.fsencode(relpath).replace(b"\\", b"\\\\")
@@ -80,11 +88,15 @@ class FileRules:
     settle: float
     events: tuple[str, ...]
     poll: bool
+    archive: str = ""  # on_success: move_to; files moved there never count again
 
     @classmethod
     def of(cls, sensor: Sensor, base_dir: str) -> FileRules:
         o = sensor.options
         root = os.path.abspath(os.path.join(base_dir, os.path.expanduser(o["path"])))
+        move_to = (o.get("on_success") or {}).get("move_to")
+        archive = (os.path.abspath(os.path.join(base_dir, os.path.expanduser(move_to)))
+                   if move_to else "")
         return cls(
             root=root,
             patterns=tuple(o.get("pattern") or ("*",)),
@@ -96,11 +108,15 @@ class FileRules:
             settle=float(o["settle"].total_seconds()) if o.get("settle") else 0.0,
             events=tuple(o.get("events") or ("created", "moved")),
             poll=bool(o.get("poll", False)),
+            archive=archive if archive != root else "",
         )
 
     def relpath(self, path: str) -> str | None:
         """``path`` relative to the root, or None when outside it (or in a subfolder
         that is not watched)."""
+        if self.archive and (path == self.archive
+                             or path.startswith(self.archive.rstrip(os.sep) + os.sep)):
+            return None  # a file already moved to on_success: move_to
         rel = os.path.relpath(path, self.root)
         if rel.startswith(os.pardir + os.sep) or rel == os.pardir or os.path.isabs(rel):
             return None
@@ -146,8 +162,8 @@ class FileRules:
             for entry in entries:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if self.recursive and not (self.ignore_hidden
-                                                   and entry.name.startswith(".")):
+                        if self.recursive and entry.path != self.archive and not (
+                                self.ignore_hidden and entry.name.startswith(".")):
                             stack.append(entry.path)
                         continue
                     fact = self.fact(entry.path)
@@ -165,6 +181,7 @@ class FileRules:
             base = f"sha256:{_sha256(fact.path)}"
         else:
             base = f"{key_name(fact.relpath)}:{fact.size}:{fact.mtime_ns}"
+        # key_name never starts a name with a generation prefix: one key per generation
         return base if generation <= 1 else f"g{generation}/{base}"
 
 

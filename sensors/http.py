@@ -71,7 +71,15 @@ class HttpPoller:
                                    follow_redirects=False)
         from .http_deadline import install
 
-        install(self.client)
+        if not install(self.client) and transport is None:  # httpx's internals moved
+            from lockgate.logs import get_logger
+
+            get_logger("http_sensor", sensor=sensor.name).warning(
+                "http_deadline_not_enforced",
+                detail="this httpx has no connection pool where lockgate can hold the "
+                "poll's deadline; each read still times out after timeout, but a server "
+                "that drips its answer can hold a poll longer than deadline",
+            )
 
     def close(self) -> None:
         self.client.close()

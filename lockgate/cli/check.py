@@ -23,7 +23,8 @@ def check(config: common.ConfigOpt = None, json: common.JsonOpt = False,
     from rich.text import Text
 
     defs = common.load(config)
-    report: dict[str, Any] = {**summarize(defs), "settings": dict(defs.settings),
+    report: dict[str, Any] = {**summarize(defs, show_secrets=show_secrets),
+                              "settings": dict(defs.settings),
                               "sources": dict(defs.setting_sources)}
     report = common.redacted(report, show_secrets)
     warnings = find_warnings(defs)
@@ -36,12 +37,13 @@ def check(config: common.ConfigOpt = None, json: common.JsonOpt = False,
     _print_tables(defs, report)
 
 
-def summarize(defs: Definitions) -> dict[str, list[dict[str, Any]]]:
+def summarize(defs: Definitions, *, show_secrets: bool = False
+              ) -> dict[str, list[dict[str, Any]]]:
     return {
         "jobs": [_job(job) for job in defs.jobs.values()],
         "assets": [_asset(asset) for asset in defs.assets.values()],
         "schedules": [_schedule(s) for s in defs.schedules.values()],
-        "sensors": [_sensor(s) for s in defs.sensors.values()],
+        "sensors": [_sensor(s, show_secrets) for s in defs.sensors.values()],
     }
 
 
@@ -101,7 +103,7 @@ def _schedule(s: Schedule) -> dict[str, Any]:
     }
 
 
-def _sensor(s: Sensor) -> dict[str, Any]:
+def _sensor(s: Sensor, show_secrets: bool = False) -> dict[str, Any]:
     from lockgate.sensors.http_fetch import redacted_options
 
     return {
@@ -109,7 +111,7 @@ def _sensor(s: Sensor) -> dict[str, Any]:
         "kind": s.kind,
         "target": s.target,
         "interval": s.interval.total_seconds(),
-        "options": redacted_options(s.options),
+        "options": dict(s.options) if show_secrets else redacted_options(s.options),
         "source": s.source,
     }
 
@@ -146,7 +148,6 @@ def find_warnings(defs: Definitions) -> list[str]:
 
 
 def _print_tables(defs: Definitions, report: dict[str, Any]) -> None:
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -165,7 +166,7 @@ def _print_tables(defs: Definitions, report: dict[str, Any]) -> None:
         for column in columns:
             table.add_column(column)
         for row in rows:
-            table.add_row(*(escape(_cell(row, c)) for c in columns))
+            table.add_row(*(_cell(row, c) for c in columns))  # plain text: no markup
         out.print(table)
     from_env = [f"{key} ({where[4:]})" for key, where in defs.setting_sources.items()
                 if where.startswith("env ")]

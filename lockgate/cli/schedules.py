@@ -154,7 +154,6 @@ def ticks(
     if json:
         common.print_json(items)
         return
-    from rich.markup import escape
     from rich.table import Table
 
     table = Table()
@@ -168,5 +167,5 @@ def ticks(
         table.add_row(str(t["id"]), t["scheduled_for"].strftime("%Y-%m-%d %H:%M:%SZ")
                       if t["scheduled_for"] else "-",
                       t["started_at"].strftime("%Y-%m-%d %H:%M:%SZ"), t["status"],
-                      ", ".join(map(str, t["run_ids"])) or "-", escape(why))
+                      ", ".join(map(str, t["run_ids"])) or "-", why)  # plain text
     common.console().print(table)

@@ -81,8 +81,10 @@ Zone = Annotated[str, BeforeValidator(_zone)]
 Cron = Annotated[str, BeforeValidator(_cron)]
 LocalDateTime = Annotated[dt.datetime, BeforeValidator(_local)]
 Int = Annotated[int, BeforeValidator(_not_bool)]
-PositiveInt = Annotated[int, BeforeValidator(_not_bool), Field(gt=0)]
-NonNegativeInt = Annotated[int, BeforeValidator(_not_bool), Field(ge=0)]
+# Counts fit a 32-bit column (PostgreSQL INTEGER) and every SQLite or timer computation.
+MAX_COUNT = 2**31 - 1
+PositiveInt = Annotated[int, BeforeValidator(_not_bool), Field(gt=0, le=MAX_COUNT)]
+NonNegativeInt = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=MAX_COUNT)]
 EnvValue = Annotated[str, BeforeValidator(_env_value)]
 
 

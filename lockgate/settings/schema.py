@@ -107,6 +107,15 @@ class JobModel(Model):
             return [str(v) for v in value]
         return value
 
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not name or "=" in name or "\0" in name:
+                raise ValueError(f"{name!r} cannot name an environment variable (no '=', "
+                                 "no NUL, not empty); use letters, digits and _, e.g. API_URL")
+        return value
+
     @field_validator("python")
     @classmethod
     def _python_ref(cls, value: str | None) -> str | None:
@@ -146,6 +155,14 @@ class JobModel(Model):
 
             script = self.command if isinstance(self.command, str) else " ".join(self.command)
             problem = shell_template_problem(script)
+            if problem:
+                raise KeyProblem("command", problem, self.command)
+        if not self.shell and isinstance(self.command, list):
+            from lockgate.shell import shell_template_problem
+            from lockgate.shell_words import script_argument
+
+            at = script_argument(self.command)
+            problem = shell_template_problem(self.command[at]) if at is not None else None
             if problem:
                 raise KeyProblem("command", problem, self.command)
         if isinstance(self.command, list) and not self.command:

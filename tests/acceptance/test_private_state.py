@@ -79,3 +79,30 @@ def test_a_file_created_private_is_0600_even_under_a_permissive_umask(tmp_path: 
     finally:
         os.umask(old)
     assert mode(tmp_path / "f.log") == 0o600 and mode(tmp_path / "d") == 0o700
+
+
+def test_under_umask_000_every_path_lockgate_creates_is_private(
+    tmp_path: Path, daemons: Daemons
+) -> None:
+    url = f"sqlite:///{tmp_path / 'var' / 'db' / 'lockgate.db'}"
+    config = write_config(tmp_path, url=url, jobs={"hello": {"command": ["echo", "hi"]}})
+    before = set(tmp_path.rglob("*"))
+    old = os.umask(0)
+    try:
+        d = daemons.start(config)
+        queued = lockgate("--config", str(config), "trigger", "hello")
+        assert queued.returncode == 0, queued.stderr
+        wait_for(lambda: [r for r in runs(url) if r["status"] == "succeeded"], what="the run")
+        for args in (["runs", "list"], ["sensors", "list"], ["check"]):
+            lockgate("--config", str(config), *args)
+        created = sorted(set(tmp_path.rglob("*")) - before)
+        wrong = [
+            (str(p.relative_to(tmp_path)), oct(mode(p)))
+            for p in created
+            if mode(p) != (0o700 if p.is_dir() else 0o600)
+        ]
+        d.kill()
+    finally:
+        os.umask(old)
+    assert {p.name for p in created} >= {"state", "lockgate.db", "lockgate.db.daemon-lock"}
+    assert not wrong, wrong

@@ -493,3 +493,20 @@ def test_the_daemon_waits_out_retry_after_and_logs_it(
         assert after[1]["started_at"] >= after[0]["finished_at"] + dt.timedelta(seconds=4)
     finally:
         home.close()
+
+
+def test_the_url_query_params_and_cursor_param_are_all_sent(
+    servers: tuple[Hostile, Hostile],
+) -> None:
+    home, _ = servers
+    home.answer = lambda h: _json(h, {"items": [{"id": 7}], "last": 7})
+    p = poller(
+        home.url + "/items?api_key=K&a=1",
+        params={"b": "2"},
+        cursor="last",
+        cursor_param="since",
+    )
+    first = p.evaluate(None)
+    p.evaluate(first.cursor)
+    assert home.requests[0]["query"] == {"api_key": "K", "a": "1", "b": "2"}
+    assert home.requests[1]["query"] == {"api_key": "K", "a": "1", "b": "2", "since": "7"}

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -70,3 +71,21 @@ def test_any_value_anywhere_gives_definitions_or_a_config_error(
     except ConfigError as err:
         assert err.file == str(file)
         assert err.message and "Traceback" not in str(err)
+
+
+def test_a_huge_count_is_a_config_error_naming_the_line_and_the_limit(tmp_path: Path) -> None:
+    for key, value in (("retries", "9" * 30), ("max_concurrent", "9" * 20)):
+        path = tmp_path / "lockgate.yaml"
+        path.write_text(f'jobs:\n  a:\n    command: ["true"]\n    {key}: {value}\n')
+        with pytest.raises(ConfigError) as info:
+            load_definitions(path)
+        message = str(info.value)
+        assert "lockgate.yaml:4" in message and "at most 2147483647" in message, message
+
+
+def test_an_environment_name_no_process_can_have_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "lockgate.yaml"
+    path.write_text('jobs:\n  a:\n    command: ["true"]\n    env:\n      "A=B": x\n')
+    with pytest.raises(ConfigError) as info:
+        load_definitions(path)
+    assert "lockgate.yaml:" in str(info.value) and "'A=B'" in str(info.value)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lockgate.definitions import Sensor
-from lockgate.sensors.files import FileRules, key_name
+from lockgate.sensors.files import FileFact, FileRules, key_name
 
 SAME_MTIME_NS = 1_700_000_000_123_456_789
 
@@ -66,3 +66,47 @@ names = st.lists(
 def test_key_names_are_injective_over_byte_names(a: bytes, b: bytes) -> None:
     if a != b:
         assert key_name(os.fsdecode(a)) != key_name(os.fsdecode(b))
+
+
+def test_a_folder_named_like_a_generation_does_not_spell_a_later_generations_key(
+    tmp_path: Path,
+) -> None:
+    sensor = Sensor(
+        name="drop", kind="file", target="work", options={"path": "in", "recursive": True}
+    )
+    r = FileRules.of(sensor, str(tmp_path))
+    (tmp_path / "in" / "g2").mkdir(parents=True)
+    drop(tmp_path / "in", b"x.csv")
+    drop(tmp_path / "in", b"g2/x.csv")
+    facts = {f.relpath: f for f in r.scan()}
+    first = r.key(facts["g2/x.csv"], 1)
+    second = r.key(facts["x.csv"], 2)
+    assert first != second
+    assert r.key(facts["x.csv"], 1) == f"x.csv:5:{SAME_MTIME_NS}"  # ordinary names keep keys
+    assert second == f"g2/x.csv:5:{SAME_MTIME_NS}"
+
+
+def _full_key(generation: int, name: bytes, size: int, mtime_ns: int) -> str:
+    rules_ = FileRules.of(
+        Sensor(name="d", kind="file", target="w", options={"path": "/in", "recursive": True}),
+        "/",
+    )
+    fact = FileFact(
+        path="/in/" + os.fsdecode(name), relpath=os.fsdecode(name), size=size, mtime_ns=mtime_ns
+    )
+    return rules_.key(fact, generation)
+
+
+generated = st.tuples(
+    st.integers(1, 12),
+    st.one_of(names, names.map(lambda n: b"g" + n), st.sampled_from([b"g2/x", b"g12/g2/x"])),
+    st.integers(0, 20),
+    st.integers(0, 20),
+)
+
+
+@given(generated, generated)
+@example((1, b"g2/x", 0, 0), (2, b"x", 0, 0))
+def test_run_keys_are_injective_across_generations(a: tuple, b: tuple) -> None:
+    if a != b:
+        assert _full_key(*a) != _full_key(*b)

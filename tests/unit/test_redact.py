@@ -111,3 +111,10 @@ def test_values_interpolated_into_secret_places_are_hidden_wherever_they_appear(
             assert value in text  # interpolated into ordinary places: not a secret
         else:
             assert value not in text, name
+
+
+def test_a_remembered_secret_is_hidden_percent_encoded_too() -> None:
+    redact.remember_secret("p@ss w/rd+1")
+    for shown in ("p%40ss%20w%2Frd%2B1", "p%40ss%20w/rd%2B1", "p%40ss+w%2Frd%2B1"):
+        text = redact_text(f"GET https://h.example/v1/{shown}/items failed")
+        assert "ss" not in text.replace("https", "") and REDACTED in text, text

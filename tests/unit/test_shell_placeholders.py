@@ -156,3 +156,100 @@ def test_check_refuses_a_shell_command_whose_placeholder_cannot_stand(tmp_path: 
 def test_a_hash_right_after_a_placeholder_is_part_of_the_word(tmp_path: Path) -> None:
     out = run_script(tmp_path, "printf '[%s]' {file.path}#\"{file.name}\"", "a b")
     assert out == b"[a b#a b]"
+
+
+# Commands that parse an argument as shell code again: the value still never runs.
+REPARSED = [
+    ("eval printf \"'[%s]'\" {file.path}", "[{v}]"),
+    ("eval \"printf '[%s]' {file.path}\"", "[{v}]"),
+    ('eval "printf \'[%s]\' \\"{file.path}\\""', "[{v}]"),
+    ("eval 'printf \"[%s]\" {file.path}'", "[{v}]"),
+    ('eval \'printf "[%s]" "{file.path}"\'', "[{v}]"),
+    ("x=1 eval \"printf '[%s]' {file.path}\"", "[{v}]"),
+    ("if true; then eval \"printf '[%s]' {file.path}\"; fi", "[{v}]"),
+    ("sh -c \"printf '[%s]' {file.path}\"", "[{v}]"),
+    ('sh -e -c \'printf "[%s]" "{file.path}"\'', "[{v}]"),
+    ("/bin/sh -c 'printf \"[%s]\" {file.path}'", "[{v}]"),
+    ('sh -c \'printf "[%s]" "$1"\' sh {file.path}', "[{v}]"),
+    ("sh <<EOF\nprintf '[%s]' {file.path}\nEOF", "[{v}]"),
+]
+
+
+@pytest.mark.parametrize("script,shows", REPARSED)
+@pytest.mark.parametrize("value", NASTY)
+def test_a_value_in_an_argument_the_shell_parses_again_never_runs(
+    tmp_path: Path, script: str, shows: str, value: str
+) -> None:
+    out = run_script(tmp_path, script, value)
+    assert out == os.fsencode(shows.replace("{v}", value))
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'eval "$(printf %s {file.path})"',
+        "eval `printf %s {file.path}`",
+        "sh -c \"$(printf %s '{file.path}')\"",
+        'eval "${{UNSET:-{file.path}}}"',
+    ],
+)
+def test_a_placeholder_whose_output_the_shell_parses_again_is_refused(
+    tmp_path: Path, script: str
+) -> None:
+    problem = shell_template_problem(script)
+    assert problem is not None and "parses again" in problem
+    context = RunContext(run_id=1, trigger={"file": {"path": "$(touch PWNED)"}})
+    with pytest.raises(LaunchError, match="parses again"):
+        LocalLauncher(state_dir=tmp_path).command_for(shell_job(script), context)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("sh", "-c", "printf '[%s]' {file.path}"),
+        ("/bin/sh", "-ec", "printf '[%s]' \"{file.path}\""),
+        ("env", "A=1", "sh", "-c", "printf '[%s]' '{file.path}'"),
+    ],
+)
+@pytest.mark.parametrize("value", NASTY)
+def test_an_argv_command_running_a_shell_script_gets_its_values_as_variables(
+    tmp_path: Path, command: tuple[str, ...], value: str
+) -> None:
+    context = RunContext(run_id=1, trigger={"file": {"path": value}})
+    job = Job(name="j", command=command, shell=False)
+    argv, env = LocalLauncher(state_dir=tmp_path).command_for(job, context)
+    done = subprocess.run(
+        argv, cwd=tmp_path, env={"PATH": os.defpath, **env}, capture_output=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == os.fsencode(f"[{value}]")
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_an_argv_shell_script_argument_after_the_script_stays_a_plain_value(
+    tmp_path: Path,
+) -> None:
+    context = RunContext(run_id=1, trigger={"file": {"path": "$(touch PWNED)"}})
+    job = Job(name="j", command=("sh", "-c", 'printf "[%s]" "$1"', "sh", "{file.path}"))
+    argv, env = LocalLauncher(state_dir=tmp_path).command_for(job, context)
+    assert argv[-1] == "$(touch PWNED)" and env == {}
+    out = subprocess.run(argv, cwd=tmp_path, env={"PATH": os.defpath}, capture_output=True)
+    assert out.stdout == b"[$(touch PWNED)]" and not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'eval "eval \\"printf %s {file.path}\\""',
+        "sh -c 'sh -c \"printf %s {file.path}\"'",
+        "eval \"/bin/sh -c 'printf %s {file.path}'\"",
+        'sh <<EOF\neval "printf %s {file.path}"\nEOF',
+    ],
+)
+def test_a_placeholder_parsed_by_two_nested_parsers_is_refused(tmp_path: Path, script: str) -> None:
+    problem = shell_template_problem(script)
+    assert problem is not None and "eval or a shell again" in problem
+    context = RunContext(run_id=1, trigger={"file": {"path": "$(touch PWNED)"}})
+    with pytest.raises(LaunchError, match="again"):
+        LocalLauncher(state_dir=tmp_path).command_for(shell_job(script), context)

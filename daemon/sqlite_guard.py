@@ -64,7 +64,7 @@ class SqliteDaemonLock:
                 f"another lockgate daemon ({other or 'unknown'}) already runs on the SQLite "
                 f"store {database}; SQLite serves one daemon. Stop that daemon first, or "
                 "move storage.url (LOCKGATE_STORAGE_URL) to PostgreSQL, e.g. "
-                "postgresql+psycopg://user:password@host/db, to run several daemons "
+                "postgresql+psycopg://user@host/db, to run several daemons "
                 "that share the work"
             ) from None
         except BaseException:

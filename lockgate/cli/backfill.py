@@ -173,11 +173,11 @@ def _print_plan(plan: Any, *, json: bool) -> None:
         return
     out = common.console()
     out.print(f"dry run: {summary['partitions']} partitions in {summary['runs']} runs "
-              "(nothing written)")
+              "(nothing written)", soft_wrap=True)
     for item in summary["assets"]:
         span = f"{item['first']} .. {item['last']}" if item["first"] else "-"
         out.print(f"  {item['asset']}: {item['partitions']} partitions ({span}), "
-                  f"{item['runs']} runs")
+                  f"{item['runs']} runs", soft_wrap=True)
     _print_skipped(summary["skipped"])
 
 
@@ -186,12 +186,14 @@ def _print_skipped(skipped: list[dict[str, Any]], *, limit: int = 20) -> None:
     if not skipped:
         return
     out = common.console()
-    out.print(f"skipped {len(skipped)} downstream partitions (upstream incomplete):")
+    out.print(f"skipped {len(skipped)} downstream partitions (upstream incomplete):",
+              soft_wrap=True)
     for item in skipped[:limit]:
         where = item["asset"] if item["key"] is None else f"{item['asset']} {item['key']}"
         ups = ", ".join(f"{n} of {name}" for name, n in item["missing_upstream"].items())
+        many = "partitions" if item["missing"] != 1 else "partition"
         out.print(f"  {where}: skipped: {item['reason']} ({item['missing']} upstream "
-                  f"partitions missing: {ups})")
+                  f"{many} missing: {ups})", soft_wrap=True)
     if len(skipped) > limit:
         out.print(f"  ... {len(skipped) - limit} more (see --json)")
 
@@ -199,12 +201,20 @@ def _print_skipped(skipped: list[dict[str, Any]], *, limit: int = 20) -> None:
 def _wait(store: Any, backfill_id: int, *, json: bool) -> bool:
     import time
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from lockgate.partitions.backfills import backfill_status
 
     done_states = ("completed", "failed", "canceled")
-    with Progress("[progress.description]{task.description}", BarColumn(),
+    # The console takes no markup, so the description column is styled, not tagged.
+    with Progress(TextColumn("{task.description}", style="progress.description",
+                             markup=False), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(),
                   console=common.err_console(), disable=json) as progress:
         task = progress.add_task(f"backfill {backfill_id}", total=None)
@@ -233,8 +243,6 @@ def _wait(store: Any, backfill_id: int, *, json: bool) -> bool:
 def list_(limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 20,
           config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
     """List backfills, newest first, with their run counts."""
-    from rich.table import Table
-
     from lockgate.partitions.backfills import list_backfills
 
     with common.reading_store(config) as store, store.read() as conn:
@@ -242,17 +250,17 @@ def list_(limit: Annotated[int, typer.Option("--limit", metavar="N", min=1)] = 2
     if json:
         common.print_json(items)
         return
-    table = Table()
-    for column in ("id", "asset", "status", "partitions", "runs", "succeeded", "failed",
-                   "open", "created"):
-        table.add_column(column)
+    rows = []
     for b in items:
         c = b["counts"]
         open_ = c["waiting"] + c["queued"] + c["starting"] + c["running"]
-        table.add_row(str(b["id"]), b["asset"], b["status"], str(b["partitions"]),
-                      str(b["runs"]), str(c["succeeded"]), str(c["failed"]), str(open_),
-                      b["created_at"].strftime("%Y-%m-%d %H:%MZ"))
-    common.console().print(table)
+        rows.append([str(b["id"]), b["asset"], b["status"], str(b["partitions"]),
+                     str(b["runs"]), str(c["succeeded"]), str(c["failed"]), str(open_),
+                     b["created_at"].strftime("%Y-%m-%d %H:%MZ")])
+    out = common.console()
+    out.print(common.fit_table(
+        ("id", "asset", "status", "partitions", "runs", "succeeded", "failed", "open",
+         "created"), rows, fold=("asset",), split=("created",), width=out.width))
 
 
 @app.command("status")

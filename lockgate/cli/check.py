@@ -164,7 +164,7 @@ def _print_tables(defs: Definitions, report: dict[str, Any]) -> None:
             continue
         table = Table(title=f"{title} ({len(rows)})", title_justify="left")
         for column in columns:
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for row in rows:
             table.add_row(*(_cell(row, c) for c in columns))  # plain text: no markup
         out.print(table)

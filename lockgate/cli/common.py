@@ -27,6 +27,7 @@ __all__ = [
     "ShowSecretsOpt",
     "console",
     "err_console",
+    "fit_table",
     "load",
     "open_read_store",
     "open_store",
@@ -251,3 +252,35 @@ def err_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, markup=False)
+
+
+def fit_table(columns: tuple[str, ...], rows: list[list[Any]], *, fold: tuple[str, ...] = (),
+              split: tuple[str, ...] = (), width: int) -> Any:
+    """A table of ``rows`` (text or rich Text) that fits ``width`` columns (80 included).
+
+    Columns are set apart by one space. Cells stay whole (no ellipsis) except in the
+    ``fold`` columns (names), which fold onto more lines; when the table is wider than
+    ``width``, the ``split`` columns (times) break at their first space or ``T``.
+    """
+    from rich.table import Table
+
+    def size(cell: Any) -> int:
+        return len(getattr(cell, "plain", cell))
+
+    widest = [max([len(c), *(size(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    if sum(widest) + len(columns) - 1 > width:
+        for i, column in enumerate(columns):
+            if column not in split:
+                continue
+            for row in rows:
+                if isinstance(row[i], str):
+                    cut = min((p for p in (row[i].find(" "), row[i].find("T")) if p > 0),
+                              default=-1)
+                    if cut > 0:
+                        row[i] = row[i][:cut] + "\n" + row[i][cut:].lstrip(" T")
+    table = Table(box=None, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column not in fold)
+    for row in rows:
+        table.add_row(*row)
+    return table

@@ -67,7 +67,13 @@ def health(
         code, body = exc.code, exc.read()
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        common.err_console().print(f"unhealthy: no answer from {target} ({reason})")
+        common.err_console().print(f"unhealthy: no answer from {target} ({reason})",
+                                   soft_wrap=True)
+        if json:
+            common.print_json({"status": "unhealthy",
+                               "error": f"no answer from {target} ({reason})",
+                               "fix": "start the daemon (`lockgate daemon`), or give its "
+                                      "address with --url"})
         raise typer.Exit(1) from None
     try:
         data = jsonlib.loads(body)

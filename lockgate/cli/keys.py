@@ -33,11 +33,15 @@ def show(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
     finally:
         store.close()
     note = origins.unknown_origin(defs, origin) if entry is None else None
-    if json:
+    if entry is None:
+        message = f"key {key!r} of origin {origin!r} is not spent"
+        common.err_console().print(message + (f"; {note}" if note else ""), soft_wrap=True)
+        if json:
+            common.print_json({"error": message,
+                               "fix": note or "list the runs of that origin with "
+                                              f"`lockgate runs list --origin {origin}`"})
+    elif json:
         common.print_json(entry)
-    elif entry is None:
-        common.err_console().print(f"key {key!r} of origin {origin!r} is not spent"
-                                   + (f"; {note}" if note else ""), soft_wrap=True)
     else:
         common.console().print(
             f"{origin} {key!r} -> run {entry['run_id']} ({entry['run_status']}), "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -141,7 +141,28 @@ def _split(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, ConfigError) and exc.hint:
         return exc.render().split("\n  fix: ")[0], exc.hint
     error, sep, fix = str(exc).partition("; ")
-    return error, (fix if sep else None)
+    return error, (fix if sep else f"see `{_command_path(sys.argv[1:])} --help`")
+
+
+def _command_path(args: list[str]) -> str:
+    """``lockgate sensors cursor`` for ``-c x.yaml sensors cursor NAME --set V``."""
+    import typer.main
+
+    command: Any = typer.main.get_command(app)
+    words = ["lockgate"]
+    rest = iter(args)
+    for arg in rest:
+        if arg in ("-c", "--config", "--log-format"):
+            next(rest, None)
+            continue
+        sub = getattr(command, "commands", {}).get(arg)
+        if arg.startswith("-") or sub is None:
+            if not arg.startswith("-"):
+                break
+            continue
+        command = sub
+        words.append(arg)
+    return " ".join(words)
 
 
 def _report_unexpected(exc: BaseException) -> None:

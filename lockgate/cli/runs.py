@@ -260,25 +260,22 @@ def _orphaned(defs: Definitions, found: list[Run]) -> set[int]:
 
 
 def _print_runs(found: list[Run], orphaned: set[int]) -> None:
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table()
-    for column in ("id", "target", "partition", "status", "attempt", "origin", "queued",
-                   "duration"):
-        table.add_column(column)
+    rows: list[list[Any]] = []
     for run in found:
         part = run.partition_key or ""
         if run.partition_end_key and run.partition_end_key != run.partition_key:
             part += f" .. {run.partition_end_key}"
         duration = run.to_json()["duration"]
         shown = "orphaned" if run.id in orphaned else run.status
-        table.add_row(str(run.id), run.target, part,
-                      Text(shown, style=STATUS_STYLE.get(shown, "")),
-                      str(run.attempt), run.origin,
-                      run.queued_at.strftime("%Y-%m-%d %H:%M:%SZ"),
-                      f"{duration:.1f}s" if duration is not None else "")
-    common.console().print(table)
+        rows.append([str(run.id), run.target, part, Text(shown, style=STATUS_STYLE.get(shown, "")),
+                     str(run.attempt), run.origin, run.queued_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+                     f"{duration:.1f}s" if duration is not None else ""])
+    out = common.console()
+    out.print(common.fit_table(
+        ("id", "target", "partition", "status", "attempt", "origin", "queued", "duration"),
+        rows, fold=("target", "partition", "origin"), split=("queued",), width=out.width))
 
 
 @app.command("show")
@@ -374,12 +371,25 @@ def logs(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's
                     path, offset = new, 0
         if path is not None:
             printed += _copy_from(path, offset, sys.stdout.buffer) - offset
-    if printed == 0 and run.is_finished:
+    if run.is_finished and not _job_printed(path, printed):
         which = f"attempt {attempt} of run {run_id}" if attempt else f"run {run_id}"
         common.err_console().print(f"{which} produced no output ({run.status})",
                                    soft_wrap=True)
     if follow:
         raise typer.Exit(FOLLOW_EXIT.get(run.status, 0))
+
+
+def _job_printed(path: str | None, printed: int) -> bool:
+    """Whether the log holds more than the line lockgate writes before starting the job
+    (``lockgate: run N attempt M: COMMAND``)."""
+    if path is None or printed == 0:
+        return False
+    try:
+        with open(path, "rb") as f:
+            first = f.readline()
+            return bool(f.read(1)) or not first.startswith(b"lockgate: run ")
+    except OSError:
+        return True
 
 
 def _log_path(run: Run, attempt: int | None) -> str | None:

@@ -42,15 +42,14 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
     if json:
         common.print_json(items)
         return
-    from rich.table import Table
-
-    table = Table()
-    for column in ("name", "cron", "timezone", "target", "state", "next fire (local)"):
-        table.add_column(column)
-    for i in items:
-        table.add_row(i["name"], i["cron"], i["timezone"], i["target"],
-                      "paused" if i["paused"] else "active", i["next_fire_local"] or "-")
-    common.console().print(table)
+    rows = [[i["name"], i["cron"], i["timezone"], i["target"],
+             "paused" if i["paused"] else "active", i["next_fire_local"] or "-"]
+            for i in items]
+    out = common.console()
+    out.print(common.fit_table(
+        ("name", "cron", "timezone", "target", "state", "next fire (local)"), rows,
+        fold=("name", "cron", "timezone", "target"), split=("next fire (local)",),
+        width=out.width))
 
 
 def _seen(conn: Any, name: str) -> bool:
@@ -98,7 +97,7 @@ def preview(
 
     table = Table(title=f"{name}: {s.cron} ({s.timezone}) -> {s.target}", title_justify="left")
     for column in ("local", "UTC", "partition", "note"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(r["local"], r["utc"].strftime("%Y-%m-%d %H:%M:%SZ"),
                       ", ".join(r["partitions"]) or "-", r["dst"] or r["skip_reason"] or "")
@@ -154,18 +153,18 @@ def ticks(
     if json:
         common.print_json(items)
         return
-    from rich.table import Table
-
-    table = Table()
-    for column in ("id", "scheduled for", "evaluated", "status", "runs", "reason / error"):
-        table.add_column(column)
+    rows = []
     for t in items:
         error_lines = (t["error"] or "").strip().splitlines()
         why = t["skip_reason"] or (error_lines[-1] if error_lines else "")
         if t.get("repeats", 1) > 1:  # a streak of identical skips shares one row
             why = f"{why} (x{t['repeats']} since {t['first_started_at']:%Y-%m-%d %H:%M:%SZ})"
-        table.add_row(str(t["id"]), t["scheduled_for"].strftime("%Y-%m-%d %H:%M:%SZ")
-                      if t["scheduled_for"] else "-",
-                      t["started_at"].strftime("%Y-%m-%d %H:%M:%SZ"), t["status"],
-                      ", ".join(map(str, t["run_ids"])) or "-", why)  # plain text
-    common.console().print(table)
+        rows.append([str(t["id"]), t["scheduled_for"].strftime("%Y-%m-%d %H:%M:%SZ")
+                     if t["scheduled_for"] else "-",
+                     t["started_at"].strftime("%Y-%m-%d %H:%M:%SZ"), t["status"],
+                     ", ".join(map(str, t["run_ids"])) or "-", why])
+    out = common.console()
+    out.print(common.fit_table(
+        ("id", "scheduled for", "evaluated", "status", "runs", "reason / error"), rows,
+        fold=("runs", "reason / error"), split=("scheduled for", "evaluated"),
+        width=out.width))

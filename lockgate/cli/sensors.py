@@ -41,16 +41,13 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
     if json:
         common.print_json(items)
         return
-    from rich.table import Table
-
-    table = Table()
-    for column in ("name", "kind", "target", "state", "last tick", "failures"):
-        table.add_column(column)
-    for i in items:
-        table.add_row(i["name"], i["kind"], i["target"], "paused" if i["paused"] else "active",
-                      i["last_tick_at"].strftime("%Y-%m-%d %H:%M:%SZ") if i["last_tick_at"]
-                      else "-", str(i["failures"]))
-    common.console().print(table)
+    rows = [[i["name"], i["kind"], i["target"], "paused" if i["paused"] else "active",
+             i["last_tick_at"].strftime("%Y-%m-%d %H:%M:%SZ") if i["last_tick_at"] else "-",
+             str(i["failures"])] for i in items]
+    out = common.console()
+    out.print(common.fit_table(
+        ("name", "kind", "target", "state", "last tick", "failures"), rows,
+        fold=("name", "target"), split=("last tick",), width=out.width))
 
 
 @app.command("preview")

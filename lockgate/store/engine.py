@@ -49,13 +49,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with lockgate's settings.
 
     Raises:
-        StoreError: the URL does not parse or names a driver that is not installed.
+        StoreSetupError: the URL does not parse or names a database lockgate does not
+            support (a restart cannot fix either).
+        StoreError: the URL names a driver that is not installed.
     """
     url = normalize_url(url)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StoreError(
+        raise StoreSetupError(
             f"storage url {url!r} does not parse: {exc}; write e.g. "
             "sqlite:///.lockgate/lockgate.db or postgresql://user@host/db"
         ) from None
@@ -73,9 +75,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             f"the driver for {parsed.drivername!r} is not installed ({exc.name}); "
             "install it with: pip install 'lockgate[postgres]'"
         ) from None
-    raise StoreError(
+    raise StoreSetupError(
         f"storage url {parsed.render_as_string(hide_password=True)!r}: lockgate supports "
-        "sqlite:/// and postgresql:// URLs"
+        "sqlite:/// and postgresql:// URLs; set storage.url (LOCKGATE_STORAGE_URL) to e.g. "
+        "sqlite:///.lockgate/lockgate.db or postgresql+psycopg://user@host/db"
     )
 
 

@@ -200,7 +200,8 @@ def test_downstream_partitions_partly_covered_upstream_are_listed_as_skipped(
     assert [(s["key"], s["reason"], s["missing"]) for s in plan["skipped"]] == [
         ("2024-03-29", "upstream incomplete", 1), ("2024-04-01", "upstream incomplete", 22)]
     text = project.ok("backfill", "launch", "raw_events", *span, "--dry-run")
-    assert "daily_sales 2024-03-29: skipped: upstream incomplete (1 upstream" in text
+    assert ("daily_sales 2024-03-29: skipped: upstream incomplete (1 upstream partition "
+            "missing: 1 of raw_events)\n") in text  # one line, however narrow the terminal
     assert "daily_sales 2024-04-01: skipped: upstream incomplete (22 upstream" in text
     # once the hour before the range is materialized, Berlin's 03-29 is complete
     project.ok("backfill", "launch", "raw_events", "--partitions", "2024-03-28-23:00")
@@ -262,6 +263,7 @@ def test_wait_shows_progress_and_exits_0_when_every_run_succeeded(project: Proje
                          "2024-01-08", "--wait")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "backfill 1" in result.stderr  # the progress line (stderr)
+    assert "[progress" not in result.stderr  # styled, not printed as a markup tag
     assert "completed: 8 succeeded, 0 failed, 0 canceled" in result.stdout
     as_json = project.cli("backfill", "launch", "quick", "--from", "2024-01-10", "--to",
                           "2024-01-11", "--wait", "--json")

@@ -132,6 +132,16 @@ def test_an_unsupported_database_is_a_store_error() -> None:
         Store.open("mysql://user@host/db")
 
 
+@pytest.mark.parametrize("url", ["mysql://user@host/db", "not a url"])
+def test_a_url_no_restart_can_fix_exits_with_the_setup_code(url: str) -> None:
+    from lockgate.errors import EXIT_SETUP
+
+    with pytest.raises(StoreError) as caught:
+        Store.open(url)
+    assert caught.value.exit_code == EXIT_SETUP
+    assert "storage.url" in str(caught.value) or "write e.g." in str(caught.value)
+
+
 def test_unreachable_postgres_is_a_store_error() -> None:
     store = Store.open("postgresql://lockgate@127.0.0.1:1/lockgate")
     try:

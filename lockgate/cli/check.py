@@ -22,7 +22,7 @@ def check(config: common.ConfigOpt = None, json: common.JsonOpt = False,
     """
     from rich.text import Text
 
-    defs = common.load(config)
+    defs = common.load(config, check_triggers=True)
     report: dict[str, Any] = {**summarize(defs, show_secrets=show_secrets),
                               "settings": dict(defs.settings),
                               "sources": dict(defs.setting_sources)}

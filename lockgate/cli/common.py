@@ -132,8 +132,13 @@ def redacted(value: Any, show_secrets: bool) -> Any:
     return redact_value("", value)
 
 
-def load(config: str | None) -> Definitions:
-    """The definitions of ``--config`` (the command's, else the global one)."""
+def load(config: str | None, *, check_triggers: bool = False) -> Definitions:
+    """The definitions of ``--config`` (the command's, else the global one).
+
+    ``check_triggers``: refuse schedules and sensors that cannot fill their target's
+    placeholders, as ``lockgate check`` and the daemon do. Other commands do not
+    evaluate triggers (``trigger`` checks its own run), so they work on such a config.
+    """
     from lockgate import logs
     from lockgate.settings import load_definitions
 
@@ -141,7 +146,7 @@ def load(config: str | None) -> Definitions:
         # Commands print their results on stdout; their log events go to stderr so
         # `--json` output stays parseable. The worker and daemon log to stdout.
         logs.configure_on_first_use(state.log_format, stream=sys.stderr)  # type: ignore[arg-type]
-    return load_definitions(config or state.config)
+    return load_definitions(config or state.config, check_triggers=check_triggers)
 
 
 def open_store(defs: Definitions, *, upgrade: bool = False) -> Store:

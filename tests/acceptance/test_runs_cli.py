@@ -222,3 +222,20 @@ def test_triggering_an_asset_partition_an_open_run_holds_names_that_run(
         in text and "nothing queued" in text
     other = cli_json(tmp_path, "trigger", "daily", "--partition", "2024-01-06")
     assert other["created"] is True
+
+
+def test_trigger_with_set_works_beside_a_schedule_that_cannot_fill_the_job(
+        tmp_path: Path, sqlite_url: str) -> None:
+    (tmp_path / "lockgate.yaml").write_text(json.dumps({
+        "storage": {"url": sqlite_url}, "launcher": {"state_dir": "state"},
+        "jobs": {"load_file": {"command": ["echo", "loading", "{file.path}"]}},
+        "schedules": {"nightly": {"cron": "0 2 * * *", "target": "load_file"}}}))
+    checked = cli(tmp_path, "check", code=2)
+    assert "schedules.nightly -> load_file" in checked.stderr
+    refused = cli(tmp_path, "trigger", "load_file", code=2)
+    assert "placeholder {file.path}" in refused.stderr
+    assert "--set file.path=..." in refused.stderr and "Traceback" not in refused.stderr
+    run = cli_json(tmp_path, "trigger", "load_file", "--set", "file.path=/in/a.csv")
+    assert run["created"] is True
+    cli(tmp_path, "worker", "--drain")
+    assert "loading /in/a.csv" in cli(tmp_path, "runs", "logs", str(run["id"])).stdout

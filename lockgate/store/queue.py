@@ -55,7 +55,7 @@ def start(conn: Connection, run_ids: Sequence[int], *, worker_id: str, now: dt.d
             {"run_id": r.id, "attempt": r.attempt, "worker_id": worker_id, "started_at": now,
              "status": "starting"} for r in rows
         ])
-    return rows
+    return list(rows)
 
 
 def mark_running(conn: Connection, params: Mapping[str, object]) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lockgate.runs.sql import param
@@ -10,15 +10,32 @@ from lockgate.runs.sql import param
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-__all__ = ["ACTIVE_OR_PENDING", "active_of", "count_by_status", "newest_rows", "origins",
-           "row_by_id", "targets"]
+__all__ = ["ACTIVE_OR_PENDING", "active_of", "add_deps", "count_by_status", "newest_rows",
+           "origins", "row_by_id", "targets"]
 
 # Runs that have not finished: a schedule's overlap policy looks at these.
 ACTIVE_OR_PENDING = ("waiting", "queued", "starting", "running")
 
 
+_CHUNK = 500  # ids per IN list
+
+
 def _ids(run_ids: Iterable[int]) -> str:
     return ", ".join(str(int(i)) for i in run_ids)
+
+
+def add_deps(conn: Connection, deps: Sequence[tuple[int, int]]) -> None:
+    """Make each run of ``deps`` (run id, upstream run id) wait for its upstream runs:
+    the ``run_deps`` rows, and the runs become ``waiting``."""
+    if not deps:
+        return
+    m = param(conn)
+    conn.exec_driver_sql(
+        f"INSERT INTO run_deps (run_id, upstream_run_id) VALUES ({m}, {m})", list(deps))
+    waiting = sorted({a for a, _ in deps})
+    for start in range(0, len(waiting), _CHUNK):
+        ids = _ids(waiting[start:start + _CHUNK])
+        conn.exec_driver_sql(f"UPDATE runs SET status = 'waiting' WHERE id IN ({ids})")
 
 
 def targets(conn: Connection, run_ids: Iterable[int]) -> list[tuple[int, str]]:

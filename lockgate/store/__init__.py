@@ -13,10 +13,11 @@ for what they need:
 - ``store``, ``engine``, ``direct``: the handle, engines, the raw-driver fast path
 - ``tables``, ``migrate``, ``migrations``: the schema and how it changes
 - ``runs``: reading runs; ``queue``: claiming, attempts, heartbeats, cancels
+- ``keys``: the run-key ledger and the runs it inserts
 - ``claim_lanes``: the queue read lane by lane, and which backfills hold runs back
 - ``attempts``: finished attempts; ``daemons``: the daemons' heartbeat rows
 - ``leases``: the decider lease; ``ticks``: ticks and trigger state
-- ``backfills``: backfill progress; ``partition_claims``, ``partition_states``:
+- ``backfills``: recording backfills, their progress; ``partition_claims``, ``partition_states``:
   which run holds an asset partition, and each partition's materialization state
 """
 

@@ -16,6 +16,7 @@ from lockgate.definitions import Definitions
 from lockgate.errors import StoreError
 from lockgate.settings.loader import local_path
 from lockgate.store import Store
+from lockgate.store import runs as store_runs
 
 __all__ = ["archive_succeeded_files"]
 
@@ -29,9 +30,7 @@ def archive_succeeded_files(store: Store, defs: Definitions, applied: list[Any],
         return
     try:
         with store.read() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT id, origin, trigger FROM runs WHERE id IN "
-                f"({', '.join(str(int(i)) for i in ids)})").all()
+            rows = store_runs.origins(conn, ids)
     except StoreError as exc:
         log.warning("archive_skipped", error=str(exc))
         return

@@ -54,18 +54,14 @@ class Metrics:
 
     def refresh_from_store(self, conn: Any) -> None:
         """Gauges that read the store: runs by status, queue depth, backfill progress."""
-        counts = dict(conn.exec_driver_sql(
-            "SELECT status, COUNT(*) FROM runs GROUP BY status").all())
+        from lockgate.store import backfills, runs
+
+        counts = runs.count_by_status(conn)
         for status in ("waiting", "queued", "starting", "running", "succeeded", "failed",
                        "canceled"):
             self.runs.labels(status=status).set(counts.get(status, 0))
         self.queue_depth.set(counts.get("queued", 0))
         self.backfill_progress.clear()
-        for backfill_id, total, done in conn.exec_driver_sql(
-            "SELECT b.id, COUNT(r.id), SUM(CASE WHEN r.status IN "
-            "('succeeded', 'failed', 'canceled') THEN 1 ELSE 0 END) "
-            "FROM backfills b JOIN runs r ON r.backfill_id = b.id "
-            "WHERE b.status IN ('running', 'paused') GROUP BY b.id"
-        ):
+        for backfill_id, (total, done) in backfills.open_progress(conn).items():
             self.backfill_progress.labels(backfill=str(backfill_id)).set(
-                (done or 0) / total if total else 0)
+                done / total if total else 0)

@@ -29,8 +29,8 @@ from lockgate.definitions import Catchup, Definitions, Overlap, RunRequest, Sche
 from lockgate.errors import UsageError
 from lockgate.runs.ledger import request_runs
 from lockgate.runs.queue import request_cancel
-from lockgate.runs.sql import param
 from lockgate.store import Store
+from lockgate.store import runs as store_runs
 from lockgate.time.fire_times import FireTime, fire_times, previous_fire
 from lockgate.time.iso import format_iso
 
@@ -162,11 +162,7 @@ def partition_for_tick(defs: Definitions, schedule: Schedule, instant: dt.dateti
 
 
 def _active_runs(conn: Connection, target: str, origin: str) -> list[tuple[int, str]]:
-    m = param(conn)
-    # The target narrows the search to ix_runs_target_status.
-    return [(r[0], r[1]) for r in conn.exec_driver_sql(
-        f"SELECT id, status FROM runs WHERE target = {m} AND origin = {m} AND status IN "
-        "('waiting', 'queued', 'starting', 'running') ORDER BY id", (target, origin))]
+    return store_runs.active_of(conn, target, origin)
 
 
 def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime

@@ -234,10 +234,6 @@ class SensorManager:
 
 def known(conn: Any, name: str) -> bool:
     """Whether the sensor has a state row (it ticked, or the CLI touched it)."""
-    from sqlalchemy import select
+    from lockgate.store import ticks
 
-    from lockgate.store.tables import trigger_state
-
-    return conn.execute(select(trigger_state.c.trigger).where(
-        trigger_state.c.trigger_kind == "sensor", trigger_state.c.trigger == name)
-    ).first() is not None
+    return ticks.has_state(conn, "sensor", name)

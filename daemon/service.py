@@ -398,19 +398,13 @@ class Daemon:
         self.notifier.status(self._status_line())
 
     def _heartbeat_row(self, conn: Any) -> None:
-        from sqlalchemy.dialects import postgresql, sqlite
+        from lockgate.store import daemons
 
-        from lockgate.store.tables import daemons
-
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        now = clock.now()
         _, loops = self.loops.report()
         info = json.dumps({"leader": self.leader, "loops": loops}, default=str)
-        stmt = insert(daemons).values(
-            id=self.daemon_id, hostname=socket.gethostname(), pid=os.getpid(),
-            version=__version__, started_at=self.started_at, last_beat_at=now, info=info)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=["id"], set_={"last_beat_at": now, "info": info}))
+        daemons.beat(conn, daemon_id=self.daemon_id, hostname=socket.gethostname(),
+                     pid=os.getpid(), version=__version__, started_at=self.started_at,
+                     now=clock.now(), info=info)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         healthy, loops = self.loops.report()

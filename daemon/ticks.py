@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
 from lockgate.errors import UsageError
 from lockgate.redact import redact_text
-from lockgate.store.tables import ticks, trigger_state
+from lockgate.store import ticks as store
 from lockgate.time import clock
 
 __all__ = ["TickRecord", "TriggerState", "get_state", "list_ticks", "record_sensor_tick",
@@ -52,10 +51,6 @@ class TriggerState:
     next_eval_at: dt.datetime | None
 
 
-def _insert(conn: Connection) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
-
-
 def get_state(conn: Connection, kind: str, name: str, now: dt.datetime) -> TriggerState:
     """The trigger's state, created (first seen now) when missing.
 
@@ -65,9 +60,7 @@ def get_state(conn: Connection, kind: str, name: str, now: dt.datetime) -> Trigg
     the write lock, which fails at once ("database is locked", no busy wait) when
     another connection committed since the snapshot began.
     """
-    query = select(trigger_state).where(
-        trigger_state.c.trigger_kind == kind, trigger_state.c.trigger == name)
-    row = conn.execute(query).first()
+    row = store.state_row(conn, kind, name)
     if row is None:
         from lockgate.store.engine import READ_ONLY
 
@@ -75,17 +68,12 @@ def get_state(conn: Connection, kind: str, name: str, now: dt.datetime) -> Trigg
             return TriggerState(cursor=None, paused=False, first_seen_at=now, resumed_at=None,
                                 last_tick_at=None, last_scheduled_for=None, failures=0,
                                 next_eval_at=None)
-        conn.execute(_insert(conn)(trigger_state).values(
-            trigger_kind=kind, trigger=name, paused=False, first_seen_at=now, failures=0,
-        ).on_conflict_do_nothing())
-        row = conn.execute(query).one()
-    m = row._mapping
-    return TriggerState(**{k: m[k] for k in TriggerState.__slots__})
+        row = store.create_state(conn, kind, name, now)
+    return TriggerState(**{k: row[k] for k in TriggerState.__slots__})
 
 
 def update_state(conn: Connection, kind: str, name: str, **values: Any) -> None:
-    conn.execute(update(trigger_state).where(
-        trigger_state.c.trigger_kind == kind, trigger_state.c.trigger == name).values(**values))
+    store.update_state(conn, kind, name, **values)
 
 
 def set_paused(conn: Connection, kind: str, name: str, paused: bool, now: dt.datetime) -> bool:
@@ -119,8 +107,7 @@ def record_ticks(conn: Connection, records: Sequence[TickRecord]) -> int:
         "error": _shown(r.error),
         "cursor": r.cursor, "fencing_token": r.fencing_token,
     } for r in records]
-    result = conn.execute(_insert(conn)(ticks).on_conflict_do_nothing(), rows)
-    return max(result.rowcount, 0)
+    return store.insert_ticks(conn, rows)
 
 
 def record_sensor_tick(conn: Connection, record: TickRecord) -> None:
@@ -132,21 +119,14 @@ def record_sensor_tick(conn: Connection, record: TickRecord) -> None:
     streak began. Write it last in the tick's transaction (``finished_at`` is now).
     """
     if record.status == "skipped" and not record.run_ids and record.error is None:
-        last = conn.execute(
-            select(ticks.c.id, ticks.c.status, ticks.c.skip_reason, ticks.c.cursor,
-                   ticks.c.error, ticks.c.run_count, ticks.c.started_at,
-                   ticks.c.first_started_at)
-            .where(ticks.c.trigger_kind == record.trigger_kind,
-                   ticks.c.trigger == record.trigger)
-            .order_by(ticks.c.id.desc()).limit(1)).first()
+        last = store.newest_tick(conn, record.trigger_kind, record.trigger)
         if last is not None and last.status == "skipped" and last.run_count == 0 \
                 and last.error is None and last.skip_reason == _shown(record.skip_reason) \
                 and last.cursor == record.cursor:
-            conn.execute(update(ticks).where(ticks.c.id == last.id).values(
-                repeats=ticks.c.repeats + 1,
-                first_started_at=last.first_started_at or last.started_at,
+            store.count_repeat(
+                conn, last.id, first_started_at=last.first_started_at or last.started_at,
                 started_at=record.started_at, finished_at=record.finished_at or clock.now(),
-                fencing_token=record.fencing_token))
+                fencing_token=record.fencing_token)
             return
     record_ticks(conn, [record])
 
@@ -159,13 +139,8 @@ def _shown(text: str | None) -> str | None:
 def list_ticks(conn: Connection, name: str, *, kind: str | None = None, limit: int = 20
                ) -> list[dict[str, Any]]:
     """The newest ticks of a schedule or sensor."""
-    query = select(ticks).where(ticks.c.trigger == name)
-    if kind is not None:
-        query = query.where(ticks.c.trigger_kind == kind)
-    rows = conn.execute(query.order_by(ticks.c.id.desc()).limit(limit)).all()
     out = []
-    for row in rows:
-        m = dict(row._mapping)
+    for m in store.newest_ticks(conn, name, kind=kind, limit=limit):
         m["run_ids"] = json.loads(m["run_ids"]) if m["run_ids"] else []
         m["error"], m["skip_reason"] = _shown(m["error"]), _shown(m["skip_reason"])
         out.append(m)

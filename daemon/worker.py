@@ -34,7 +34,8 @@ from lockgate.partitions.status import record_outcomes
 from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult, Limits
 from lockgate.runs.records import Run
-from lockgate.store import Store
+from lockgate.store import Store, claim_lanes
+from lockgate.store import runs as store_runs
 from lockgate.time import clock
 
 __all__ = ["FinishHook", "Worker", "WorkerStats", "new_worker_id"]
@@ -186,10 +187,7 @@ class Worker:
         for its resume, so a drain does not wait for them)."""
         try:
             with self.store.read() as conn:
-                return not conn.exec_driver_sql(
-                    "SELECT 1 FROM runs WHERE status = 'queued' AND (backfill_id IS NULL "
-                    "OR backfill_id NOT IN (SELECT id FROM backfills WHERE status = 'paused'))"
-                    " LIMIT 1").first()
+                return not claim_lanes.any_claimable(conn)
         except StoreError:
             return False
 
@@ -318,11 +316,8 @@ class Worker:
         record_outcomes(conn, self.defs, applied, now)
 
     def _policies(self, conn: Connection, run_ids: list[int]) -> dict[int, RetryPolicy]:
-        rows = conn.exec_driver_sql(
-            f"SELECT id, target FROM runs WHERE id IN ({', '.join(str(int(i)) for i in run_ids)})"
-        ).all()
         out = {}
-        for run_id, target in rows:
+        for run_id, target in store_runs.targets(conn, run_ids):
             if self.defs.has_target(target):
                 out[run_id] = self.defs.target_job(target).retries
         return out

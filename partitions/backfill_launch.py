@@ -19,13 +19,12 @@ from typing import Any
 from lockgate.definitions import Definitions
 from lockgate.errors import UsageError
 from lockgate.runs.keyed import queue_keyed_runs
-from lockgate.runs.sql import db_time, param
+from lockgate.store import backfills
+from lockgate.store import runs as store_runs
 
 from .backfill_plan import BackfillPlan
 
 __all__ = ["launch_backfill"]
-
-_CHUNK = 500
 
 
 def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
@@ -36,14 +35,10 @@ def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
     if not plan.run_count:
         raise UsageError("nothing to backfill: the selection has no partitions "
                          "(after --missing-only/--failed-only, if given)")
-    m = param(conn)
-    backfill_id = conn.exec_driver_sql(
-        "INSERT INTO backfills (asset, status, selection, chunk, max_concurrent, priority, "
-        "partition_count, run_count, created_at, updated_at) VALUES "
-        f"({m}, 'running', {m}, {m}, {m}, {m}, {m}, {m}, {m}, {m}) RETURNING id",
-        (plan.asset, json.dumps(plan.summary()), plan.selection.chunk, max_concurrent,
-         priority, plan.partition_count, plan.run_count, db_time(conn, now),
-         db_time(conn, now))).scalar_one()
+    backfill_id = backfills.create(
+        conn, asset=plan.asset, selection=json.dumps(plan.summary()),
+        chunk=plan.selection.chunk, max_concurrent=max_concurrent, priority=priority,
+        partition_count=plan.partition_count, run_count=plan.run_count, now=now)
     origin = f"backfill:{backfill_id}"
     own: list[tuple[int, ...]] = []  # per planned run, the runs this backfill created
     carriers: list[tuple[int, ...]] = []  # and every run that materializes its partitions
@@ -69,14 +64,7 @@ def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
                    for run_id in own[group.start + i] for u in ups for up in carriers[u]})
     runs = sum(len(o) for o in own)
     if runs != plan.run_count:  # some partitions went to open runs of other origins
-        conn.exec_driver_sql(f"UPDATE backfills SET run_count = {m} WHERE id = {m}",
-                             (runs, backfill_id))
-    if deps:
-        conn.exec_driver_sql(
-            f"INSERT INTO run_deps (run_id, upstream_run_id) VALUES ({m}, {m})", deps)
-        waiting = sorted({a for a, _ in deps})
-        for start in range(0, len(waiting), _CHUNK):
-            ids_sql = ", ".join(str(int(i)) for i in waiting[start:start + _CHUNK])
-            conn.exec_driver_sql(f"UPDATE runs SET status = 'waiting' WHERE id IN ({ids_sql})")
+        backfills.set_run_count(conn, backfill_id, runs)
+    store_runs.add_deps(conn, deps)
     return {"backfill_id": backfill_id, "partitions": plan.partition_count,
             "runs": runs, "skipped": [item.to_json() for item in plan.skipped]}

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import UNPARTITIONED_KEY, Definitions
-from lockgate.runs.sql import db_time, param, parse_db_time
+from lockgate.runs.sql import db_time, parse_db_time
+from lockgate.store import partition_states
 from lockgate.time.iso import format_iso
 
 from .base import PartitionSet
@@ -41,7 +42,6 @@ __all__ = [
 
 MATERIALIZED, FAILED, IN_PROGRESS, MISSING = "materialized", "failed", "in_progress", "missing"
 STATUSES = (MATERIALIZED, FAILED, IN_PROGRESS, MISSING)
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ def record_outcomes(conn: Connection, defs: Definitions,
         return
     values: list[tuple[str, str, str, int, Any]] = []
     stamp = db_time(conn, now)
-    for run_id, target, first, last in _runs(conn, list(finals)):
+    for run_id, target, first, last in partition_states.run_spans(conn, list(finals)):
         asset = defs.assets.get(target)
         if asset is None:
             continue
@@ -90,24 +90,7 @@ def record_outcomes(conn: Connection, defs: Definitions,
 
 def upsert_states(conn: Connection, values: Sequence[tuple[str, str, str, int, Any]]) -> None:
     """Write (asset, key, status, run_id, updated_at) rows, replacing what was there."""
-    mark = param(conn)
-    conn.exec_driver_sql(
-        "INSERT INTO partition_status (asset, partition_key, status, run_id, updated_at) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
-        "ON CONFLICT (asset, partition_key) DO UPDATE SET status = excluded.status, "
-        "run_id = excluded.run_id, updated_at = excluded.updated_at",
-        list(values),
-    )
-
-
-def _runs(conn: Connection, run_ids: list[int]) -> list[tuple[int, str, str | None, str | None]]:
-    out: list[Any] = []
-    for start in range(0, len(run_ids), _CHUNK):
-        chunk = run_ids[start:start + _CHUNK]
-        out.extend(conn.exec_driver_sql(
-            "SELECT id, target, partition_key, partition_end_key FROM runs "
-            f"WHERE id IN ({', '.join(str(int(i)) for i in chunk)})").all())
-    return out
+    partition_states.upsert(conn, values)
 
 
 def _covered(pset: PartitionSet, first: str, last: str | None, now: dt.datetime) -> list[str]:
@@ -160,20 +143,15 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
     ``conn`` may be a SQLAlchemy connection or a :mod:`lockgate.store.direct`
     connection (only ``exec_driver_sql`` is used).
     """
-    mark = param(conn)
     running = in_progress(conn, asset, pset, now)
     if not details:
-        status_of = dict(conn.exec_driver_sql(
-            f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}",
-            (asset,)).all())
+        status_of = partition_states.stored_statuses(conn, asset)
         status_of.update(dict.fromkeys(running, IN_PROGRESS))
         get = status_of.get
         return StatusColumns(keys=keys, statuses=[get(k, MISSING) for k in keys],
                              run_ids=[], updated=[])
     stored = {key: (status, run_id, updated) for key, status, run_id, updated in
-              conn.exec_driver_sql(
-                  "SELECT partition_key, status, run_id, updated_at FROM partition_status "
-                  f"WHERE asset = {mark}", (asset,)).all()}
+              partition_states.stored_rows(conn, asset)}
     missing = (MISSING, None, None)
     statuses: list[str] = []
     run_ids: list[int | None] = []
@@ -201,10 +179,8 @@ def in_progress(conn: Any, asset: str, pset: PartitionSet, now: dt.datetime) -> 
     The one statement of the rule: a run holds each partition from its ``partition_key``
     through its ``partition_end_key``, so a chunked run holds its whole range.
     """
-    from lockgate.store.partition_states import active_partition_runs
-
     out: dict[str, int] = {}
-    for run_id, first, last in active_partition_runs(conn, asset):
+    for run_id, first, last in partition_states.active_partition_runs(conn, asset):
         for key in _covered(pset, first, last, now):
             out[key] = run_id
     return out

@@ -53,13 +53,9 @@ def list_(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None
 
 
 def _seen(conn: Any, name: str) -> bool:
-    from sqlalchemy import select
+    from lockgate.store import ticks
 
-    from lockgate.store.tables import trigger_state
-
-    return conn.execute(select(trigger_state.c.trigger).where(
-        trigger_state.c.trigger_kind == "schedule", trigger_state.c.trigger == name)
-    ).first() is not None
+    return ticks.has_state(conn, "schedule", name)
 
 
 @app.command("preview")

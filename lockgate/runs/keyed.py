@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Definitions
 from lockgate.runs.claims import claim_runs, partitions_of
-from lockgate.runs.ledger import _existing, _insert_keys, _reserve_ids
-from lockgate.runs.sql import db_time, param, sql_literal
+from lockgate.runs.sql import db_time
+from lockgate.store import keys as store_keys
 from lockgate.store.partition_claims import reassign_claims
 
 if TYPE_CHECKING:
@@ -55,13 +55,13 @@ def queue_keyed_runs(
     if not run_keys:
         return KeyedRuns(ids=[], own=[], carriers=[])
     job = defs.target_job(target)
-    ids = _reserve_ids(conn, len(run_keys))
+    ids = store_keys.reserve_ids(conn, len(run_keys))
     key_ids = dict(zip(run_keys, ids, strict=True))
     if len(key_ids) != len(run_keys):
         raise ValueError("queue_keyed_runs needs distinct run keys")
-    created = _insert_keys(conn, origin, key_ids, now)
+    created = store_keys.insert_keys(conn, origin, key_ids, now)
     if len(created) != len(run_keys):
-        for key, run_id, _status in _existing(
+        for key, run_id, _status in store_keys.spent(
             conn, origin, [k for k in run_keys if k not in created]
         ):
             key_ids[key] = run_id
@@ -78,19 +78,13 @@ def queue_keyed_runs(
     own: dict[int, tuple[int, ...]] = {row[0]: (row[0],) for row in rows}
     carriers = dict(own)
     rows = _claim(conn, defs, target, rows, own, carriers, max(ids), now)
-    mark = param(conn)
     for key in created:  # an absorbed key names the run that holds its first partition
         run_id = key_ids[key]
         if not own[run_id]:
             holder = carriers[run_id][0]
-            conn.exec_driver_sql(
-                f"UPDATE run_keys SET run_id = {mark} WHERE origin = {mark} "
-                f"AND run_key = {mark} AND run_id = {mark}",
-                (holder, origin, key, run_id),
-            )
+            store_keys.move_key(conn, origin, key, run_id, holder)
             key_ids[key] = holder
-    # The columns that are the same for every run go into the statement as literals:
-    # binding 19 parameters per row costs twice the insert itself.
+    # The columns that are the same for every run go into the statement as literals.
     constant = {
         "target": target,
         "job": job.name,
@@ -105,12 +99,7 @@ def queue_keyed_runs(
     }
     varying = ("id", "run_key", "partition_key", "partition_end_key", "partition_count")
     if rows:
-        conn.exec_driver_sql(
-            f"INSERT INTO runs ({', '.join((*varying, *constant))}) VALUES "
-            f"({', '.join([mark] * len(varying))}, "
-            f"{', '.join(sql_literal(conn, v) for v in constant.values())})",
-            rows,
-        )
+        store_keys.insert_constant_runs(conn, varying, rows, constant)
     spent = [key not in created for key in run_keys]
     return KeyedRuns(
         ids=[key_ids[key] for key in run_keys],
@@ -155,7 +144,9 @@ def _claim(
     if not claimed:
         return rows
     extra = iter(
-        _reserve_ids(conn, sum(max(len(c.pieces) - 1, 0) for c in claimed.values()), after=reserved)
+        store_keys.reserve_ids(
+            conn, sum(max(len(c.pieces) - 1, 0) for c in claimed.values()), after=reserved
+        )
     )
     kept = []
     for row in rows:

@@ -21,15 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Definitions, KeyPolicy, RunRequest
 from lockgate.errors import UsageError, did_you_mean
-from lockgate.runs.sql import db_time, dumps, param, sql_literal
+from lockgate.runs.sql import db_time, dumps
+from lockgate.store import keys as store_keys
 from lockgate.store.partition_claims import reassign_claims
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 __all__ = ["RequestOutcome", "forget_key", "request_runs", "show_key"]
-
-_CHUNK = 500  # keys per IN (...) lookup; below SQLite's variable limit
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,10 +78,10 @@ def request_runs(
             first_of_key.setdefault(req.run_key, index)
     keys = list(first_of_key)
     unkeyed = [i for i, req in enumerate(requests) if req.run_key is None]
-    ids = _reserve_ids(conn, len(keys) + len(unkeyed))
+    ids = store_keys.reserve_ids(conn, len(keys) + len(unkeyed))
     key_ids = dict(zip(keys, ids, strict=False))
 
-    created_keys = _insert_keys(conn, origin, key_ids, now)
+    created_keys = store_keys.insert_keys(conn, origin, key_ids, now)
     outcomes: dict[str, RequestOutcome] = {}
     to_create: list[tuple[int, RunRequest, int | None]] = []  # (id, request, previous)
     # In request order, so ids ascend: inserting rows in rowid order is several times
@@ -92,11 +91,11 @@ def request_runs(
             to_create.append((key_ids[key], requests[first_of_key[key]], None))
     existing = [k for k in keys if k not in created_keys]
     if existing:
-        for key, run_id, status in _existing(conn, origin, existing):
+        for key, run_id, status in store_keys.spent(conn, origin, existing):
             req = requests[first_of_key[key]]
             rerun = (jobs[req.target].key_policy is KeyPolicy.RERUN_FAILED
                      and status in ("failed", "canceled"))
-            if rerun and _move_key(conn, origin, key, run_id, key_ids[key]):
+            if rerun and store_keys.move_key(conn, origin, key, run_id, key_ids[key]):
                 to_create.append((key_ids[key], req, run_id))
             else:
                 outcomes[key] = RequestOutcome(run_id=run_id, run_key=key, created=False)
@@ -110,7 +109,7 @@ def request_runs(
     for key, run_id in key_ids.items():
         if run_id in absorbed:
             holder = absorbed[run_id]
-            _move_key(conn, origin, key, run_id, holder)
+            store_keys.move_key(conn, origin, key, run_id, holder)
             outcomes[key] = RequestOutcome(run_id=holder, run_key=key, created=False)
         elif run_id in created_by_id:
             outcomes[key] = RequestOutcome(run_id=run_id, run_key=key, created=True,
@@ -142,7 +141,7 @@ def _claim(conn: Connection, defs: Definitions,
     if not candidates:
         return rows, {}
     claimed = claim_runs(conn, candidates)
-    extra = iter(_reserve_ids(conn, sum(max(len(c.pieces) - 1, 0)
+    extra = iter(store_keys.reserve_ids(conn, sum(max(len(c.pieces) - 1, 0)
                                         for c in claimed.values()), after=reserved))
     kept: list[tuple[int, RunRequest, int | None]] = []
     absorbed: dict[int, int] = {}
@@ -164,93 +163,12 @@ def _claim(conn: Connection, defs: Definitions,
     return kept, absorbed
 
 
-def _reserve_ids(conn: Connection, n: int, *, after: int = 0) -> list[int]:
-    """``n`` new run ids, above ``after`` (ids reserved earlier in this transaction)."""
-    if n == 0:
-        return []
-    if conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence('runs', 'id')) "
-            "FROM generate_series(1, %s)", (n,)
-        ).all()
-        return [row[0] for row in rows]
-    # SQLite: the IMMEDIATE transaction holds the write lock, so nobody else can take
-    # ids above the current maximum until this transaction ends. Runs are never
-    # deleted, so no key can name an id above it.
-    base = max(conn.exec_driver_sql("SELECT MAX(id) FROM runs").scalar() or 0, after)
-    return list(range(base + 1, base + n + 1))
-
-
-def _insert_keys(conn: Connection, origin: str, key_ids: dict[str, int],
-                 now: dt.datetime) -> set[str]:
-    """Insert the keys that are new for ``origin``; returns those that went in."""
-    if not key_ids:
-        return set()
-    stamp = db_time(conn, now)
-    if conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(
-            "INSERT INTO run_keys (origin, run_key, run_id, created_at) "
-            "SELECT %s, k, i, %s FROM unnest(%s::text[], %s::bigint[]) AS t(k, i) "
-            "ON CONFLICT DO NOTHING RETURNING run_key",
-            (origin, stamp, list(key_ids), list(key_ids.values())),
-        ).all()
-        return {row[0] for row in rows}
-    inserted = conn.exec_driver_sql(
-        "INSERT INTO run_keys (origin, run_key, run_id, created_at) VALUES "
-        f"({sql_literal(conn, origin)}, ?, ?, {sql_literal(conn, stamp)}) "
-        "ON CONFLICT DO NOTHING",
-        list(key_ids.items()),
-    ).rowcount
-    if inserted == len(key_ids):  # sqlite3 sums executemany's rowcount: every key went in
-        return set(key_ids)
-    lowest = min(key_ids.values())
-    rows = conn.exec_driver_sql(
-        "SELECT run_key FROM run_keys WHERE origin = ? AND run_id >= ?", (origin, lowest)
-    ).all()
-    return {row[0] for row in rows if row[0] in key_ids}
-
-
-def _existing(conn: Connection, origin: str, keys: list[str]) -> list[tuple[str, int, str]]:
-    """(key, run_id, status of that run) for keys already spent."""
-    mark = param(conn)
-    out: list[tuple[str, int, str]] = []
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start:start + _CHUNK]
-        rows = conn.exec_driver_sql(
-            "SELECT k.run_key, k.run_id, r.status FROM run_keys k "
-            "LEFT JOIN runs r ON r.id = k.run_id "
-            f"WHERE k.origin = {mark} AND k.run_key IN ({', '.join([mark] * len(chunk))})",
-            (origin, *chunk),
-        ).all()
-        out.extend((row[0], row[1], row[2]) for row in rows)
-    return out
-
-
-def _move_key(conn: Connection, origin: str, key: str, old: int, new: int) -> bool:
-    """Point a spent key at a new run, only if it still points at ``old``."""
-    mark = param(conn)
-    result = conn.exec_driver_sql(
-        f"UPDATE run_keys SET run_id = {mark} "
-        f"WHERE origin = {mark} AND run_key = {mark} AND run_id = {mark}",
-        (new, origin, key, old),
-    )
-    return result.rowcount == 1
-
-
-_RUN_COLUMNS = (
-    "id", "target", "job", "pool", "origin", "run_key", "partition_key", "partition_end_key",
-    "partition_count", "status", "attempt", "priority", "config", "tags", "trigger",
-    "queued_at", "cancel_requested", "previous_run_id", "backfill_id",
-)
-
-
 def _insert_runs(conn: Connection, rows: list[tuple[int, RunRequest, int | None]],
                  jobs: dict[str, Any], origin: str, now: dt.datetime,
                  backfill_id: int | None) -> None:
     if not rows:
         return
     stamp = db_time(conn, now)
-    mark = param(conn)
     values = []
     for run_id, req, previous in rows:
         job = jobs[req.target]
@@ -263,22 +181,12 @@ def _insert_runs(conn: Connection, rows: list[tuple[int, RunRequest, int | None]
             dumps(req.config), dumps(req.tags), dumps(req.trigger), stamp, False, previous,
             backfill_id,
         ))
-    conn.exec_driver_sql(
-        f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) "
-        f"VALUES ({', '.join([mark] * len(_RUN_COLUMNS))})",
-        values,
-    )
+    store_keys.insert_runs(conn, values)
 
 
 def show_key(conn: Connection, origin: str, run_key: str) -> dict[str, Any] | None:
     """The ledger entry of a key and the status of the run it names, or None."""
-    mark = param(conn)
-    row = conn.exec_driver_sql(
-        "SELECT k.origin, k.run_key, k.run_id, k.created_at, r.status, r.target "
-        "FROM run_keys k LEFT JOIN runs r ON r.id = k.run_id "
-        f"WHERE k.origin = {mark} AND k.run_key = {mark}",
-        (origin, run_key),
-    ).first()
+    row = store_keys.entry(conn, origin, run_key)
     if row is None:
         return None
     created = row[3]
@@ -293,8 +201,5 @@ def forget_key(conn: Connection, origin: str, run_key: str) -> int | None:
     entry = show_key(conn, origin, run_key)
     if entry is None:
         return None
-    mark = param(conn)
-    conn.exec_driver_sql(
-        f"DELETE FROM run_keys WHERE origin = {mark} AND run_key = {mark}", (origin, run_key)
-    )
+    store_keys.forget(conn, origin, run_key)
     return int(entry["run_id"])

@@ -19,12 +19,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection
 
 from lockgate.definitions import RetryPolicy
 from lockgate.runs.records import Run
 from lockgate.store import claim_lanes
-from lockgate.store.tables import run_attempts, runs
+from lockgate.store import queue as store
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -38,8 +38,7 @@ __all__ = [
     "retry_delay",
 ]
 
-ACTIVE_STATUSES = ("starting", "running")
-_CLAIM_LOCK = 0x6C6F636B  # "lock": the advisory lock id claimers share on PostgreSQL
+ACTIVE_STATUSES = store.ACTIVE_STATUSES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,16 +58,12 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
     if max_runs <= 0:
         return []
     pg = conn.dialect.name == "postgresql"
-    if pg:
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_CLAIM_LOCK,))
+    store.lock_claimers(conn)
     by_job: Counter[str] = Counter()
     by_pool: Counter[str] = Counter()
     by_backfill: Counter[int] = Counter()
     total = 0
-    for job, pool, backfill_id, count in conn.exec_driver_sql(
-        "SELECT job, pool, backfill_id, COUNT(*) FROM runs "
-        "WHERE status IN ('starting', 'running') GROUP BY job, pool, backfill_id"
-    ):
+    for job, pool, backfill_id, count in store.running_counts(conn):
         total += count
         by_job[job] += count
         if pool:
@@ -79,16 +74,8 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
     if free <= 0:
         return []
 
-    backfill_limits: dict[int, int] = {}
-    blocked_backfills: set[int] = set()
-    for backfill_id, status, max_concurrent in conn.exec_driver_sql(
-        "SELECT id, status, max_concurrent FROM backfills "
-        "WHERE status = 'paused' OR (status = 'running' AND max_concurrent IS NOT NULL)"
-    ):
-        if status == "paused":
-            blocked_backfills.add(backfill_id)
-        else:
-            backfill_limits[backfill_id] = max_concurrent
+    held, backfill_limits = claim_lanes.backfill_holds(conn)
+    blocked_backfills = set(held)
     full_jobs = [j for j, n in limits.per_job.items() if by_job[j] >= n]
     full_pools = [p for p, n in limits.pools.items() if by_pool[p] >= n]
     blocked_backfills |= {b for b, n in backfill_limits.items() if by_backfill[b] >= n}
@@ -125,45 +112,15 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
             break
     if not chosen:
         return []
-    rows = conn.execute(
-        # coalesce() keeps SQLite on the primary key: on `status = 'queued'` it would
-        # pick the claim index and walk every queued run to find these few.
-        update(runs)
-        .where(runs.c.id.in_(chosen), func.coalesce(runs.c.status, "") == "queued")
-        .values(status="starting", worker_id=worker_id, started_at=now, heartbeat_at=now,
-                finished_at=None, pid=None, exit_code=None, error=None, not_before=None)
-        .returning(*runs.c)
-    ).all()
-    claimed = sorted((Run.from_row(row) for row in rows), key=lambda r: chosen.index(r.id))
-    if claimed:
-        conn.execute(run_attempts.insert(), [
-            {"run_id": r.id, "attempt": r.attempt, "worker_id": worker_id, "started_at": now,
-             "status": "starting"} for r in claimed
-        ])
-    return claimed
+    rows = store.start(conn, chosen, worker_id=worker_id, now=now)
+    return sorted((Run.from_row(row) for row in rows), key=lambda r: chosen.index(r.id))
 
 
 def mark_running(conn: Connection, *, run_id: int, attempt: int, pid: int,
                  log_path: str) -> bool:
     """Record the child's pid; False if the run was no longer ``starting`` this attempt."""
     params = {"rid": run_id, "att": attempt, "pid": pid, "log": log_path}
-    result = conn.execute(_MARK_RUN, params)
-    conn.execute(_MARK_ATTEMPT, params)
-    return result.rowcount == 1
-
-
-# Built once: building a statement costs more than running it on the worker's hot path.
-_MARK_RUN = (
-    update(runs)
-    .where(runs.c.id == bindparam("rid"), runs.c.attempt == bindparam("att"),
-           runs.c.status == "starting")
-    .values(status="running", pid=bindparam("pid"), log_path=bindparam("log"))
-)
-_MARK_ATTEMPT = (
-    update(run_attempts)
-    .where(run_attempts.c.run_id == bindparam("rid"), run_attempts.c.attempt == bindparam("att"))
-    .values(status="running", pid=bindparam("pid"), log_path=bindparam("log"))
-)
+    return store.mark_running(conn, params)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,62 +176,28 @@ def finish_attempts(
         if retry:
             params |= {"next": res.attempt + 1,
                        "nb": now + retry_delay(policy, res.attempt, rng)}
-        done = conn.execute(_REQUEUE if retry else _FINISH, params)
-        if retry and done.rowcount != 1:
+        done = store.finish(conn, params, requeue=retry)
+        if retry and not done:
             # An operator asked to cancel this run: it ends canceled, not retried.
             params |= {"st": "canceled"}
-            done = conn.execute(_FINISH.where(runs.c.cancel_requested.is_(True)), params)
-            if done.rowcount == 1:
+            done = store.finish(conn, params, only_cancel_requested=True)
+            if done:
                 res = replace(res, status="canceled")
                 retry = False
-        if done.rowcount != 1:
+        if not done:
             continue
-        conn.execute(_FINISH_ATTEMPT, params)
         applied.append((res, not retry))
     return applied
 
 
-# Built once (see _MARK_RUN). The update only touches a run still active in this attempt.
-_ACTIVE_ATTEMPT = (runs.c.id == bindparam("rid"), runs.c.attempt == bindparam("att"),
-                   runs.c.status.in_(ACTIVE_STATUSES))
-_ENDED = {
-    "exit_code": bindparam("code"), "error": bindparam("err"), "heartbeat_at": None,
-    "log_path": func.coalesce(bindparam("log", type_=runs.c.log_path.type), runs.c.log_path),
-    "finished_at": bindparam("now", type_=runs.c.finished_at.type),
-}
-_FINISH = update(runs).where(*_ACTIVE_ATTEMPT).values(**_ENDED, status=bindparam("st"))
-_REQUEUE = update(runs).where(*_ACTIVE_ATTEMPT, runs.c.cancel_requested.is_(False)).values(
-    **{**_ENDED, "finished_at": None}, status="queued", attempt=bindparam("next"),
-    worker_id=None, pid=None, not_before=bindparam("nb", type_=runs.c.not_before.type))
-_FINISH_ATTEMPT = (
-    update(run_attempts)
-    .where(run_attempts.c.run_id == bindparam("rid"), run_attempts.c.attempt == bindparam("att"))
-    .values(status=bindparam("st"), exit_code=bindparam("code"), error=bindparam("err"),
-            finished_at=bindparam("now", type_=run_attempts.c.finished_at.type))
-)
-
-
 def heartbeat(conn: Connection, *, worker_id: str, now: dt.datetime) -> list[int]:
     """Renew the heartbeat of the worker's active runs; returns ids with a cancel request."""
-    conn.execute(
-        update(runs)
-        .where(runs.c.worker_id == worker_id, runs.c.status.in_(ACTIVE_STATUSES))
-        .values(heartbeat_at=now)
-    )
-    rows = conn.execute(
-        select(runs.c.id).where(runs.c.worker_id == worker_id,
-                                runs.c.status.in_(ACTIVE_STATUSES),
-                                runs.c.cancel_requested.is_(True))
-    )
-    return [row[0] for row in rows]
+    return store.heartbeat(conn, worker_id=worker_id, now=now)
 
 
 def active_runs(conn: Connection, *, worker_ids: Iterable[str] | None = None) -> list[Run]:
     """Runs in ``starting`` or ``running``, optionally only those of some workers."""
-    query = select(runs).where(runs.c.status.in_(ACTIVE_STATUSES))
-    if worker_ids is not None:
-        query = query.where(runs.c.worker_id.in_(list(worker_ids)))
-    return [Run.from_row(row) for row in conn.execute(query)]
+    return [Run.from_row(row) for row in store.active_rows(conn, worker_ids=worker_ids)]
 
 
 def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime) -> str:
@@ -291,15 +214,10 @@ def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime) -> str:
     for _ in range(3):
         run = get_run(conn, run_id)
         if run.status == "queued":
-            done = conn.execute(
-                update(runs).where(runs.c.id == run_id, runs.c.status == "queued")
-                .values(status="canceled", finished_at=now, error="canceled before it started")
-            )
-            if done.rowcount == 1:
+            if store.cancel_queued(conn, run_id, now=now):
                 return "canceled"
         elif run.status in ACTIVE_STATUSES:
-            conn.execute(update(runs).where(runs.c.id == run_id)
-                         .values(cancel_requested=True))
+            store.flag_cancel(conn, run_id)
             return "cancel_requested"
         else:
             raise UsageError(f"run {run_id} already finished ({run.status}); nothing to cancel")

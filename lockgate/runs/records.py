@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from lockgate.errors import UsageError
 from lockgate.runs.sql import loads
-from lockgate.store.tables import RUN_STATUSES, runs
+from lockgate.store import runs as store_runs
+from lockgate.store.tables import RUN_STATUSES
 from lockgate.time.iso import format_iso
 
 __all__ = ["Run", "get_run", "list_runs"]
@@ -93,7 +94,7 @@ def get_run(conn: Connection, run_id: int) -> Run:
     Raises:
         UsageError: no such run.
     """
-    row = conn.execute(select(runs).where(runs.c.id == run_id)).first()
+    row = store_runs.row_by_id(conn, run_id)
     if row is None:
         raise UsageError(f"no run with id {run_id}; list runs with `lockgate runs list`")
     return Run.from_row(row)
@@ -109,19 +110,10 @@ def list_runs(
     limit: int | None = 50,
 ) -> list[Run]:
     """Runs, newest first, filtered by what is given."""
-    query = select(runs).order_by(runs.c.id.desc())
-    if status is not None:
-        if status not in RUN_STATUSES:
-            raise UsageError(
-                f"unknown status {status!r}; use one of {', '.join(RUN_STATUSES)}"
-            )
-        query = query.where(runs.c.status == status)
-    if target is not None:
-        query = query.where(runs.c.target == target)
-    if origin is not None:
-        query = query.where(runs.c.origin == origin)
-    if backfill_id is not None:
-        query = query.where(runs.c.backfill_id == backfill_id)
-    if limit is not None:
-        query = query.limit(limit)
-    return [Run.from_row(row) for row in conn.execute(query)]
+    if status is not None and status not in RUN_STATUSES:
+        raise UsageError(
+            f"unknown status {status!r}; use one of {', '.join(RUN_STATUSES)}"
+        )
+    rows = store_runs.newest_rows(conn, status=status, target=target, origin=origin,
+                                  backfill_id=backfill_id, limit=limit)
+    return [Run.from_row(row) for row in rows]

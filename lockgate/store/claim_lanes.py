@@ -21,7 +21,11 @@ from sqlalchemy import Connection
 
 from lockgate.runs.sql import db_time, param, parse_db_time
 
-__all__ = ["QueuedRun", "lane_head", "lane_statements", "lanes"]
+__all__ = ["HELD_STATUS", "QueuedRun", "any_claimable", "backfill_holds", "lane_head",
+           "lane_statements", "lanes"]
+
+# Runs of a backfill in this status are not claimable: they wait for its resume.
+HELD_STATUS = "paused"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,3 +112,30 @@ def lane_head(
         )
         for r in conn.exec_driver_sql(text, args)
     ]
+
+
+def backfill_holds(conn: Connection) -> tuple[frozenset[int], dict[int, int]]:
+    """The backfills whose runs are not claimable (held), and the running backfills'
+    ``max_concurrent`` limits by id."""
+    m = param(conn)
+    held: set[int] = set()
+    limits: dict[int, int] = {}
+    for backfill_id, status, max_concurrent in conn.exec_driver_sql(
+        f"SELECT id, status, max_concurrent FROM backfills WHERE status = {m} "
+        "OR (status = 'running' AND max_concurrent IS NOT NULL)", (HELD_STATUS,)
+    ):
+        if status == HELD_STATUS:
+            held.add(backfill_id)
+        else:
+            limits[backfill_id] = max_concurrent
+    return frozenset(held), limits
+
+
+def any_claimable(conn: Connection) -> bool:
+    """Whether some queued run could ever be claimed: one outside a held backfill, due
+    or not."""
+    m = param(conn)
+    return conn.exec_driver_sql(
+        "SELECT 1 FROM runs WHERE status = 'queued' AND (backfill_id IS NULL "
+        f"OR backfill_id NOT IN (SELECT id FROM backfills WHERE status = {m})) LIMIT 1",
+        (HELD_STATUS,)).first() is not None

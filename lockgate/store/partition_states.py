@@ -1,4 +1,4 @@
-"""Reads of ``partition_status`` and of the runs that hold partitions in progress.
+"""``partition_status`` (reads and writes) and the runs that hold partitions in progress.
 
 Callers pass a SQLAlchemy connection or a :mod:`lockgate.store.direct` one: only
 ``exec_driver_sql`` is used. Keys come back as stored; what a key means (a range, the
@@ -19,7 +19,10 @@ __all__ = [
     "materialized_among",
     "materialized_keys",
     "materialized_since",
+    "run_spans",
+    "stored_rows",
     "stored_statuses",
+    "upsert",
 ]
 
 # The run statuses that put a run's partitions in progress.
@@ -35,6 +38,38 @@ def stored_statuses(conn: Any, asset: str) -> dict[str, str]:
             f"SELECT partition_key, status FROM partition_status WHERE asset = {mark}", (asset,)
         ).all()
     )
+
+
+def stored_rows(conn: Any, asset: str) -> list[tuple[str, str, int | None, Any]]:
+    """Each stored partition of ``asset``: (key, status, run id, updated_at as the driver
+    returned it)."""
+    mark = param(conn)
+    return [(r[0], r[1], r[2], r[3]) for r in conn.exec_driver_sql(
+        "SELECT partition_key, status, run_id, updated_at FROM partition_status "
+        f"WHERE asset = {mark}", (asset,)).all()]
+
+
+def upsert(conn: Any, values: Sequence[tuple[str, str, str, int | None, Any]]) -> None:
+    """Write (asset, key, status, run_id, updated_at) rows, replacing what was there."""
+    mark = param(conn)
+    conn.exec_driver_sql(
+        "INSERT INTO partition_status (asset, partition_key, status, run_id, updated_at) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+        "ON CONFLICT (asset, partition_key) DO UPDATE SET status = excluded.status, "
+        "run_id = excluded.run_id, updated_at = excluded.updated_at",
+        list(values),
+    )
+
+
+def run_spans(conn: Any, run_ids: Sequence[int]) -> list[tuple[int, str, str | None, str | None]]:
+    """(id, target, partition_key, partition_end_key) of the runs ``run_ids``."""
+    out: list[tuple[int, str, str | None, str | None]] = []
+    for start in range(0, len(run_ids), _CHUNK):
+        chunk = run_ids[start:start + _CHUNK]
+        out.extend((r[0], r[1], r[2], r[3]) for r in conn.exec_driver_sql(
+            "SELECT id, target, partition_key, partition_end_key FROM runs "
+            f"WHERE id IN ({', '.join(str(int(i)) for i in chunk)})").all())
+    return out
 
 
 def materialized_keys(conn: Any, asset: str) -> set[str]:

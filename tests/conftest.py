@@ -150,3 +150,13 @@ def daemons() -> Iterator[Any]:
     from daemon_helpers import running_daemons
 
     yield from running_daemons()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Every test starts and ends with lockgate's logging unconfigured, so a test that
+    ran the CLI in-process (logging to its captured stderr) leaks nothing into the next."""
+    yield
+    from lockgate import logs
+
+    logs.reset()

@@ -83,6 +83,7 @@ def _json(h: Any, body: Any, status: int = 200, headers: dict[str, str] | None =
     h.send_response(status)
     h.send_header("Content-Type", "application/json")
     h.send_header("Content-Length", str(len(data)))
+    h.send_header("Connection", "close")  # the handler closes after each answer
     for k, v in (headers or {}).items():
         h.send_header(k, v)
     h.end_headers()

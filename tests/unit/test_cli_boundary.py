@@ -17,7 +17,7 @@ def test_unexpected_exception_exits_70_with_a_pointer_to_its_traceback(
 ) -> None:
     (tmp_path / "lockgate.yaml").write_text("jobs: {}\n")
 
-    def broken(_defs: object) -> object:
+    def broken(_defs: object, **_options: object) -> object:
         raise RuntimeError("summary exploded\nsecond line")
 
     monkeypatch.setattr(check, "summarize", broken)

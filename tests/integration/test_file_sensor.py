@@ -99,8 +99,9 @@ def test_settle_waits_until_size_and_mtime_stay_still(tmp_path: Path, sqlite_url
                                                       daemons: Daemons) -> None:
     inbox = tmp_path / "in"
     inbox.mkdir()
-    daemons.start(file_config(tmp_path, sqlite_url, settle="1500ms"))
-    # A writer that closes and reopens: each close alone would look complete.
+    daemons.start(file_config(tmp_path, sqlite_url, settle="2500ms"))
+    # A writer that closes and reopens: each close alone would look complete. The settle
+    # window is six pauses long, so a busy machine stretching one pause does not end it.
     for _ in range(3):
         with open(inbox / "slow.csv", "ab") as f:
             f.write(b"x" * 100)

@@ -8,19 +8,18 @@ Two older names are aliases: ``LOCKGATE_DATABASE_URL`` (``storage.url``) and
 
 An override applies after the YAML (and its ``${VAR}`` interpolation) and is validated
 like the YAML value it replaces. An empty value counts as unset. Environment variables
-are read by pydantic-settings, one settings class per section, from the mapping the
-loader is given.
+are read by pydantic-settings (:mod:`lockgate.settings.environment_reader`), one settings
+class per section, from the mapping the loader is given; it is imported only when one of
+these variables is set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, create_model
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
+from pydantic import BaseModel, ValidationError
 
 from lockgate.errors import ConfigError
 from lockgate.settings import schema
@@ -34,6 +33,7 @@ __all__ = [
     "apply_overrides",
     "env_name",
     "env_names",
+    "overridden_names",
     "overrides",
     "setting_sources",
     "validation_error",
@@ -72,58 +72,20 @@ class EnvOverride:
     value: str
 
 
-class _MappingEnvSource(EnvSettingsSource):
-    """pydantic-settings' environment source, reading a given mapping (tests, reloads)."""
-
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
-        self._environ = environ
-        super().__init__(settings_cls, case_sensitive=True)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        # Case-sensitive, names as they are; an empty value counts as unset, as in
-        # Compose's `VAR: ${VAR:-}`.
-        return {k: v for k, v in self._environ.items() if v != ""}
-
-
-class _SectionEnv(BaseSettings):
-    """Base of the per-section settings classes: raw text from the environment only."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Only the environment: the YAML is the other source and is merged by the loader.
-        return (init_settings,)
-
-
-@cache
-def _settings_class(section: str) -> type[_SectionEnv]:
-    fields: dict[str, Any] = {
-        key: (str | None, Field(None, validation_alias=AliasChoices(*env_names(section, key))))
-        for key in SECTIONS[section].model_fields
-    }
-    return create_model(f"{section.title()}Environment", __base__=_SectionEnv, **fields)
+def overridden_names(environ: Mapping[str, str]) -> list[str]:
+    """The override variables set (non-empty) in ``environ``, in section and key order."""
+    return [name for section, model in SECTIONS.items() for key in model.model_fields
+            for name in env_names(section, key) if environ.get(name)]
 
 
 def overrides(environ: Mapping[str, str]) -> list[EnvOverride]:
     """Every setting the environment overrides, in section and key order."""
-    out: list[EnvOverride] = []
-    for section in SECTIONS:
-        cls = _settings_class(section)
-        values = _MappingEnvSource(cls, environ)()
-        found = cls(**values)
-        for key in SECTIONS[section].model_fields:
-            value = getattr(found, key)
-            if value is None:
-                continue
-            var = next(n for n in env_names(section, key) if environ.get(n))
-            out.append(EnvOverride(section=section, key=key, var=var, value=value))
-    return out
+    if not overridden_names(environ):
+        # Most runs set none: then pydantic-settings (about 0.1 s of imports) stays unloaded.
+        return []
+    from lockgate.settings.environment_reader import read_overrides
+
+    return read_overrides(environ)
 
 
 def apply_overrides(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -64,6 +64,15 @@ def _owner_model(root: type[BaseModel], loc: Path_) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+class _Problem(NamedTuple):
+    """What a ConfigError says: where, what, the value written and the fix."""
+
+    path: Path_
+    message: str
+    value: Any
+    hint: str | None = None
+
+
 def translate(
     exc: ValidationError,
     source: ConfigSource,
@@ -73,92 +82,118 @@ def translate(
     """The first validation error as a ConfigError with line, key path and fix."""
     err = exc.errors(include_url=False)[0]
     loc: Path_ = tuple(err["loc"])
-    kind = err["type"]
-    value = err.get("input")
-    # Discriminated unions put the tag (e.g. 'file') into the location; users never
-    # wrote it, so drop it from the path.
+    clean = _clean_location(loc)
+    if "[key]" in clean:
+        problem = _non_string_key(clean, prefix, err.get("input"))
+    else:
+        problem = _describe(err, loc, clean, model, prefix)
+    return source.error(problem.path, problem.message, value=problem.value, hint=problem.hint)
+
+
+def _clean_location(loc: Path_) -> list[str | int]:
+    """``loc`` as the user wrote it: without union tags and validator names."""
     clean: list[str | int] = []
     for i, part in enumerate(loc):
+        # Discriminated unions put the tag (e.g. 'file') into the location; users never
+        # wrote it, so drop it from the path.
         if i > 0 and part in ("file", "http", "asset", "python") and loc[0] == "sensors" \
                 and i == 2:
             continue
         if isinstance(part, str) and part.startswith("function-"):
             continue
         clean.append(part)
-    path = (*prefix, *clean)
+    return clean
+
+
+def _non_string_key(clean: list[str | int], prefix: Path_, key: Any) -> _Problem:
+    """A mapping key that is not a string (`1:` or `null:`).
+
+    pydantic puts the key and a "[key]" marker into the location; the key itself is the
+    input that failed.
+    """
+    at = clean.index("[key]")
+    written = "null" if key is None else str(key).lower() if isinstance(key, bool) \
+        else str(key)
+    return _Problem(path=(*prefix, *clean[: at - 1], written),
+                    message=f"key {written} is {_kind(key)}, not a name", value=key,
+                    hint=f"quote it (\"{written}\":) or use a name made of letters")
+
+
+def _describe(err: Any, loc: Path_, clean: list[str | int], model: type[BaseModel],
+              prefix: Path_) -> _Problem:
+    """The problem for pydantic's error ``err``, by its type."""
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    path: Path_ = (*prefix, *clean)
+    if kind == "extra_forbidden":
+        return _unknown_key(path, loc, model, prefix)
+    if kind == "missing":
+        return _missing_key(path, loc, model, value)
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _bad_sensor_kind(path, kind, ctx, value)
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        return _Problem(
+            path, f"{_show(value)} is not allowed{did_you_mean(str(value), _literals(expected))}",
+            value, f"use one of {expected}")
+    if kind in _EXPECTED:
+        return _wrong_type(path, _EXPECTED[kind], value, clean)
+    if kind in _BOUNDS:
+        words = " and ".join(f"{_BOUNDS[kind]} {ctx[k]}" for k in ("gt", "ge", "lt", "le")
+                             if k in ctx and k == _BOUND_KEY[kind])
+        return _Problem(path, f"{_show(value)} is out of range: it must be {words}", value,
+                        f"write a number that is {words}")
+    if isinstance(ctx.get("error"), KeyProblem):
+        problem = ctx["error"]
+        return _Problem((*path, problem.key), str(problem), problem.value)
     message = err["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
-    hint: str | None = None
-    ctx = err.get("ctx") or {}
+    message = f"{message[0].lower()}{message[1:]}" if message else kind
+    return _Problem(path, message, value)
 
-    if "[key]" in clean:
-        # A mapping key that is not a string (`1:` or `null:`): pydantic puts the key
-        # and a "[key]" marker into the location.
-        at = clean.index("[key]")
-        key = value  # the key itself is the input that failed
-        written = "null" if key is None else str(key).lower() if isinstance(key, bool) \
-            else str(key)
-        path = (*prefix, *clean[: at - 1], written)
-        message = f"key {written} is {_kind(key)}, not a name"
-        hint = f"quote it (\"{written}\":) or use a name made of letters"
-        return source.error(path, message, value=key, hint=hint)
-    if kind == "extra_forbidden":
-        key = str(loc[-1])
-        owner = _owner_model(model, loc)
-        allowed = sorted(owner.model_fields) if owner else []
-        message = f"unknown key {key!r}{did_you_mean(key, allowed)}"
-        hint = f"valid keys here: {', '.join(allowed)}" if allowed else "remove the key"
-        if len(loc) == 1 and not prefix:
-            hint += " (top-level keys starting with x- are ignored, e.g. for YAML anchors)"
-        value = key
-    elif kind == "missing":
-        key = str(loc[-1])
-        owner = _owner_model(model, loc)
-        given = value if isinstance(value, dict) else {}
-        missing = [n for n, f in owner.model_fields.items()
-                   if f.is_required() and n not in given] if owner else []
-        message = f"required key {key!r} is missing"
-        hint = f"add `{key}:` here"
-        if len(missing) > 1:
-            hint += f" (also missing: {', '.join(m for m in missing if m != key)})"
-        value = None
-    elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        from lockgate.settings.schema import SENSOR_KINDS
 
-        tag = ctx.get("tag")
-        if kind == "union_tag_not_found":
-            message = "sensor has no `kind`"
-        else:
-            message = f"unknown sensor kind {tag!r}{did_you_mean(str(tag), SENSOR_KINDS)}"
-            path = (*path, "kind")
-            value = tag
-        hint = f"set `kind:` to one of {', '.join(SENSOR_KINDS)}"
-    elif kind == "literal_error":
-        expected = ctx.get("expected", "")
-        message = f"{_show(value)} is not allowed{did_you_mean(str(value), _literals(expected))}"
-        hint = f"use one of {expected}"
-    elif kind in _EXPECTED:
-        expected = _EXPECTED[kind]
-        if value is None:
-            message = f"is empty; expected {expected}"
-            hint = _empty_hint(clean) or f"write {expected} here, or remove the key"
-        else:
-            message = f"expected {expected}, got {_kind(value)}: {_show(value)}"
-            hint = _HINTS.get(expected)
-    elif kind in _BOUNDS:
-        words = " and ".join(f"{_BOUNDS[kind]} {ctx[k]}" for k in ("gt", "ge", "lt", "le")
-                             if k in ctx and k == _BOUND_KEY[kind])
-        message = f"{_show(value)} is out of range: it must be {words}"
-        hint = f"write a number that is {words}"
-    elif isinstance(ctx.get("error"), KeyProblem):
-        problem = ctx["error"]
-        path = (*path, problem.key)
-        message = str(problem)
-        value = problem.value
-    else:
-        message = f"{message[0].lower()}{message[1:]}" if message else kind
-    return source.error(path, message, value=value, hint=hint)
+def _unknown_key(path: Path_, loc: Path_, model: type[BaseModel], prefix: Path_) -> _Problem:
+    key = str(loc[-1])
+    owner = _owner_model(model, loc)
+    allowed = sorted(owner.model_fields) if owner else []
+    hint = f"valid keys here: {', '.join(allowed)}" if allowed else "remove the key"
+    if len(loc) == 1 and not prefix:
+        hint += " (top-level keys starting with x- are ignored, e.g. for YAML anchors)"
+    return _Problem(path, f"unknown key {key!r}{did_you_mean(key, allowed)}", key, hint)
+
+
+def _missing_key(path: Path_, loc: Path_, model: type[BaseModel], given: Any) -> _Problem:
+    key = str(loc[-1])
+    owner = _owner_model(model, loc)
+    given = given if isinstance(given, dict) else {}
+    missing = [n for n, f in owner.model_fields.items()
+               if f.is_required() and n not in given] if owner else []
+    hint = f"add `{key}:` here"
+    if len(missing) > 1:
+        hint += f" (also missing: {', '.join(m for m in missing if m != key)})"
+    return _Problem(path, f"required key {key!r} is missing", None, hint)
+
+
+def _bad_sensor_kind(path: Path_, kind: str, ctx: Mapping[str, Any], value: Any) -> _Problem:
+    from lockgate.settings.schema import SENSOR_KINDS
+
+    hint = f"set `kind:` to one of {', '.join(SENSOR_KINDS)}"
+    if kind == "union_tag_not_found":
+        return _Problem(path, "sensor has no `kind`", value, hint)
+    tag = ctx.get("tag")
+    return _Problem((*path, "kind"),
+                    f"unknown sensor kind {tag!r}{did_you_mean(str(tag), SENSOR_KINDS)}",
+                    tag, hint)
+
+
+def _wrong_type(path: Path_, expected: str, value: Any, clean: list[str | int]) -> _Problem:
+    if value is None:
+        return _Problem(path, f"is empty; expected {expected}", value,
+                        _empty_hint(clean) or f"write {expected} here, or remove the key")
+    return _Problem(path, f"expected {expected}, got {_kind(value)}: {_show(value)}", value,
+                    _HINTS.get(expected))
 
 
 _EXPECTED = {

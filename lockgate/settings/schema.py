@@ -158,13 +158,16 @@ class JobModel(Model):
             if problem:
                 raise KeyProblem("command", problem, self.command)
         if not self.shell and isinstance(self.command, list):
-            from lockgate.shell import shell_template_problem
             from lockgate.shell_words import script_argument
 
             at = script_argument(self.command)
-            problem = shell_template_problem(self.command[at]) if at is not None else None
-            if problem:
-                raise KeyProblem("command", problem, self.command)
+            if at is not None:
+                # Only an argv that hands a script to a shell needs the shell module.
+                from lockgate.shell import shell_template_problem
+
+                problem = shell_template_problem(self.command[at])
+                if problem:
+                    raise KeyProblem("command", problem, self.command)
         if isinstance(self.command, list) and not self.command:
             raise KeyProblem("command", "command is an empty list; give the program and its "
                              'arguments, e.g. ["python", "load.py"]', [])

@@ -117,3 +117,27 @@ def test_a_bad_override_names_the_variable_its_value_and_the_fix(
     assert err.file == f"environment variable {var}"
     assert err.value == value and says in str(err)
     assert err.hint and "unset it" in err.hint
+
+
+def test_a_load_with_no_override_variable_does_not_import_pydantic_settings(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "lockgate.yaml").write_text(YAML)
+    code = (
+        "import sys\n"
+        "from lockgate.settings import load_definitions\n"
+        "load_definitions('lockgate.yaml')\n"
+        "print('pydantic_settings' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKGATE_")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+    env["LOCKGATE_HTTP_BIND"] = "0.0.0.0:9000"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"

@@ -157,6 +157,7 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
     statuses: list[str] = []
     run_ids: list[int | None] = []
     updated: list[Any] = []
+    run_id: int | None
     for key in keys:
         if key in running:
             status, run_id, when = IN_PROGRESS, running[key], None

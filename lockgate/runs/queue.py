@@ -131,8 +131,8 @@ def _within_limits(candidates: Sequence[claim_lanes.QueuedRun], limits: Limits,
             continue
         if pool and pool in limits.pools and by_pool[pool] >= limits.pools[pool]:
             continue
-        if backfill_id in backfill_limits and by_backfill[backfill_id] >= \
-                backfill_limits[backfill_id]:
+        if backfill_id is not None and backfill_id in backfill_limits and \
+                by_backfill[backfill_id] >= backfill_limits[backfill_id]:
             continue
         chosen.append(c.id)
         running.add(job, pool, backfill_id)

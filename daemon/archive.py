@@ -15,6 +15,7 @@ from typing import Any
 from lockgate.definitions import Definitions
 from lockgate.errors import StoreError
 from lockgate.settings.loader import local_path
+from lockgate.statuses import RunStatus
 from lockgate.store import Store
 from lockgate.store import runs as store_runs
 
@@ -23,7 +24,7 @@ __all__ = ["archive_succeeded_files"]
 
 def archive_succeeded_files(store: Store, defs: Definitions, applied: list[Any], log: Any
                             ) -> None:
-    ids = [res.run_id for res, final in applied if final and res.status == "succeeded"]
+    ids = [res.run_id for res, final in applied if final and res.status == RunStatus.SUCCEEDED]
     sensors = {f"sensor:{s.name}": s for s in defs.sensors.values()
                if s.kind == "file" and s.options.get("on_success")}
     if not ids or not sensors:

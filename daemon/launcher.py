@@ -28,6 +28,7 @@ from lockgate.definitions import Job
 from lockgate.errors import JobError, SetupError
 from lockgate.private_files import make_private_dirs, open_private
 from lockgate.runs.queue import AttemptResult
+from lockgate.statuses import RunStatus
 
 __all__ = ["Child", "LaunchError", "LocalLauncher", "attempt_result", "prepare_state_dir", "tail"]
 
@@ -238,18 +239,18 @@ def attempt_result(child: Child, code: int, *, kill_grace: float) -> AttemptResu
     Exit 0 succeeded; a stop for a timeout failed (retried by policy); a cancel is final;
     any other code or signal failed, with the tail of the log as the error.
     """
-    def result(status: str, error: str | None = None, **extra: Any) -> AttemptResult:
+    def result(status: RunStatus, error: str | None = None, **extra: Any) -> AttemptResult:
         return AttemptResult(run_id=child.run_id, attempt=child.attempt, status=status,
                              exit_code=code, error=error, log_path=child.log_path, **extra)
 
     if child.stop_reason == "canceled":
-        return result("canceled", "canceled by operator", retryable=False)
+        return result(RunStatus.CANCELED, "canceled by operator", retryable=False)
     if child.stop_reason == "timeout":
         limit = child.extra.get("timeout", 0)
-        return result("failed", f"timed out after {limit:g}s (SIGTERM, then SIGKILL after "
+        return result(RunStatus.FAILED, f"timed out after {limit:g}s (SIGTERM, then SIGKILL after "
                                 f"{kill_grace:g}s)")
     if code == 0:
-        return result("succeeded")
+        return result(RunStatus.SUCCEEDED)
     if code < 0:
         try:
             error = f"killed by {signal.Signals(-code).name}"
@@ -258,7 +259,7 @@ def attempt_result(child: Child, code: int, *, kill_grace: float) -> AttemptResu
     else:
         error = f"exited with code {code}"
     last = tail(child.log_path)
-    return result("failed", f"{error}\n{last}" if last else error)
+    return result(RunStatus.FAILED, f"{error}\n{last}" if last else error)
 
 
 def tail(path: str | os.PathLike[str], *, max_bytes: int = 4000, max_lines: int = 20) -> str:

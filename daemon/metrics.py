@@ -54,13 +54,13 @@ class Metrics:
 
     def refresh_from_store(self, conn: Any) -> None:
         """Gauges that read the store: runs by status, queue depth, backfill progress."""
+        from lockgate.statuses import RunStatus
         from lockgate.store import backfills, runs
 
         counts = runs.count_by_status(conn)
-        for status in ("waiting", "queued", "starting", "running", "succeeded", "failed",
-                       "canceled"):
+        for status in RunStatus:
             self.runs.labels(status=status).set(counts.get(status, 0))
-        self.queue_depth.set(counts.get("queued", 0))
+        self.queue_depth.set(counts.get(RunStatus.QUEUED, 0))
         self.backfill_progress.clear()
         for backfill_id, (total, done) in backfills.open_progress(conn).items():
             self.backfill_progress.labels(backfill=str(backfill_id)).set(

@@ -22,6 +22,7 @@ from lockgate.definitions import Definitions
 from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult
 from lockgate.runs.records import Run
+from lockgate.statuses import RunStatus
 from lockgate.store import Store
 from lockgate.time import clock
 from lockgate.time.iso import format_iso
@@ -94,7 +95,7 @@ def recover_lost_runs(
                 kill_run_processes(run.id, run.pid)
         results = [
             AttemptResult(
-                run_id=run.id, attempt=run.attempt, status="failed",
+                run_id=run.id, attempt=run.attempt, status=RunStatus.FAILED,
                 error=f"lost: worker {run.worker_id} stopped while the run was {run.status} "
                       f"(last heartbeat {_when(run.heartbeat_at)})",
                 log_path=run.log_path,

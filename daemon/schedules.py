@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -29,6 +29,7 @@ from lockgate.definitions import Catchup, Definitions, Overlap, RunRequest, Sche
 from lockgate.errors import UsageError
 from lockgate.runs.ledger import request_runs
 from lockgate.runs.queue import request_cancel
+from lockgate.statuses import RunStatus, TickStatus
 from lockgate.store import Store
 from lockgate.store import runs as store_runs
 from lockgate.time.fire_times import FireTime, fire_times, previous_fire
@@ -57,7 +58,14 @@ class TickDecision:
     run_ids: tuple[int, ...] = ()
     partition_key: str | None = None
     created: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: why the tick failed (user code raised, the target is gone); None if it did not
+    error: str | None = None
+
+    @property
+    def status(self) -> TickStatus:
+        if self.error is not None:
+            return TickStatus.FAILED
+        return TickStatus.SUCCEEDED if self.run else TickStatus.SKIPPED
 
 
 MISSED_WITHOUT_DAEMON = "missed while no daemon ran"
@@ -177,7 +185,7 @@ def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime
         run_id, status = active[-1]
         return f"previous run {run_id} is still {status} (overlap: skip)"
     if schedule.overlap is Overlap.QUEUE_ONE:
-        waiting = [r for r, s in active if s in ("waiting", "queued")]
+        waiting = [r for r, s in active if s in (RunStatus.WAITING, RunStatus.QUEUED)]
         if waiting:
             return f"run {waiting[-1]} is already waiting to start (overlap: queue_one)"
         return None
@@ -260,12 +268,12 @@ def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
                    for f in missed[:MAX_MISSED_DETAIL]]
         records: list[TickRecord] = [TickRecord(
             trigger_kind="schedule", trigger=schedule.name, scheduled_for=d.fire.instant,
-            started_at=now, status="skipped", skip_reason=d.reason,
+            started_at=now, status=TickStatus.SKIPPED, skip_reason=d.reason,
             fencing_token=token) for d in skipped]
         if len(missed) > MAX_MISSED_DETAIL:
             records.append(TickRecord(
                 trigger_kind="schedule", trigger=schedule.name, scheduled_for=None,
-                started_at=now, status="skipped", fencing_token=token,
+                started_at=now, status=TickStatus.SKIPPED, fencing_token=token,
                 skip_reason=(f"every tick after {_iso(skipped[-1].fire.instant)} up to "
                              f"{_iso(floor)} {missed_why(skipped[-1].fire.instant, standby_since)}"
                              f"; {old} (too many to record one by one)")))
@@ -285,9 +293,8 @@ def _decide_and_record(store: Store, defs: Definitions, schedule: Schedule, *,
             records.append(TickRecord(
                 trigger_kind="schedule", trigger=schedule.name,
                 scheduled_for=decision.fire.instant, started_at=now,
-                status=decision.extra.get("status", "succeeded" if decision.run else "skipped"),
-                run_ids=decision.run_ids, skip_reason=decision.reason,
-                error=decision.extra.get("error"), fencing_token=token))
+                status=decision.status, run_ids=decision.run_ids, skip_reason=decision.reason,
+                error=decision.error, fencing_token=token))
         record_ticks(conn, records)
         update_state(conn, "schedule", schedule.name, last_scheduled_for=due[-1].instant,
                      last_tick_at=now)
@@ -303,8 +310,8 @@ def _run_tick(conn: Connection, defs: Definitions, schedule: Schedule,
 
     instant = decision.fire.instant
     if not defs.has_target(schedule.target):
-        return replace(decision, run=False, extra={"status": "failed", "error": (
-            f"target {schedule.target!r} is not defined")})
+        return replace(decision, run=False, error=(
+            f"target {schedule.target!r} is not defined"))
     keys, reason = partition_for_tick(defs, schedule, instant,
                                       previous_fire(schedule, instant))
     if reason:
@@ -315,8 +322,8 @@ def _run_tick(conn: Connection, defs: Definitions, schedule: Schedule,
         if isinstance(result, BaseException):
             import traceback
 
-            return replace(decision, run=False, extra={"status": "failed", "error": "".join(
-                traceback.format_exception(type(result), result, result.__traceback__))})
+            return replace(decision, run=False, error="".join(
+                traceback.format_exception(type(result), result, result.__traceback__)))
         if isinstance(result, SkipReason):
             return replace(decision, run=False, reason=result.reason)
         if isinstance(result, dict):

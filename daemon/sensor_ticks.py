@@ -18,6 +18,7 @@ from typing import Any
 from lockgate.definitions import Definitions, Sensor
 from lockgate.runs.ledger import RequestOutcome, request_runs
 from lockgate.sensors.base import SensorError, SensorResult
+from lockgate.statuses import TickStatus
 from lockgate.store import Store
 
 from .lease import Lease
@@ -80,7 +81,7 @@ def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: Senso
             outcomes = request_runs(conn, list(result.requests), origin=f"sensor:{sensor.name}",
                                     defs=defs, now=now)
         created = [o for o in outcomes if o.created]
-        status = "succeeded" if result.requests else "skipped"
+        status = TickStatus.SUCCEEDED if result.requests else TickStatus.SKIPPED
         reason = result.skip_reason
         if result.requests and not created:
             reason = reason or f"all {len(outcomes)} requested run keys already existed"
@@ -132,5 +133,5 @@ def commit_failure(store: Store, sensor: Sensor, exc: BaseException, *, started:
                      next_eval_at=now + delay)
         record_sensor_tick(conn, TickRecord(
             trigger_kind="sensor", trigger=sensor.name, scheduled_for=None,
-            started_at=started, status="failed", error=error, fencing_token=token))
+            started_at=started, status=TickStatus.FAILED, error=error, fencing_token=token))
     return delay

@@ -17,6 +17,7 @@ from lockgate.definitions import Definitions, Sensor
 from lockgate.errors import StoreError
 from lockgate.logs import get_logger
 from lockgate.sensors.base import SensorResult
+from lockgate.statuses import TickStatus
 from lockgate.store import Store
 from lockgate.time import clock
 
@@ -34,7 +35,7 @@ class SensorManager:
 
     def __init__(self, *, store: Store, lease: Lease, scheduler: Any,
                  call_user: Callable[..., Any], on_runs: Callable[[int], None],
-                 on_tick: Callable[[Sensor, str, float | None], None],
+                 on_tick: Callable[[Sensor, TickStatus, float | None], None],
                  on_lease_lost: Callable[[str], None]) -> None:
         self.store = store
         self.lease = lease
@@ -203,7 +204,7 @@ class SensorManager:
         except Exception as exc:  # the ledger refused the output: a failed tick, backoff
             self._fail(sensor, exc, started)
             return None
-        status = "succeeded" if result.requests else "skipped"
+        status = TickStatus.SUCCEEDED if result.requests else TickStatus.SKIPPED
         latency = (clock.now() - started).total_seconds() if outcome.created else None
         self.on_tick(sensor, status, latency)
         if outcome.created:
@@ -226,7 +227,7 @@ class SensorManager:
         except StoreError as err:
             self.log.error("sensor_commit_failed", sensor=sensor.name, error=str(err))
             return
-        self.on_tick(sensor, "failed", None)
+        self.on_tick(sensor, TickStatus.FAILED, None)
         self.log.warning("sensor_tick_failed", sensor=sensor.name,
                          error=str(exc).splitlines()[-1] if str(exc) else type(exc).__name__,
                          retry_in=delay.total_seconds())

@@ -304,7 +304,7 @@ class Daemon:
                 return
         created = False
         for d in decisions:
-            status = d.extra.get("status", "succeeded" if d.run else "skipped")
+            status = d.status
             self.metrics.ticks.labels("schedule", name, status).inc()
             self.metrics.tick_lag.labels(name).set((now - d.fire.instant).total_seconds())
             if d.run and d.created:
@@ -314,7 +314,7 @@ class Daemon:
             self.log.info("schedule_tick", schedule=name, status=status,
                           scheduled_for=d.fire.instant.isoformat(), run_ids=list(d.run_ids),
                           created=d.created, skip_reason=d.reason, dst=d.fire.note,
-                          error=(d.extra.get("error") or "").splitlines()[-1:] or None)
+                          error=(d.error or "").splitlines()[-1:] or None)
         if created:
             self.worker.wake()
         self._arm(name, now)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from lockgate.errors import UsageError
 from lockgate.redact import redact_text
+from lockgate.statuses import TickStatus
 from lockgate.store import ticks as store
 from lockgate.time import clock
 
@@ -31,7 +32,7 @@ class TickRecord:
     scheduled_for: dt.datetime | None
     started_at: dt.datetime
     finished_at: dt.datetime | None = None  # None: stamped as the row is written
-    status: str  # succeeded, skipped, failed
+    status: TickStatus
     run_ids: Sequence[int] = ()
     skip_reason: str | None = None
     error: str | None = None
@@ -118,9 +119,9 @@ def record_sensor_tick(conn: Connection, record: TickRecord) -> None:
     fencing token), ``repeats`` how many it stands for, ``first_started_at`` when the
     streak began. Write it last in the tick's transaction (``finished_at`` is now).
     """
-    if record.status == "skipped" and not record.run_ids and record.error is None:
+    if record.status == TickStatus.SKIPPED and not record.run_ids and record.error is None:
         last = store.newest_tick(conn, record.trigger_kind, record.trigger)
-        if last is not None and last.status == "skipped" and last.run_count == 0 \
+        if last is not None and last.status == TickStatus.SKIPPED and last.run_count == 0 \
                 and last.error is None and last.skip_reason == _shown(record.skip_reason) \
                 and last.cursor == record.cursor:
             store.count_repeat(

@@ -34,6 +34,7 @@ from lockgate.partitions.status import record_outcomes
 from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult, Limits
 from lockgate.runs.records import Run
+from lockgate.statuses import RunStatus
 from lockgate.store import Store, claim_lanes
 from lockgate.store import runs as store_runs
 from lockgate.time import clock
@@ -227,7 +228,7 @@ class Worker:
     def _launch(self, run: Run) -> Child | None:
         if not self.defs.has_target(run.target):
             self._pending.append(AttemptResult(
-                run_id=run.id, attempt=run.attempt, status="failed", retryable=False,
+                run_id=run.id, attempt=run.attempt, status=RunStatus.FAILED, retryable=False,
                 error=f"target {run.target!r} is no longer defined in the config; "
                       "restore it or cancel the run"))
             return None
@@ -245,7 +246,7 @@ class Worker:
             self.log.warning("run_launch_failed", run_id=run.id, target=run.target,
                              error=str(exc))
             self._pending.append(AttemptResult(run_id=run.id, attempt=run.attempt,
-                                               status="failed", error=str(exc),
+                                               status=RunStatus.FAILED, error=str(exc),
                                                retryable=False))
             return None
         child.extra["timeout"] = job.timeout.total_seconds() if job.timeout else 0
@@ -330,10 +331,10 @@ class Worker:
             self.stats.retried += 1
             self.log.warning("run_retry_scheduled", error=_first(res.error), **fields)
             return
-        if res.status == "succeeded":
+        if res.status == RunStatus.SUCCEEDED:
             self.stats.succeeded += 1
             self.log.info("run_succeeded", **fields)
-        elif res.status == "canceled":
+        elif res.status == RunStatus.CANCELED:
             self.stats.canceled += 1
             self.log.info("run_canceled", **fields)
         else:

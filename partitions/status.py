@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import UNPARTITIONED_KEY, Definitions
 from lockgate.runs.sql import db_time, parse_db_time
+from lockgate.statuses import RunStatus
 from lockgate.store import partition_states
 from lockgate.time.iso import format_iso
 
@@ -67,7 +68,7 @@ def record_outcomes(conn: Connection, defs: Definitions,
     from . import partitions_for
 
     finals = {res.run_id: res.status for res, final in applied
-              if final and res.status in ("succeeded", "failed")}
+              if final and res.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)}
     if not finals:
         return
     values: list[tuple[str, str, str, int, Any]] = []
@@ -82,7 +83,7 @@ def record_outcomes(conn: Connection, defs: Definitions,
             continue
         else:
             keys = _covered(partitions_for(asset.partitions), first, last, now)
-        status = MATERIALIZED if finals[run_id] == "succeeded" else FAILED
+        status = MATERIALIZED if finals[run_id] == RunStatus.SUCCEEDED else FAILED
         values.extend((target, key, status, run_id, stamp) for key in keys)
     if values:
         upsert_states(conn, values)
@@ -156,6 +157,7 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
     statuses: list[str] = []
     run_ids: list[int | None] = []
     updated: list[Any] = []
+    run_id: int | None
     for key in keys:
         if key in running:
             status, run_id, when = IN_PROGRESS, running[key], None

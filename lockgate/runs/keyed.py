@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from lockgate.definitions import Definitions
 from lockgate.runs.claims import claim_runs, partitions_of
 from lockgate.runs.sql import db_time
+from lockgate.statuses import RunStatus
 from lockgate.store import keys as store_keys
 from lockgate.store.partition_claims import reassign_claims
 
@@ -56,15 +57,7 @@ def queue_keyed_runs(
         return KeyedRuns(ids=[], own=[], carriers=[])
     job = defs.target_job(target)
     ids = store_keys.reserve_ids(conn, len(run_keys))
-    key_ids = dict(zip(run_keys, ids, strict=True))
-    if len(key_ids) != len(run_keys):
-        raise ValueError("queue_keyed_runs needs distinct run keys")
-    created = store_keys.insert_keys(conn, origin, key_ids, now)
-    if len(created) != len(run_keys):
-        for key, run_id, _status in store_keys.spent(
-            conn, origin, [k for k in run_keys if k not in created]
-        ):
-            key_ids[key] = run_id
+    key_ids, created = _spend_keys(conn, origin, run_keys, ids, now)
     ends = partition_end_keys if partition_end_keys is not None else [None] * len(run_keys)
     if partition_counts is not None:
         counts: Sequence[int] = partition_counts
@@ -84,22 +77,15 @@ def queue_keyed_runs(
             holder = carriers[run_id][0]
             store_keys.move_key(conn, origin, key, run_id, holder)
             key_ids[key] = holder
-    # The columns that are the same for every run go into the statement as literals.
-    constant = {
-        "target": target,
-        "job": job.name,
-        "pool": job.concurrency_key,
-        "origin": origin,
-        "status": "queued",
-        "attempt": 1,
-        "priority": priority,
-        "queued_at": db_time(conn, now),
-        "cancel_requested": False,
-        "backfill_id": backfill_id,
-    }
-    varying = ("id", "run_key", "partition_key", "partition_end_key", "partition_count")
     if rows:
-        store_keys.insert_constant_runs(conn, varying, rows, constant)
+        # The columns that are the same for every run go into the statement as literals.
+        constant = {
+            "target": target, "job": job.name, "pool": job.concurrency_key,
+            "origin": origin, "status": RunStatus.QUEUED, "attempt": 1,
+            "priority": priority, "queued_at": db_time(conn, now),
+            "cancel_requested": False, "backfill_id": backfill_id,
+        }
+        store_keys.insert_constant_runs(conn, _VARYING, rows, constant)
     spent = [key not in created for key in run_keys]
     return KeyedRuns(
         ids=[key_ids[key] for key in run_keys],
@@ -109,6 +95,26 @@ def queue_keyed_runs(
             for i, k, old in zip(ids, run_keys, spent, strict=True)
         ],
     )
+
+
+# The columns of a row given to _claim and insert_constant_runs, in order.
+_VARYING = ("id", "run_key", "partition_key", "partition_end_key", "partition_count")
+
+
+def _spend_keys(conn: Connection, origin: str, run_keys: Sequence[str], ids: list[int],
+                now: dt.datetime) -> tuple[dict[str, int], set[str]]:
+    """Insert the keys with their reserved ids; returns the run each key names (its
+    reserved id, or the run of a key already spent) and the keys that went in."""
+    key_ids = dict(zip(run_keys, ids, strict=True))
+    if len(key_ids) != len(run_keys):
+        raise ValueError("queue_keyed_runs needs distinct run keys")
+    created = store_keys.insert_keys(conn, origin, key_ids, now)
+    if len(created) != len(run_keys):
+        for key, run_id, _status in store_keys.spent(
+            conn, origin, [k for k in run_keys if k not in created]
+        ):
+            key_ids[key] = run_id
+    return key_ids, created
 
 
 def _claim(
@@ -131,7 +137,8 @@ def _claim(
         and all(row[3] is None for row in rows)
     ):
         # One partition per run (a backfill without --chunk): no ranges to expand.
-        candidates = [(row[0], target, (row[2],)) for row in rows if row[2] is not None]
+        candidates: list[tuple[int, str, Sequence[str]]] = [
+            (row[0], target, (row[2],)) for row in rows if row[2] is not None]
     else:
         candidates = []
         for run_id, _key, first, last, _count in rows:

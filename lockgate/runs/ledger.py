@@ -15,13 +15,14 @@ went in tell which runs to create.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from lockgate.definitions import Definitions, KeyPolicy, RunRequest
+from lockgate.definitions import Definitions, Job, KeyPolicy, RunRequest
 from lockgate.errors import UsageError, did_you_mean
 from lockgate.runs.sql import db_time, dumps
+from lockgate.statuses import RunStatus
 from lockgate.store import keys as store_keys
 from lockgate.store.partition_claims import reassign_claims
 
@@ -39,6 +40,10 @@ class RequestOutcome:
     run_key: str | None
     created: bool
     previous_run_id: int | None = None
+
+
+# (id, request, the run it reruns): a run this call is about to create
+_NewRun = tuple[int, RunRequest, int | None]
 
 
 def request_runs(
@@ -62,16 +67,7 @@ def request_runs(
     """
     if not requests:
         return []
-    jobs = {}
-    for req in requests:
-        if req.target not in jobs:
-            if not defs.has_target(req.target):
-                raise UsageError(
-                    f"unknown target {req.target!r}{did_you_mean(req.target, defs.targets)}; "
-                    f"valid targets: {', '.join(defs.targets) or '(none defined)'}"
-                )
-            jobs[req.target] = defs.target_job(req.target)
-
+    jobs = _jobs_of(defs, requests)
     first_of_key: dict[str, int] = {}
     for index, req in enumerate(requests):
         if req.run_key is not None:
@@ -80,26 +76,10 @@ def request_runs(
     unkeyed = [i for i, req in enumerate(requests) if req.run_key is None]
     ids = store_keys.reserve_ids(conn, len(keys) + len(unkeyed))
     key_ids = dict(zip(keys, ids, strict=False))
-
-    created_keys = store_keys.insert_keys(conn, origin, key_ids, now)
-    outcomes: dict[str, RequestOutcome] = {}
-    to_create: list[tuple[int, RunRequest, int | None]] = []  # (id, request, previous)
-    # In request order, so ids ascend: inserting rows in rowid order is several times
-    # faster than the set's hash order (87,672 backfill runs: 1 s instead of 3 s).
-    for key in keys:
-        if key in created_keys:
-            to_create.append((key_ids[key], requests[first_of_key[key]], None))
-    existing = [k for k in keys if k not in created_keys]
-    if existing:
-        for key, run_id, status in store_keys.spent(conn, origin, existing):
-            req = requests[first_of_key[key]]
-            rerun = (jobs[req.target].key_policy is KeyPolicy.RERUN_FAILED
-                     and status in ("failed", "canceled"))
-            if rerun and store_keys.move_key(conn, origin, key, run_id, key_ids[key]):
-                to_create.append((key_ids[key], req, run_id))
-            else:
-                outcomes[key] = RequestOutcome(run_id=run_id, run_key=key, created=False)
     unkeyed_ids = ids[len(keys):]
+
+    to_create, outcomes = _spend_keys(conn, origin, [requests[i] for i in first_of_key.values()],
+                                      key_ids, jobs, now)
     to_create.extend((run_id, requests[i], None) for run_id, i in zip(unkeyed_ids, unkeyed,
                                                                        strict=True))
     to_create, absorbed = _claim(conn, defs, to_create, max(ids, default=0), now)
@@ -123,9 +103,59 @@ def request_runs(
     ]
 
 
-def _claim(conn: Connection, defs: Definitions,
-           rows: list[tuple[int, RunRequest, int | None]], reserved: int, now: dt.datetime
-           ) -> tuple[list[tuple[int, RunRequest, int | None]], dict[int, int]]:
+def _jobs_of(defs: Definitions, requests: Sequence[RunRequest]) -> dict[str, Job]:
+    """The job of each target the requests name.
+
+    Raises:
+        UsageError: a request names an unknown target.
+    """
+    jobs: dict[str, Job] = {}
+    for req in requests:
+        if req.target not in jobs:
+            if not defs.has_target(req.target):
+                raise UsageError(
+                    f"unknown target {req.target!r}{did_you_mean(req.target, defs.targets)}; "
+                    f"valid targets: {', '.join(defs.targets) or '(none defined)'}"
+                )
+            jobs[req.target] = defs.target_job(req.target)
+    return jobs
+
+
+def _spend_keys(conn: Connection, origin: str, firsts: list[RunRequest],
+                key_ids: dict[str, int], jobs: Mapping[str, Job], now: dt.datetime
+                ) -> tuple[list[_NewRun], dict[str, RequestOutcome]]:
+    """Insert the keys (``key_ids``: each key's reserved id; ``firsts``: the first request
+    of each key, in the same order); returns the runs to create for the keys that went
+    in or may rerun, and the outcomes of the keys that name an existing run."""
+    created_keys = store_keys.insert_keys(conn, origin, key_ids, now)
+    outcomes: dict[str, RequestOutcome] = {}
+    to_create: list[_NewRun] = []
+    # In request order, so ids ascend: inserting rows in rowid order is several times
+    # faster than the set's hash order (87,672 backfill runs: 1 s instead of 3 s).
+    for key, req in zip(key_ids, firsts, strict=True):
+        if key in created_keys:
+            to_create.append((key_ids[key], req, None))
+    if len(created_keys) == len(key_ids):
+        return to_create, outcomes
+    first_of = dict(zip(key_ids, firsts, strict=True))
+    existing = [k for k in key_ids if k not in created_keys]
+    for key, run_id, status in store_keys.spent(conn, origin, existing):
+        req = first_of[key]
+        rerun = (jobs[req.target].key_policy is KeyPolicy.RERUN_FAILED
+                 and status in _RERUN_STATUSES)
+        if rerun and store_keys.move_key(conn, origin, key, run_id, key_ids[key]):
+            to_create.append((key_ids[key], req, run_id))
+        else:
+            outcomes[key] = RequestOutcome(run_id=run_id, run_key=key, created=False)
+    return to_create, outcomes
+
+
+# The last run of a key with ``key_policy: rerun_failed`` in one of these: run it again.
+_RERUN_STATUSES = (RunStatus.FAILED, RunStatus.CANCELED)
+
+
+def _claim(conn: Connection, defs: Definitions, rows: list[_NewRun], reserved: int,
+           now: dt.datetime) -> tuple[list[_NewRun], dict[int, int]]:
     """Apply :mod:`lockgate.runs.claims` to the runs about to be created.
 
     Returns the runs to create (a range that lost some partitions becomes one run per
@@ -143,7 +173,7 @@ def _claim(conn: Connection, defs: Definitions,
     claimed = claim_runs(conn, candidates)
     extra = iter(store_keys.reserve_ids(conn, sum(max(len(c.pieces) - 1, 0)
                                         for c in claimed.values()), after=reserved))
-    kept: list[tuple[int, RunRequest, int | None]] = []
+    kept: list[_NewRun] = []
     absorbed: dict[int, int] = {}
     for run_id, req, previous in rows:
         got = claimed.get(run_id)
@@ -163,8 +193,8 @@ def _claim(conn: Connection, defs: Definitions,
     return kept, absorbed
 
 
-def _insert_runs(conn: Connection, rows: list[tuple[int, RunRequest, int | None]],
-                 jobs: dict[str, Any], origin: str, now: dt.datetime,
+def _insert_runs(conn: Connection, rows: list[_NewRun],
+                 jobs: Mapping[str, Job], origin: str, now: dt.datetime,
                  backfill_id: int | None) -> None:
     if not rows:
         return
@@ -177,7 +207,7 @@ def _insert_runs(conn: Connection, rows: list[tuple[int, RunRequest, int | None]
             count = 1 if req.partition_key is not None else 0
         values.append((
             run_id, req.target, job.name, job.concurrency_key, origin, req.run_key,
-            req.partition_key, req.partition_end_key, count, "queued", 1, req.priority,
+            req.partition_key, req.partition_end_key, count, RunStatus.QUEUED, 1, req.priority,
             dumps(req.config), dumps(req.tags), dumps(req.trigger), stamp, False, previous,
             backfill_id,
         ))

@@ -18,11 +18,13 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from sqlalchemy import Connection
 
 from lockgate.definitions import RetryPolicy
 from lockgate.runs.records import Run
+from lockgate.statuses import RunStatus
 from lockgate.store import claim_lanes
 from lockgate.store import queue as store
 
@@ -52,39 +54,60 @@ class Limits:
     job_pools: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class _Running:
+    """The runs starting or running now, counted per job, pool and backfill."""
+
+    total: int = 0
+    by_job: Counter[str] = field(default_factory=Counter)
+    by_pool: Counter[str] = field(default_factory=Counter)
+    by_backfill: Counter[int] = field(default_factory=Counter)
+
+    def add(self, job: str, pool: str | None, backfill_id: int | None, count: int = 1
+            ) -> None:
+        self.by_job[job] += count
+        if pool:
+            self.by_pool[pool] += count
+        if backfill_id is not None:
+            self.by_backfill[backfill_id] += count
+
+
 def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
           max_runs: int) -> list[Run]:
     """Claim up to ``max_runs`` queued runs for ``worker_id``; they become ``starting``."""
     if max_runs <= 0:
         return []
-    pg = conn.dialect.name == "postgresql"
     store.lock_claimers(conn)
-    by_job: Counter[str] = Counter()
-    by_pool: Counter[str] = Counter()
-    by_backfill: Counter[int] = Counter()
-    total = 0
+    running = _Running()
     for job, pool, backfill_id, count in store.running_counts(conn):
-        total += count
-        by_job[job] += count
-        if pool:
-            by_pool[pool] += count
-        if backfill_id is not None:
-            by_backfill[backfill_id] += count
-    free = min(max_runs, limits.max_concurrent_runs - total)
+        running.total += count
+        running.add(job, pool, backfill_id, count)
+    free = min(max_runs, limits.max_concurrent_runs - running.total)
     if free <= 0:
         return []
-
     held, backfill_limits = claim_lanes.backfill_holds(conn)
-    blocked_backfills = set(held)
-    full_jobs = [j for j, n in limits.per_job.items() if by_job[j] >= n]
-    full_pools = [p for p, n in limits.pools.items() if by_pool[p] >= n]
-    blocked_backfills |= {b for b, n in backfill_limits.items() if by_backfill[b] >= n}
+    candidates = _lane_heads(conn, limits, running, set(held), backfill_limits, free, now)
+    chosen = _within_limits(candidates, limits, running, backfill_limits, free)
+    if not chosen:
+        return []
+    rows = store.start(conn, chosen, worker_id=worker_id, now=now)
+    return sorted((Run.from_row(row) for row in rows), key=lambda r: chosen.index(r.id))
 
+
+def _lane_heads(conn: Connection, limits: Limits, running: _Running,
+                blocked_backfills: set[int], backfill_limits: Mapping[int, int], free: int,
+                now: dt.datetime) -> list[claim_lanes.QueuedRun]:
+    """The first ``free`` due runs of each lane no limit holds back, in claim order."""
+    full_jobs = [j for j, n in limits.per_job.items() if running.by_job[j] >= n]
+    full_pools = [p for p, n in limits.pools.items() if running.by_pool[p] >= n]
+    blocked_backfills |= {b for b, n in backfill_limits.items()
+                          if running.by_backfill[b] >= n}
     # Each lane (a job's runs of one backfill, or of none) that a limit does not hold
     # back gives its first `free` due runs; merged in claim order they are exactly the
     # runs a walk of the whole queue would meet first, without walking past a backlog.
     skip_jobs = frozenset(full_jobs) | frozenset(
         job for job, pool in limits.job_pools.items() if pool in full_pools)
+    pg = conn.dialect.name == "postgresql"
     candidates = []
     for job, backfill_id in claim_lanes.lanes(conn, skip_jobs=skip_jobs):
         if backfill_id is not None and backfill_id in blocked_backfills:
@@ -92,28 +115,30 @@ def claim(conn: Connection, *, worker_id: str, limits: Limits, now: dt.datetime,
         candidates.extend(claim_lanes.lane_head(conn, job, backfill_id, now=now, limit=free,
                                                 lock=pg))
     candidates.sort(key=lambda c: c.order)
+    return candidates
+
+
+def _within_limits(candidates: Sequence[claim_lanes.QueuedRun], limits: Limits,
+                   running: _Running, backfill_limits: Mapping[int, int], free: int
+                   ) -> list[int]:
+    """The ids of the candidates, in order, that fit the limits (at most ``free``);
+    ``running`` counts them in."""
     chosen: list[int] = []
+    by_job, by_pool, by_backfill = running.by_job, running.by_pool, running.by_backfill
     for c in candidates:
         job, pool, backfill_id = c.job, c.pool, c.backfill_id
         if job in limits.per_job and by_job[job] >= limits.per_job[job]:
             continue
         if pool and pool in limits.pools and by_pool[pool] >= limits.pools[pool]:
             continue
-        if backfill_id in backfill_limits and by_backfill[backfill_id] >= \
-                backfill_limits[backfill_id]:
+        if backfill_id is not None and backfill_id in backfill_limits and \
+                by_backfill[backfill_id] >= backfill_limits[backfill_id]:
             continue
         chosen.append(c.id)
-        by_job[job] += 1
-        if pool:
-            by_pool[pool] += 1
-        if backfill_id is not None:
-            by_backfill[backfill_id] += 1
+        running.add(job, pool, backfill_id)
         if len(chosen) == free:
             break
-    if not chosen:
-        return []
-    rows = store.start(conn, chosen, worker_id=worker_id, now=now)
-    return sorted((Run.from_row(row) for row in rows), key=lambda r: chosen.index(r.id))
+    return chosen
 
 
 def mark_running(conn: Connection, *, run_id: int, attempt: int, pid: int,
@@ -129,7 +154,7 @@ class AttemptResult:
 
     run_id: int
     attempt: int
-    status: str  # succeeded, failed, canceled
+    status: RunStatus  # SUCCEEDED, FAILED or CANCELED
     exit_code: int | None = None
     error: str | None = None
     log_path: str | None = None
@@ -168,7 +193,7 @@ def finish_attempts(
     applied: list[tuple[AttemptResult, bool]] = []
     for res in results:
         policy = policies.get(res.run_id, RetryPolicy())
-        retry = (res.status == "failed" and res.retryable and res.attempt <= policy.max)
+        retry = (res.status == RunStatus.FAILED and res.retryable and res.attempt <= policy.max)
         params: dict[str, object] = {
             "rid": res.run_id, "att": res.attempt, "code": res.exit_code, "err": res.error,
             "log": res.log_path or None, "st": res.status, "now": now,
@@ -179,10 +204,10 @@ def finish_attempts(
         done = store.finish(conn, params, requeue=retry)
         if retry and not done:
             # An operator asked to cancel this run: it ends canceled, not retried.
-            params |= {"st": "canceled"}
+            params |= {"st": RunStatus.CANCELED}
             done = store.finish(conn, params, only_cancel_requested=True)
             if done:
-                res = replace(res, status="canceled")
+                res = replace(res, status=RunStatus.CANCELED)
                 retry = False
         if not done:
             continue
@@ -200,7 +225,8 @@ def active_runs(conn: Connection, *, worker_ids: Iterable[str] | None = None) ->
     return [Run.from_row(row) for row in store.active_rows(conn, worker_ids=worker_ids)]
 
 
-def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime) -> str:
+def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime
+                   ) -> Literal["canceled", "cancel_requested"]:
     """Cancel a run: a queued one at once, an active one through its worker.
 
     Returns ``canceled`` or ``cancel_requested``.
@@ -213,7 +239,7 @@ def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime) -> str:
 
     for _ in range(3):
         run = get_run(conn, run_id)
-        if run.status == "queued":
+        if run.status == RunStatus.QUEUED:
             if store.cancel_queued(conn, run_id, now=now):
                 return "canceled"
         elif run.status in ACTIVE_STATUSES:

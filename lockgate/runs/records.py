@@ -11,8 +11,8 @@ from sqlalchemy import Connection
 
 from lockgate.errors import UsageError
 from lockgate.runs.sql import loads
+from lockgate.statuses import TERMINAL_RUN_STATUSES, RunStatus
 from lockgate.store import runs as store_runs
-from lockgate.store.tables import RUN_STATUSES
 from lockgate.time.iso import format_iso
 
 __all__ = ["Run", "get_run", "list_runs"]
@@ -29,7 +29,7 @@ class Run:
     partition_key: str | None
     partition_end_key: str | None
     partition_count: int
-    status: str
+    status: RunStatus
     attempt: int
     priority: int
     config: Mapping[str, Any]
@@ -54,6 +54,7 @@ class Run:
         m = row._mapping
         return cls(
             **{k: m[k] for k in _PLAIN},
+            status=RunStatus(m["status"]),
             config=loads(m["config"]),
             tags=loads(m["tags"]),
             trigger=loads(m["trigger"]),
@@ -62,7 +63,7 @@ class Run:
 
     @property
     def is_finished(self) -> bool:
-        return self.status in ("succeeded", "failed", "canceled")
+        return self.status in TERMINAL_RUN_STATUSES
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object the CLI prints (``runs show --json``, ``runs list --json``)."""
@@ -82,10 +83,12 @@ class Run:
 
 _PLAIN = [
     "id", "target", "job", "pool", "origin", "run_key", "partition_key", "partition_end_key",
-    "partition_count", "status", "attempt", "priority", "queued_at", "not_before", "started_at",
+    "partition_count", "attempt", "priority", "queued_at", "not_before", "started_at",
     "finished_at", "heartbeat_at", "worker_id", "pid", "exit_code", "error", "log_path",
     "previous_run_id", "backfill_id",
 ]
+
+_STATUS_VALUES = frozenset(RunStatus)
 
 
 def get_run(conn: Connection, run_id: int) -> Run:
@@ -103,16 +106,16 @@ def get_run(conn: Connection, run_id: int) -> Run:
 def list_runs(
     conn: Connection,
     *,
-    status: str | None = None,
+    status: RunStatus | str | None = None,
     target: str | None = None,
     origin: str | None = None,
     backfill_id: int | None = None,
     limit: int | None = 50,
 ) -> list[Run]:
     """Runs, newest first, filtered by what is given."""
-    if status is not None and status not in RUN_STATUSES:
+    if status is not None and status not in _STATUS_VALUES:
         raise UsageError(
-            f"unknown status {status!r}; use one of {', '.join(RUN_STATUSES)}"
+            f"unknown status {status!r}; use one of {', '.join(RunStatus)}"
         )
     rows = store_runs.newest_rows(conn, status=status, target=target, origin=origin,
                                   backfill_id=backfill_id, limit=limit)

@@ -26,11 +26,10 @@ def parse_db_time(value: Any) -> dt.datetime | None:
     """What the driver returned for a time column, as an aware UTC datetime."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    when: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:
+        return when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC)
 
 
 def sql_literal(conn: Connection, value: Any) -> str:

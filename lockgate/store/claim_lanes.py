@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from lockgate.runs.sql import db_time, param, parse_db_time
+from lockgate.statuses import BackfillStatus
 
 __all__ = ["HELD_STATUS", "QueuedRun", "any_claimable", "backfill_holds", "lane_head",
            "lane_statements", "lanes"]
 
 # Runs of a backfill in this status are not claimable: they wait for its resume.
-HELD_STATUS = "paused"
+HELD_STATUS = BackfillStatus.PAUSED
 
 
 @dataclass(frozen=True, kw_only=True)

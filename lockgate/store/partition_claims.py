@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lockgate.runs.sql import param, sql_literal
+from lockgate.statuses import TERMINAL_RUN_STATUSES
 
 __all__ = ["claim_partitions", "reassign_claims"]
 
@@ -47,7 +48,7 @@ def claim_partitions(conn: Any, asset: str, claims: Sequence[tuple[str, int]]) -
         mine = dict(pending)
         pending = []
         for key, run_id, status in _holders(conn, asset, missed):
-            if status in ("succeeded", "failed", "canceled"):
+            if status in TERMINAL_RUN_STATUSES:
                 pending.append((key, mine[key]))
             else:
                 lost[key] = run_id

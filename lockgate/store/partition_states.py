@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lockgate.runs.sql import param
+from lockgate.statuses import ACTIVE_RUN_STATUSES
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
@@ -26,7 +27,6 @@ __all__ = [
 ]
 
 # The run statuses that put a run's partitions in progress.
-ACTIVE_RUN_STATUSES = ("starting", "running")
 _CHUNK = 500  # keys per IN (...) list; below SQLite's variable limit
 
 

@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from lockgate.statuses import ACTIVE_RUN_STATUSES, RunStatus
 from lockgate.store.tables import run_attempts, runs
 
 __all__ = ["ACTIVE_STATUSES", "active_rows", "cancel_queued", "finish", "flag_cancel",
            "heartbeat", "lock_claimers", "mark_running", "running_counts", "start"]
 
-ACTIVE_STATUSES = ("starting", "running")
+ACTIVE_STATUSES = ACTIVE_RUN_STATUSES
 _CLAIM_LOCK = 0x6C6F636B  # "lock": the advisory lock id claimers share on PostgreSQL
 
 
@@ -45,15 +46,15 @@ def start(conn: Connection, run_ids: Sequence[int], *, worker_id: str, now: dt.d
         # coalesce() keeps SQLite on the primary key: on `status = 'queued'` it would
         # pick the claim index and walk every queued run to find these few.
         update(runs)
-        .where(runs.c.id.in_(list(run_ids)), func.coalesce(runs.c.status, "") == "queued")
-        .values(status="starting", worker_id=worker_id, started_at=now, heartbeat_at=now,
+        .where(runs.c.id.in_(list(run_ids)), func.coalesce(runs.c.status, "") == RunStatus.QUEUED)
+        .values(status=RunStatus.STARTING, worker_id=worker_id, started_at=now, heartbeat_at=now,
                 finished_at=None, pid=None, exit_code=None, error=None, not_before=None)
         .returning(*runs.c)
     ).all()
     if rows:
         conn.execute(run_attempts.insert(), [
             {"run_id": r.id, "attempt": r.attempt, "worker_id": worker_id, "started_at": now,
-             "status": "starting"} for r in rows
+             "status": RunStatus.STARTING} for r in rows
         ])
     return list(rows)
 
@@ -69,13 +70,13 @@ def mark_running(conn: Connection, params: Mapping[str, object]) -> bool:
 _MARK_RUN = (
     update(runs)
     .where(runs.c.id == bindparam("rid"), runs.c.attempt == bindparam("att"),
-           runs.c.status == "starting")
-    .values(status="running", pid=bindparam("pid"), log_path=bindparam("log"))
+           runs.c.status == RunStatus.STARTING)
+    .values(status=RunStatus.RUNNING, pid=bindparam("pid"), log_path=bindparam("log"))
 )
 _MARK_ATTEMPT = (
     update(run_attempts)
     .where(run_attempts.c.run_id == bindparam("rid"), run_attempts.c.attempt == bindparam("att"))
-    .values(status="running", pid=bindparam("pid"), log_path=bindparam("log"))
+    .values(status=RunStatus.RUNNING, pid=bindparam("pid"), log_path=bindparam("log"))
 )
 
 
@@ -108,7 +109,7 @@ _ENDED = {
 }
 _FINISH = update(runs).where(*_ACTIVE_ATTEMPT).values(**_ENDED, status=bindparam("st"))
 _REQUEUE = update(runs).where(*_ACTIVE_ATTEMPT, runs.c.cancel_requested.is_(False)).values(
-    **{**_ENDED, "finished_at": None}, status="queued", attempt=bindparam("next"),
+    **{**_ENDED, "finished_at": None}, status=RunStatus.QUEUED, attempt=bindparam("next"),
     worker_id=None, pid=None, not_before=bindparam("nb", type_=runs.c.not_before.type))
 _FINISH_ATTEMPT = (
     update(run_attempts)
@@ -144,8 +145,8 @@ def active_rows(conn: Connection, *, worker_ids: Iterable[str] | None = None) ->
 def cancel_queued(conn: Connection, run_id: int, *, now: dt.datetime) -> bool:
     """Cancel run ``run_id`` if it is still queued; True if it was."""
     return conn.execute(
-        update(runs).where(runs.c.id == run_id, runs.c.status == "queued")
-        .values(status="canceled", finished_at=now, error="canceled before it started")
+        update(runs).where(runs.c.id == run_id, runs.c.status == RunStatus.QUEUED)
+        .values(status=RunStatus.CANCELED, finished_at=now, error="canceled before it started")
     ).rowcount == 1
 
 

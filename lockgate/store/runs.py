@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lockgate.runs.sql import param
+from lockgate.statuses import OPEN_RUN_STATUSES
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -14,7 +15,7 @@ __all__ = ["ACTIVE_OR_PENDING", "active_of", "add_deps", "count_by_status", "new
            "origins", "row_by_id", "targets"]
 
 # Runs that have not finished: a schedule's overlap policy looks at these.
-ACTIVE_OR_PENDING = ("waiting", "queued", "starting", "running")
+ACTIVE_OR_PENDING = OPEN_RUN_STATUSES
 
 
 _CHUNK = 500  # ids per IN list

@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from lockgate.statuses import TERMINAL_RUN_STATUSES, RunStatus
+
 __all__ = [
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
@@ -50,9 +52,9 @@ __all__ = [
     "trigger_state",
 ]
 
-# `waiting`: a backfill run whose upstream runs (run_deps) have not all succeeded yet.
-RUN_STATUSES = ("waiting", "queued", "starting", "running", "succeeded", "failed", "canceled")
-TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
+# The values of runs.status, in lifecycle order (lockgate.statuses.RunStatus).
+RUN_STATUSES = tuple(RunStatus)
+TERMINAL_STATUSES = TERMINAL_RUN_STATUSES
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -72,11 +74,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):  # raw reads on SQLite
-            value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        # a str: raw reads on SQLite
+        when: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        if when.tzinfo is None:
+            return when.replace(tzinfo=dt.UTC)
+        return when.astimezone(dt.UTC)
 
 
 Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite's rowid alias needs INTEGER

@@ -186,7 +186,21 @@ def plan_backfill(
     """
     asset = _asset(defs, asset_name)
     _check_selection(selection, asset)
-    pset = partition_set_of(asset.name)
+    plan_keys = {asset.name: _selected_keys(conn, asset, selection,
+                                            partition_set_of(asset.name), now)}
+    order = [asset.name]
+    if selection.downstream:
+        order += _downstream_order(defs, asset.name)
+    coverage = Coverage(conn, defs, plan_keys, partition_set_of, now)
+    groups, skipped = _asset_runs(defs, order, plan_keys, coverage, partition_set_of,
+                                  selection.chunk, now)
+    return BackfillPlan(asset=asset.name, selection=selection, assets=tuple(order),
+                        keys=plan_keys, groups=tuple(groups), skipped=tuple(skipped))
+
+
+def _selected_keys(conn: Connection | None, asset: Asset, selection: Selection,
+                   pset: PartitionSet, now: dt.datetime) -> list[str]:
+    """The backfilled asset's keys: all, listed or a range, then filtered by status."""
     if selection.all:
         keys = pset.keys(now)
     elif selection.keys is not None:
@@ -199,18 +213,21 @@ def plan_backfill(
         if conn is None:
             raise UsageError("--missing-only/--failed-only need the store")
         keys = _filter(conn, asset.name, pset, keys, failed=selection.failed_only, now=now)
-    plan_keys = {asset.name: keys}
-    order = [asset.name]
-    if selection.downstream:
-        order += _downstream_order(defs, asset.name)
+    return keys
+
+
+def _asset_runs(defs: Definitions, order: list[str], plan_keys: dict[str, list[str]],
+                coverage: Coverage, partition_set_of: Callable[[str], PartitionSet],
+                chunk: int, now: dt.datetime) -> tuple[list[AssetRuns], list[SkippedPartition]]:
+    """The runs of each asset in ``order`` (the backfilled one first), chunked, each
+    downstream run knowing the upstream runs it waits for; the partitions left out."""
     groups: list[AssetRuns] = []
     run_of_key: dict[str, dict[str, int]] = {}
     skipped: list[SkippedPartition] = []
-    coverage = Coverage(conn, defs, plan_keys, partition_set_of, now)
     position = 0
     for name in order:
         a = defs.assets[name]
-        if name != asset.name:
+        if name != order[0]:
             candidates = _mapped_keys(defs, a, plan_keys, partition_set_of, now)
             plan_keys[name], left_out = coverage.complete(a, candidates)
             skipped += left_out
@@ -218,9 +235,9 @@ def plan_backfill(
                 continue  # an unpartitioned asset whose upstream stays incomplete: no run
             coverage.planned(a)
         first, last, counts, members = _chunks(a, plan_keys[name], partition_set_of,
-                                               selection.chunk, now)
+                                               chunk, now)
         upstream = None
-        if name != asset.name:  # the backfilled asset's own upstreams are never in the plan
+        if name != order[0]:  # the backfilled asset's own upstreams are never in the plan
             upstream = [_upstream_runs(defs, a, m, plan_keys, run_of_key, partition_set_of,
                                        now) for m in members()]
         if name != order[-1]:  # only later assets look runs up by key
@@ -229,8 +246,7 @@ def plan_backfill(
         groups.append(AssetRuns(asset=name, first=first, last=last, counts=counts,
                                 upstream=upstream, start=position))
         position += len(first)
-    return BackfillPlan(asset=asset.name, selection=selection, assets=tuple(order),
-                        keys=plan_keys, groups=tuple(groups), skipped=tuple(skipped))
+    return groups, skipped
 
 
 def _asset(defs: Definitions, name: str) -> Asset:

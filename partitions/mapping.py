@@ -114,11 +114,16 @@ def downstream_keys(
     assert isinstance(downstream, TimeWindowPartitions)
     if not selected:
         return []
-    merged = upstream.epoch_spans(selected, now)
+    return _windows_downstream(upstream.epoch_spans(selected, now), downstream, offset, now)
+
+
+def _windows_downstream(merged: list[list[int]], downstream: TimeWindowPartitions,
+                        offset: int, now: dt.datetime) -> list[str]:
+    """The downstream keys whose window, shifted by ``offset``, overlaps a merged upstream
+    span ``[s, e)`` (epoch seconds, in order)."""
     count = downstream.count(now)
     tl = downstream._tl  # same package: read the generated boundaries directly
-    last_end = merged[-1][1]
-    tl.ensure_instant(last_end)
+    tl.ensure_instant(merged[-1][1])
     with tl.lock:
         starts = tl.starts
         generated = tl.windows
@@ -129,17 +134,26 @@ def downstream_keys(
         j = bisect.bisect_left(starts, e, 0, generated + 1)
         hits.update(range(i, min(j, generated)))
     if offset < 0 and count and merged[0][0] < starts[0]:
-        # With a negative offset the first downstream partitions depend on windows
-        # before the downstream start, which the timeline does not hold.
-        first = tl.keys[0]
-        for m in range(offset, 0):
-            w = downstream.window_at_offset(first, m)
-            ws, we = to_epoch(w.start), to_epoch(w.end)
-            if any(s < we and ws < e for s, e in merged):
-                hits.add(m)
+        hits.update(_hits_before_start(merged, downstream, tl.keys[0], offset))
     # D depends on window D + offset; so the overlapping window W feeds D = W - offset.
     positions = sorted(p - offset for p in hits if 0 <= p - offset < count)
     return [tl.keys[p] for p in positions]
+
+
+def _hits_before_start(merged: list[list[int]], downstream: TimeWindowPartitions,
+                       first: str, offset: int) -> list[int]:
+    """Positions ``offset .. -1`` (windows before the downstream start, which the timeline
+    does not hold) that overlap a merged span.
+
+    With a negative offset the first downstream partitions depend on those windows.
+    """
+    hits = []
+    for m in range(offset, 0):
+        w = downstream.window_at_offset(first, m)
+        ws, we = to_epoch(w.start), to_epoch(w.end)
+        if any(s < we and ws < e for s, e in merged):
+            hits.append(m)
+    return hits
 
 
 def _check_compatible(downstream: PartitionSet, upstream: PartitionSet, offset: int) -> None:

@@ -243,29 +243,11 @@ class Timeline:
         transition) are pure arithmetic and are batched into large chunks; transition
         days, the day after one and a first day starting mid-day are resolved one by one.
         """
-        cadence, zone, fmt = self.cadence, self.zone, self.key_format
-        seconds = cadence.seconds_of_day()
-        assert seconds is not None
-        deltas = [dt.timedelta(seconds=s) for s in seconds]
-        # Default formats are "%Y-%m-%d" plus a time part: keep the time parts once.
-        sample = dt.datetime(2000, 1, 1)
-        tails = [(sample + d).strftime(fmt.fmt)[10:] for d in deltas] if fmt.is_default else []
-        first = self.first
+        cadence, first = self.cadence, self.first
+        days = _TimesOfDay(cadence, self.zone, self.key_format)
         first_ordinal = first.toordinal()
-        partial_first_day = first.time() > (dt.datetime.min + deltas[0]).time()
-        utcoffset = zone.utcoffset
-        from_ordinal = dt.datetime.fromordinal
-        date_from_ordinal = dt.date.fromordinal
-
-        def midnight_offset(o: int) -> int | None:
-            """The UTC offset at midnight of day ``o``; None when a transition's gap or
-            repeated stretch covers that midnight (then both days around it are slow)."""
-            midnight = from_ordinal(o)
-            off = utcoffset(midnight)
-            if off is None or off != utcoffset(midnight.replace(fold=1)):
-                return None
-            return off // _SECOND
-
+        partial_first_day = first.time() > (dt.datetime.min + days.deltas[0]).time()
+        midnight_offset = days.midnight_offset
         every_day = cadence.fires_every_day
         ordinal = first_ordinal
         next_off = midnight_offset(ordinal)
@@ -275,7 +257,7 @@ class Timeline:
         keys: list[str] = []
         while True:
             if not every_day:
-                day = cadence.next_day(date_from_ordinal(ordinal))
+                day = cadence.next_day(dt.date.fromordinal(ordinal))
                 if day is None:
                     break
                 ordinal = day.toordinal()
@@ -291,23 +273,14 @@ class Timeline:
                 if epochs:
                     yield epochs, keys, True
                     epochs, keys = [], []
-                midnight = from_ordinal(ordinal)
-                slow.extend(t for t in (midnight + d for d in deltas) if t >= first)
+                slow.extend(t for t in days.nominals(ordinal) if t >= first)
                 if off is not None and off == next_off and ordinal != first_ordinal:
                     # The regular day after a transition closes the batch: a repeated
                     # stretch may run past midnight (St. John's fell back at 00:01).
                     yield from self._resolve(slow)
                     slow = []
             else:
-                base = (ordinal - EPOCH_ORDINAL) * 86400 - off
-                epochs += [base + s for s in seconds]
-                if tails:
-                    prefix = date_from_ordinal(ordinal).isoformat()
-                    keys += [prefix + t for t in tails]
-                else:
-                    midnight = from_ordinal(ordinal)
-                    keys += [(midnight + d).strftime(fmt.fmt) for d in deltas]
-                self._anchor = (from_ordinal(ordinal) + deltas[-1], keys[-1])
+                self._anchor = days.add_regular_day(ordinal, off, epochs, keys)
                 if len(epochs) >= 4 * _CHUNK:
                     yield epochs, keys, True
                     epochs, keys = [], []
@@ -316,6 +289,50 @@ class Timeline:
             yield epochs, keys, True
         if slow:
             yield from self._resolve(slow)
+
+
+class _TimesOfDay:
+    """The times of day of an hourly or cron set, laid on one local day at a time."""
+
+    def __init__(self, cadence: Cadence, zone: ZoneInfo, fmt: KeyFormat) -> None:
+        seconds = cadence.seconds_of_day()
+        assert seconds is not None
+        self.seconds = seconds
+        self.deltas = [dt.timedelta(seconds=s) for s in seconds]
+        self.fmt = fmt
+        # Default formats are "%Y-%m-%d" plus a time part: keep the time parts once.
+        sample = dt.datetime(2000, 1, 1)
+        self.tails = ([(sample + d).strftime(fmt.fmt)[10:] for d in self.deltas]
+                      if fmt.is_default else [])
+        self._utcoffset = zone.utcoffset
+
+    def midnight_offset(self, o: int) -> int | None:
+        """The UTC offset at midnight of day ``o``; None when a transition's gap or
+        repeated stretch covers that midnight (then both days around it are slow)."""
+        midnight = dt.datetime.fromordinal(o)
+        off = self._utcoffset(midnight)
+        if off is None or off != self._utcoffset(midnight.replace(fold=1)):
+            return None
+        return off // _SECOND
+
+    def nominals(self, ordinal: int) -> Iterator[dt.datetime]:
+        """The wall-clock times of day ``ordinal``, in order."""
+        midnight = dt.datetime.fromordinal(ordinal)
+        return (midnight + d for d in self.deltas)
+
+    def add_regular_day(self, ordinal: int, off: int, epochs: list[int],
+                        keys: list[str]) -> Anchor:
+        """Append regular day ``ordinal``'s epochs (UTC offset ``off`` seconds all day) and
+        keys; return its last (nominal, key) as the anchor for repeated keys."""
+        base = (ordinal - EPOCH_ORDINAL) * 86400 - off
+        epochs += [base + s for s in self.seconds]
+        midnight = dt.datetime.fromordinal(ordinal)
+        if self.tails:
+            prefix = dt.date.fromordinal(ordinal).isoformat()
+            keys += [prefix + t for t in self.tails]
+        else:
+            keys += [(midnight + d).strftime(self.fmt.fmt) for d in self.deltas]
+        return (midnight + self.deltas[-1], keys[-1])
 
 
 _DAY = dt.timedelta(days=1)

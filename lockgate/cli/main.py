@@ -72,12 +72,13 @@ def _register() -> None:
         runs,
         schedules,
         sensors,
+        trigger,
         worker,
     )
 
     app.command("check")(check.check)
     app.add_typer(db.app, name="db")
-    app.command("trigger")(runs.trigger)
+    app.command("trigger")(trigger.trigger)
     app.add_typer(runs.app, name="runs")
     app.add_typer(keys.app, name="keys")
     app.command("worker")(worker.worker)

@@ -41,11 +41,11 @@ def test_the_time_package_itself_reads_the_clock() -> None:
 
 
 def test_import_time_inside_lockgate_is_the_standard_library() -> None:
-    import lockgate.cli.runs
+    import lockgate.cli.run_logs
     import lockgate.time
     import lockgate.time.clock
 
-    assert lockgate.cli.runs.time is stdlib_time
+    assert lockgate.cli.run_logs.time is stdlib_time
     assert lockgate.time.clock._time is stdlib_time
     assert sys.modules["time"] is stdlib_time
     assert lockgate.time is not stdlib_time

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lockgate.cli import common
+from lockgate.statuses import RunStatus
 
 if TYPE_CHECKING:
     from lockgate.definitions import Definitions
@@ -17,10 +18,10 @@ if TYPE_CHECKING:
 app = common.group("List, inspect, follow and cancel runs.")
 
 # `runs logs --follow` exits with the run's outcome (README, "Commands").
-FOLLOW_EXIT = {"succeeded": 0, "failed": 1, "canceled": 3}
-STATUS_STYLE = {"queued": "cyan", "starting": "blue", "running": "blue",
-                "succeeded": "green", "failed": "red", "canceled": "yellow",
-                "orphaned": "magenta"}
+FOLLOW_EXIT = {RunStatus.SUCCEEDED: 0, RunStatus.FAILED: 1, RunStatus.CANCELED: 3}
+STATUS_STYLE = {RunStatus.QUEUED: "cyan", RunStatus.STARTING: "blue", RunStatus.RUNNING: "blue",
+                RunStatus.SUCCEEDED: "green", RunStatus.FAILED: "red",
+                RunStatus.CANCELED: "yellow", "orphaned": "magenta"}
 ORPHAN_NOTE = "orphaned: its worker stopped; the next daemon or worker start recovers it"
 
 

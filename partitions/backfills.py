@@ -28,6 +28,7 @@ from sqlalchemy import Connection, select, update
 from lockgate.errors import UsageError
 from lockgate.runs.queue import ACTIVE_STATUSES, AttemptResult
 from lockgate.runs.sql import db_time, param
+from lockgate.statuses import OPEN_RUN_STATUSES, BackfillStatus, RunStatus
 from lockgate.store.tables import backfills, runs
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
     "retry_backfill",
 ]
 
-OPEN = ("waiting", "queued", "starting", "running")
+OPEN = OPEN_RUN_STATUSES
 _CHUNK = 500
 
 
@@ -70,9 +71,7 @@ def _describe(row: Any, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "id": m["id"], "backfill_id": m["id"], "asset": m["asset"], "status": m["status"],
         "partitions": m["partition_count"], "runs": m["run_count"],
-        "counts": {s: counts.get(s, 0) for s in
-                   ("waiting", "queued", "starting", "running", "succeeded", "failed",
-                    "canceled")},
+        "counts": {s: counts.get(s, 0) for s in RunStatus},
         "max_concurrent": m["max_concurrent"], "priority": m["priority"],
         "created_at": m["created_at"], "updated_at": m["updated_at"],
         "finished_at": m["finished_at"],
@@ -113,16 +112,19 @@ def _set_status(conn: Connection, backfill_id: int, status: str, now: dt.datetim
 
 def pause_backfill(conn: Connection, backfill_id: int, *, now: dt.datetime) -> None:
     """Stop claiming the backfill's runs; running ones finish."""
-    _set_status(conn, backfill_id, "paused", now, allowed=("running",))
+    _set_status(conn, backfill_id, BackfillStatus.PAUSED, now,
+                allowed=(BackfillStatus.RUNNING,))
 
 
 def resume_backfill(conn: Connection, backfill_id: int, *, now: dt.datetime) -> None:
-    _set_status(conn, backfill_id, "running", now, allowed=("paused",))
+    _set_status(conn, backfill_id, BackfillStatus.RUNNING, now,
+                allowed=(BackfillStatus.PAUSED,))
 
 
 def cancel_backfill(conn: Connection, backfill_id: int, *, now: dt.datetime) -> dict[str, int]:
     """Cancel queued and waiting runs at once; ask workers to stop running ones."""
-    _set_status(conn, backfill_id, "canceled", now, allowed=("running", "paused"))
+    _set_status(conn, backfill_id, BackfillStatus.CANCELED, now,
+                allowed=(BackfillStatus.RUNNING, BackfillStatus.PAUSED))
     canceled = conn.execute(
         update(runs).where(runs.c.backfill_id == backfill_id,
                            runs.c.status.in_(("waiting", "queued")))
@@ -181,8 +183,8 @@ def backfill_hook(conn: Connection, applied: Sequence[tuple[AttemptResult, bool]
     if not _have_dependents(conn, ids):
         touched = _backfills_of(conn, ids)
     else:
-        succeeded = [run_id for run_id, status in finals if status == "succeeded"]
-        failed = [run_id for run_id, status in finals if status != "succeeded"]
+        succeeded = [run_id for run_id, status in finals if status == RunStatus.SUCCEEDED]
+        failed = [run_id for run_id, status in finals if status != RunStatus.SUCCEEDED]
         if succeeded:
             _release(conn, succeeded)
         canceled = _cancel_dependents(conn, failed, now) if failed else []
@@ -253,11 +255,12 @@ def _maybe_finish(conn: Connection, backfill_id: int, now: dt.datetime) -> None:
         return
     row = _get(conn, backfill_id)
     status = row._mapping["status"]
-    if status == "canceled":
+    if status == BackfillStatus.CANCELED:
         conn.execute(update(backfills).where(backfills.c.id == backfill_id)
                      .values(finished_at=now, updated_at=now))
         return
-    final = "completed" if set(counts) <= {"succeeded"} else "failed"
+    final = (BackfillStatus.COMPLETED if set(counts) <= {RunStatus.SUCCEEDED}
+             else BackfillStatus.FAILED)
     conn.execute(update(backfills).where(backfills.c.id == backfill_id,
                                          backfills.c.status.in_(("running", "paused")))
                  .values(status=final, finished_at=now, updated_at=now))

@@ -210,8 +210,9 @@ def _wait(store: Any, backfill_id: int, *, json: bool) -> bool:
     )
 
     from lockgate.partitions.backfills import backfill_status
+    from lockgate.statuses import BackfillStatus
 
-    done_states = ("completed", "failed", "canceled")
+    done_states = (BackfillStatus.COMPLETED, BackfillStatus.FAILED, BackfillStatus.CANCELED)
     # The console takes no markup, so the description column is styled, not tagged.
     with Progress(TextColumn("{task.description}", style="progress.description",
                              markup=False), BarColumn(),
@@ -236,7 +237,7 @@ def _wait(store: Any, backfill_id: int, *, json: bool) -> bool:
         common.console().print(f"backfill {backfill_id} {info['status']}: "
                                f"{c['succeeded']} succeeded, {c['failed']} failed, "
                                f"{c['canceled']} canceled")
-    return bool(info["status"] == "completed")
+    return bool(info["status"] == BackfillStatus.COMPLETED)
 
 
 @app.command("list")

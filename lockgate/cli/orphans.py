@@ -12,6 +12,7 @@ import datetime as dt
 import socket
 
 from lockgate.runs import Run
+from lockgate.statuses import ACTIVE_RUN_STATUSES
 
 __all__ = ["ORPHANED", "is_orphaned"]
 
@@ -21,7 +22,7 @@ ORPHANED = "orphaned"
 def is_orphaned(run: Run, *, now: dt.datetime, heartbeat_timeout: dt.timedelta) -> bool:
     from lockgate.daemon.recovery import parse_worker_id, process_alive
 
-    if run.status not in ("starting", "running"):
+    if run.status not in ACTIVE_RUN_STATUSES:
         return False
     host, pid, started = parse_worker_id(run.worker_id)
     if host == socket.gethostname() and pid is not None and not process_alive(

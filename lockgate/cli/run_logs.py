@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from lockgate.cli import common
+from lockgate.statuses import RunStatus
 
 if TYPE_CHECKING:
     from lockgate.runs import Run
 
 # `runs logs --follow` exits with the run's outcome (README, "Commands").
-FOLLOW_EXIT = {"succeeded": 0, "failed": 1, "canceled": 3}
+FOLLOW_EXIT = {RunStatus.SUCCEEDED: 0, RunStatus.FAILED: 1, RunStatus.CANCELED: 3}
 
 
 def logs(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's id.")],

@@ -8,6 +8,7 @@ import typer
 
 from lockgate.cli import common
 from lockgate.cli.run_logs import logs
+from lockgate.statuses import RunStatus
 
 if TYPE_CHECKING:
     from lockgate.definitions import Definitions
@@ -15,9 +16,9 @@ if TYPE_CHECKING:
 
 app = common.group("List, inspect, follow and cancel runs.")
 
-STATUS_STYLE = {"queued": "cyan", "starting": "blue", "running": "blue",
-                "succeeded": "green", "failed": "red", "canceled": "yellow",
-                "orphaned": "magenta"}
+STATUS_STYLE = {RunStatus.QUEUED: "cyan", RunStatus.STARTING: "blue", RunStatus.RUNNING: "blue",
+                RunStatus.SUCCEEDED: "green", RunStatus.FAILED: "red",
+                RunStatus.CANCELED: "yellow", "orphaned": "magenta"}
 ORPHAN_NOTE = "orphaned: its worker stopped; the next daemon or worker start recovers it"
 
 

@@ -1,5 +1,21 @@
 """Runs: the ledger that turns requests into queued runs once per key, the claimable
-queue, and the records the CLI reads.
+queue, and the records the CLI reads. The statements live in :mod:`lockgate.store`;
+these modules keep the rules.
+
+- ``ledger``: :func:`request_runs`, run requests become queued runs once per (origin,
+  run key), in a few bulk statements inside the caller's transaction; ``show_key`` and
+  ``forget_key`` for the CLI.
+- ``keyed``: the ledger's bulk path for many keyed runs of one target (backfills), in
+  columns instead of request objects.
+- ``claims``: one open materialization request per asset partition: which partitions a
+  run covers, and what a candidate run keeps when open runs hold some of them.
+- ``queue``: claiming queued runs under concurrency limits (lane by lane), marking them
+  running, ending attempts with retries and backoff, heartbeats and cancel requests.
+- ``records``: :class:`Run`, the frozen view of a run row, and reading or listing runs.
+- ``sql``: driver-level helpers for the bulk paths (time binding, literals, JSON text).
+
+A run's status is a :class:`lockgate.statuses.RunStatus`, converted once as a row is
+read. ``mypy --strict`` checks this package.
 
 Names are loaded on first use, so importing a light submodule (``lockgate.runs.sql``)
 does not import SQLAlchemy.

@@ -206,9 +206,10 @@ def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime) -> str:
     Returns ``canceled`` or ``cancel_requested``.
 
     Raises:
-        UsageError: no such run, or it already finished.
+        NotFoundError: no such run.
+        ConflictError: it already finished, or kept changing state.
     """
-    from lockgate.errors import UsageError
+    from lockgate.errors import ConflictError
     from lockgate.runs.records import get_run
 
     for _ in range(3):
@@ -220,5 +221,5 @@ def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime) -> str:
             store.flag_cancel(conn, run_id)
             return "cancel_requested"
         else:
-            raise UsageError(f"run {run_id} already finished ({run.status}); nothing to cancel")
-    raise UsageError(f"run {run_id} kept changing state; try again")
+            raise ConflictError(f"run {run_id} already finished ({run.status}); nothing to cancel")
+    raise ConflictError(f"run {run_id} kept changing state; try again")

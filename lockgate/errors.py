@@ -205,9 +205,13 @@ class InternalError(LockgateError):
     """A bug in lockgate; please report it with the log."""
 
 
-def did_you_mean(value: object, choices: Iterable[object]) -> str:
-    """``; did you mean 'x'?`` naming the closest of ``choices``, or an empty string."""
+def did_you_mean(value: object, choices: Iterable[object], *, n: int = 1) -> str:
+    """``; did you mean 'x'?`` naming the closest of ``choices``, or an empty string.
+
+    With ``n`` above 1, up to ``n`` of them, closest first: ``; did you mean 'x', 'y'?``.
+    The one helper for every "unknown name" message (config keys, targets, zones, ...).
+    """
     import difflib
 
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=n, cutoff=0.6)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from lockgate import definitions as d
 from lockgate.decorators import Declaration, declarations_in
-from lockgate.errors import ConfigError
+from lockgate.errors import ConfigError, did_you_mean
 from lockgate.settings import schema
 from lockgate.settings.environment import (
     SECTIONS,
@@ -24,7 +24,7 @@ from lockgate.settings.environment import (
     setting_sources,
     validation_error,
 )
-from lockgate.settings.errors import did_you_mean, translate
+from lockgate.settings.errors import translate
 from lockgate.settings.modules import import_definitions
 from lockgate.settings.source import ConfigSource, interpolate, read_yaml
 

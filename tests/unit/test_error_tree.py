@@ -73,3 +73,20 @@ def test_every_error_class_in_the_module_is_drawn_in_its_docstring() -> None:
     for name in classes:
         assert f" {name} " in doc or f" {name}\n" in doc, name
 
+
+def test_did_you_mean_names_the_closest_choice_or_nothing() -> None:
+    assert errors.did_you_mean("lod", ["load", "report"]) == "; did you mean 'load'?"
+    assert errors.did_you_mean("zzz", ["load", "report"]) == ""
+    assert errors.did_you_mean(12, [123, 9]) == "; did you mean '123'?"
+
+
+def test_did_you_mean_can_name_several_closest_first() -> None:
+    hint = errors.did_you_mean("Europe/Berln", ["Europe/Berlin", "Europe/Bern", "Asia/Tokyo"],
+                               n=3)
+    assert hint == "; did you mean 'Europe/Berlin', 'Europe/Bern'?"
+
+
+def test_there_is_one_did_you_mean() -> None:
+    found = [p for p in _core_modules() + list((ROOT / "lockgate" / "cli").glob("*.py"))
+             if "get_close_matches" in p.read_text()]
+    assert found == [ROOT / "lockgate" / "errors.py"]

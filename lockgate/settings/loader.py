@@ -8,7 +8,7 @@ value and the fix. Nothing runs before a config has loaded whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -197,8 +197,11 @@ class _Builder:
                 )
         self.where[(section, name)] = (src, where)
         origin = f"{src.file}:{src.line_of(where) or '?'}"
-        build = getattr(self, f"_build_{section}")
-        build(name, model, origin, fn)
+        build: dict[str, Callable[[str, Any, str, Any], None]] = {
+            "jobs": self._build_jobs, "assets": self._build_assets,
+            "schedules": self._build_schedules, "sensors": self._build_sensors,
+        }
+        build[section](name, model, origin, fn)
 
     def _job(self, name: str, m: schema.JobModel, origin: str, python: str | None) -> d.Job:
         command: tuple[str, ...] | None = None

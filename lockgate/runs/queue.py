@@ -25,6 +25,7 @@ from lockgate.definitions import RetryPolicy
 from lockgate.runs.records import Run
 from lockgate.store import claim_lanes
 from lockgate.store import queue as store
+from lockgate.time.backoff import exponential_backoff
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -143,8 +144,8 @@ def retry_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None = N
     ``backoff * 2**(attempt-1)``, capped at ``max_backoff``; with jitter, a uniform
     draw between half and all of it, so retries of a burst of failures spread out.
     """
-    base = policy.backoff.total_seconds() * (2 ** max(attempt - 1, 0))
-    delay = min(base, policy.max_backoff.total_seconds())
+    delay = exponential_backoff(policy.backoff.total_seconds(), attempt,
+                                policy.max_backoff.total_seconds())
     if policy.jitter:
         delay *= (rng or random).uniform(0.5, 1.0)
     return dt.timedelta(seconds=delay)

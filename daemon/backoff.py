@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lockgate.time import clock
+from lockgate.time.backoff import exponential_backoff
 
 __all__ = ["StoreBackoff"]
 
@@ -27,7 +28,7 @@ class StoreBackoff:
         self.failures = 0
         self._next_try = 0.0
         self._next_log = 0.0
-        self._log_gap = 0.5
+        self._logged = 0  # store_unavailable lines since the first failure
 
     def ready(self) -> bool:
         return clock.monotonic() >= self._next_try
@@ -39,16 +40,16 @@ class StoreBackoff:
     def failed(self, exc: Exception) -> None:
         self.failures += 1
         now = clock.monotonic()
-        delay = min(_RETRY_SECONDS, 0.5 * 2 ** min(self.failures - 1, 6))
+        delay = exponential_backoff(0.5, self.failures, _RETRY_SECONDS)
         self._next_try = now + delay
         if self.failures == 1:
-            self._next_log, self._log_gap = 0.0, 0.5
+            self._next_log, self._logged = 0.0, 0
         if now >= self._next_log:
             self.log.error(
                 "store_unavailable", error=str(exc), retry_in=delay, failures=self.failures
             )
-            self._next_log = now + self._log_gap
-            self._log_gap = min(self._log_gap * 2, _LOG_MAX_SECONDS)
+            self._logged += 1
+            self._next_log = now + exponential_backoff(0.5, self._logged, _LOG_MAX_SECONDS)
 
     def succeeded(self) -> None:
         if self.failures:

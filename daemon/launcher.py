@@ -114,14 +114,6 @@ class LocalLauncher:
     def log_path(self, run_id: int, attempt: int) -> Path:
         return self.log_root / str(run_id) / f"attempt-{attempt}.log"
 
-    def argv_for(self, job: Job, context: RunContext) -> list[str]:
-        """The argv to execute: placeholders filled, a shell only with ``shell: true``.
-
-        Raises:
-            LaunchError: a placeholder cannot be filled.
-        """
-        return self.command_for(job, context)[0]
-
     def command_for(self, job: Job, context: RunContext) -> tuple[list[str], dict[str, str]]:
         """The argv to execute and the variables it needs on top of the run's context.
 

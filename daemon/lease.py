@@ -16,17 +16,13 @@ import socket
 
 from sqlalchemy import Connection
 
-from lockgate.errors import LockgateError
+from lockgate.errors import LeaseLost
 from lockgate.store import Store, leases
 from lockgate.time import clock
 
 __all__ = ["DECIDER", "Lease", "LeaseLost"]
 
 DECIDER = "decider"
-
-
-class LeaseLost(LockgateError):
-    """This daemon no longer holds the decider lease; it must stop deciding."""
 
 
 class Lease:

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lockgate.definitions import Catchup, Definitions, Overlap, RunRequest, Schedule
-from lockgate.errors import UsageError
+from lockgate.errors import ConflictError, NotFoundError
 from lockgate.runs.ledger import request_runs
 from lockgate.runs.queue import request_cancel
 from lockgate.statuses import RunStatus, TickStatus
@@ -191,7 +191,7 @@ def _overlap(conn: Connection, schedule: Schedule, origin: str, now: dt.datetime
         return None
     for run_id, _status in active:  # cancel_previous
         # One that finished since it was listed has nothing left to cancel.
-        with contextlib.suppress(UsageError):
+        with contextlib.suppress(NotFoundError, ConflictError):
             request_cancel(conn, run_id, now=now)
     return None
 

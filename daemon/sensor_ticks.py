@@ -20,6 +20,7 @@ from lockgate.runs.ledger import RequestOutcome, request_runs
 from lockgate.sensors.base import SensorError, SensorResult
 from lockgate.statuses import TickStatus
 from lockgate.store import Store
+from lockgate.time.backoff import exponential_backoff
 
 from .lease import Lease
 from .ticks import TickRecord, get_state, record_sensor_tick, update_state
@@ -109,12 +110,11 @@ def backoff_delay(sensor: Sensor, failures: int, retry_after: dt.timedelta | Non
     """Wait after ``failures`` failed ticks in a row: interval doubled each time, capped
     by ``max_backoff``; at least ``retry_after`` (the server's ``Retry-After``) within
     the same cap."""
-    cap = sensor.options.get("max_backoff") or dt.timedelta(minutes=10)
-    base = max(sensor.interval.total_seconds(), 1.0)
-    delay = base * 2 ** min(max(failures - 1, 0), 62)
+    cap = (sensor.options.get("max_backoff") or dt.timedelta(minutes=10)).total_seconds()
+    delay = exponential_backoff(max(sensor.interval.total_seconds(), 1.0), failures, cap)
     if retry_after is not None:
-        delay = max(delay, retry_after.total_seconds())
-    return dt.timedelta(seconds=min(delay, cap.total_seconds()))
+        delay = max(delay, min(retry_after.total_seconds(), cap))
+    return dt.timedelta(seconds=delay)
 
 
 def commit_failure(store: Store, sensor: Sensor, exc: BaseException, *, started: dt.datetime,

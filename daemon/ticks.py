@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lockgate.errors import UsageError
+from lockgate.errors import NotFoundError
 from lockgate.redact import redact_text
 from lockgate.statuses import TickStatus
 from lockgate.store import ticks as store
@@ -153,5 +153,5 @@ def require_trigger(names: Sequence[str], name: str, what: str) -> None:
 
     if name not in names:
         plural = " or ".join(f"{w}s" for w in what.split(" or "))  # "schedules or sensors"
-        raise UsageError(f"unknown {what} {name!r}{did_you_mean(name, names)}; "
-                         f"{plural}: {', '.join(sorted(names)) or '(none defined)'}")
+        raise NotFoundError(f"unknown {what} {name!r}{did_you_mean(name, names)}; "
+                            f"{plural}: {', '.join(sorted(names)) or '(none defined)'}")

@@ -5,16 +5,35 @@
     LockgateError
     ├── UserError                 the user's input: fix the config or the command line
     │   ├── ConfigError           a definition is invalid (file, line, key path, value, fix)
-    │   └── UsageError            a CLI argument is invalid (names the option and the fix)
+    │   │   └── PartitionMappingError   two assets' partitions cannot be mapped (partitions)
+    │   ├── UsageError            a CLI argument is invalid (raised by ``lockgate.cli`` only)
+    │   └── RequestError          a request to lockgate cannot be honoured as given
+    │       ├── NotFoundError     no such run, backfill, target, asset, schedule or sensor
+    │       ├── ConflictError     it exists, but its state forbids the request (a finished
+    │       │                     run cannot be canceled, a running backfill resumed)
+    │       └── InvalidValueError a value is malformed, out of range or contradicts
+    │           │                 another: a cursor, a backfill selection
+    │           ├── PartitionKeyError     a key does not parse or is outside the set
+    │           ├── PartitionRangeError   a range's first key is after its last
+    │           └── NoTimeWindowError     a time-window question of static partitions
     ├── JobError                  the user's job or sensor code failed (recorded, never fatal)
+    │   ├── PlaceholderError      a command's placeholder has no value (``lockgate.context``)
+    │   ├── LaunchError           a run's process could not be started (``daemon.launcher``)
+    │   └── SensorError           an evaluation failed: a failed tick, then a backoff
     ├── EnvironmentFault          something around lockgate: database, filesystem, network
     │   ├── SetupError            the host refuses for good: permissions, a path that does
     │   │                         not exist or cannot be created, a read-only file system
-    │   └── StoreError            the database refused or could not be reached
-    │       ├── StoreSetupError   ... for good: its folder or file cannot be created or
-    │       │                     written, the login or database does not exist
-    │       └── SchemaMismatch    the database's schema is not the one this code expects
+    │   ├── StoreError            the database refused or could not be reached
+    │   │   ├── StoreSetupError   ... for good: its folder or file cannot be created or
+    │   │   │                     written, the login or database does not exist
+    │   │   └── SchemaMismatch    the database's schema is not the one this code expects
+    │   └── LeaseLost             another daemon holds the decider lease now: stop deciding
     └── InternalError             a bug in lockgate itself
+
+The partition errors live in ``lockgate.partitions.errors``; ``SqliteInUse``
+(``daemon.sqlite_guard``) is a ``UserError``. ``UsageError`` names a command-line option,
+so only the CLI raises it; the core raises a ``RequestError``, which the CLI reports
+the same way (message on stderr, exit code 2).
 
 Every error carries the offending value and says the fix in its message. Lower-level
 errors (SQLAlchemy, httpx, OS) are translated where they enter with ``raise ... from``.
@@ -26,6 +45,10 @@ every other ``LockgateError`` to 1, and an unexpected exception to 70 (``EX_SOFT
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a transient failure: retrying or restarting may help
@@ -40,11 +63,17 @@ __all__ = [
     "EXIT_SETUP",
     "EXIT_USER",
     "ConfigError",
+    "ConflictError",
     "EnvironmentFault",
     "InternalError",
+    "InvalidValueError",
     "JobError",
+    "LeaseLost",
     "LockgateError",
+    "NotFoundError",
+    "RequestError",
     "SchemaMismatch",
+    "SensorError",
     "SetupError",
     "StoreError",
     "StoreSetupError",
@@ -100,11 +129,44 @@ class ConfigError(UserError):
 
 
 class UsageError(UserError):
-    """A command-line argument is invalid."""
+    """A command-line argument is invalid; raised by the CLI, which knows its options."""
+
+
+class RequestError(UserError):
+    """A request to lockgate (a run, a backfill, a cursor) cannot be honoured as given.
+
+    Raised by the core where the CLI would once have raised ``UsageError``: the message
+    is the same and so is the exit code (2).
+    """
+
+
+class NotFoundError(RequestError):
+    """No such run, backfill, target, asset, schedule or sensor; names the closest."""
+
+
+class ConflictError(RequestError):
+    """The thing exists, but its state forbids the request (a finished run, a backfill
+    that is already running); the message says the state and what is possible."""
+
+
+class InvalidValueError(RequestError):
+    """A value is malformed, out of range, or contradicts another one given with it."""
 
 
 class JobError(LockgateError):
     """A user's job, sensor or callable failed; recorded as a failed run or tick."""
+
+
+class SensorError(JobError):
+    """An evaluation that failed for a reason worth a failed tick (bad response, ...).
+
+    ``retry_after``: how long the source asked us to wait (an HTTP ``Retry-After``);
+    the daemon waits at least that long, within the sensor's ``max_backoff``.
+    """
+
+    def __init__(self, message: str, *, retry_after: dt.timedelta | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class EnvironmentFault(LockgateError):
@@ -135,13 +197,21 @@ class SchemaMismatch(StoreError):
     """The database's schema revision is not the one this lockgate expects."""
 
 
+class LeaseLost(EnvironmentFault):
+    """This daemon no longer holds the decider lease; it must stop deciding."""
+
+
 class InternalError(LockgateError):
     """A bug in lockgate; please report it with the log."""
 
 
-def did_you_mean(value: object, choices: Iterable[object]) -> str:
-    """``; did you mean 'x'?`` naming the closest of ``choices``, or an empty string."""
+def did_you_mean(value: object, choices: Iterable[object], *, n: int = 1) -> str:
+    """``; did you mean 'x'?`` naming the closest of ``choices``, or an empty string.
+
+    With ``n`` above 1, up to ``n`` of them, closest first: ``; did you mean 'x', 'y'?``.
+    The one helper for every "unknown name" message (config keys, targets, zones, ...).
+    """
     import difflib
 
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=n, cutoff=0.6)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""

@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from lockgate.definitions import Definitions
-from lockgate.errors import UsageError
+from lockgate.errors import InvalidValueError
 from lockgate.runs.keyed import queue_keyed_runs
 from lockgate.store import backfills
 from lockgate.store import runs as store_runs
@@ -33,8 +33,8 @@ def launch_backfill(conn: Any, plan: BackfillPlan, defs: Definitions, *,
     """Record the backfill and queue its runs; returns id, partitions, runs and the
     downstream partitions the plan skipped."""
     if not plan.run_count:
-        raise UsageError("nothing to backfill: the selection has no partitions "
-                         "(after --missing-only/--failed-only, if given)")
+        raise InvalidValueError("nothing to backfill: the selection has no partitions "
+                                "(after --missing-only/--failed-only, if given)")
     backfill_id = backfills.create(
         conn, asset=plan.asset, selection=json.dumps(plan.summary()),
         chunk=plan.selection.chunk, max_concurrent=max_concurrent, priority=priority,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Asset, Definitions
-from lockgate.errors import UsageError, did_you_mean
+from lockgate.errors import InvalidValueError, NotFoundError, did_you_mean
 
 from .backfill_coverage import Coverage, SkippedPartition
 from .base import PartitionSet
@@ -181,8 +181,10 @@ def plan_backfill(
     it, none are).
 
     Raises:
-        UsageError: unknown or unpartitioned asset, keys outside the partition set,
-            a reversed range, a bad chunk, conflicting options.
+        NotFoundError: unknown asset.
+        InvalidValueError: an unpartitioned asset, keys outside the partition set
+            (``PartitionKeyError``), a reversed range (``PartitionRangeError``), a bad
+            chunk, conflicting options.
     """
     asset = _asset(defs, asset_name)
     _check_selection(selection, asset)
@@ -211,7 +213,7 @@ def _selected_keys(conn: Connection | None, asset: Asset, selection: Selection,
         keys = pset.keys_between(selection.from_key, selection.to_key, now)
     if selection.missing_only or selection.failed_only:
         if conn is None:
-            raise UsageError("--missing-only/--failed-only need the store")
+            raise InvalidValueError("--missing-only/--failed-only need the store")
         keys = _filter(conn, asset.name, pset, keys, failed=selection.failed_only, now=now)
     return keys
 
@@ -252,8 +254,8 @@ def _asset_runs(defs: Definitions, order: list[str], plan_keys: dict[str, list[s
 def _asset(defs: Definitions, name: str) -> Asset:
     if name not in defs.assets:
         hint = did_you_mean(name, defs.assets)
-        raise UsageError(f"unknown asset {name!r}{hint}; assets: "
-                         f"{', '.join(sorted(defs.assets)) or '(none defined)'}")
+        raise NotFoundError(f"unknown asset {name!r}{hint}; assets: "
+                            f"{', '.join(sorted(defs.assets)) or '(none defined)'}")
     return defs.assets[name]
 
 
@@ -262,21 +264,22 @@ def _check_selection(selection: Selection, asset: Asset) -> None:
                             ("--partitions", selection.keys is not None),
                             ("--all", selection.all)) if on]
     if len(ways) != 1:
-        raise UsageError(
+        raise InvalidValueError(
             "give exactly one of --from KEY --to KEY, --partitions K1,K2 or --all"
             + (f" (got {' and '.join(ways)})" if ways else ""))
     if ways == ["--from/--to"] and not (selection.from_key and selection.to_key):
-        raise UsageError("give both --from and --to (both ends are included)")
+        raise InvalidValueError("give both --from and --to (both ends are included)")
     if selection.keys is not None and not selection.keys:
-        raise UsageError("--partitions is empty; list keys separated by commas")
+        raise InvalidValueError("--partitions is empty; list keys separated by commas")
     if selection.missing_only and selection.failed_only:
-        raise UsageError("give at most one of --missing-only and --failed-only")
+        raise InvalidValueError("give at most one of --missing-only and --failed-only")
     if selection.chunk < 1:
-        raise UsageError(f"--chunk {selection.chunk}: a run covers at least 1 partition; "
-                         "use --chunk 1 or more")
+        raise InvalidValueError(f"--chunk {selection.chunk}: a run covers at least 1 "
+                                "partition; use --chunk 1 or more")
     if asset.partitions is None:
-        raise UsageError(f"asset {asset.name!r} is not partitioned, so it has no partitions "
-                         f"to backfill; run it with `lockgate trigger {asset.name}`")
+        raise InvalidValueError(f"asset {asset.name!r} is not partitioned, so it has no "
+                                f"partitions to backfill; run it with "
+                                f"`lockgate trigger {asset.name}`")
 
 
 def _ordered_unique(keys: list[str], pset: PartitionSet, now: dt.datetime) -> list[str]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from lockgate.errors import UsageError
+from lockgate.errors import ConflictError, NotFoundError
 from lockgate.runs.queue import ACTIVE_STATUSES, AttemptResult
 from lockgate.runs.sql import db_time, param
 from lockgate.statuses import OPEN_RUN_STATUSES, BackfillStatus, RunStatus
@@ -48,7 +48,7 @@ _CHUNK = 500
 def _get(conn: Connection, backfill_id: int) -> Any:
     row = conn.execute(select(backfills).where(backfills.c.id == backfill_id)).first()
     if row is None:
-        raise UsageError(f"no backfill with id {backfill_id}; see `lockgate backfill list`")
+        raise NotFoundError(f"no backfill with id {backfill_id}; see `lockgate backfill list`")
     return row
 
 
@@ -104,8 +104,8 @@ def _set_status(conn: Connection, backfill_id: int, status: str, now: dt.datetim
     row = _get(conn, backfill_id)
     current = row._mapping["status"]
     if current not in allowed:
-        raise UsageError(f"backfill {backfill_id} is {current}; it can be set {status} only "
-                         f"when {' or '.join(allowed)}")
+        raise ConflictError(f"backfill {backfill_id} is {current}; it can be set {status} "
+                            f"only when {' or '.join(allowed)}")
     conn.execute(update(backfills).where(backfills.c.id == backfill_id).values(
         status=status, updated_at=now, **({"finished_at": now} if finished else {})))
 
@@ -148,7 +148,7 @@ def retry_backfill(conn: Connection, backfill_id: int, *, now: dt.datetime) -> i
         select(runs.c.id).where(runs.c.backfill_id == backfill_id,
                                 runs.c.status.in_(("failed", "canceled"))))]
     if not retry:
-        raise UsageError(f"backfill {backfill_id} has no failed or canceled runs to retry")
+        raise ConflictError(f"backfill {backfill_id} has no failed or canceled runs to retry")
     reset = {"attempt": runs.c.attempt + 1, "not_before": None, "error": None,
              "exit_code": None, "cancel_requested": False, "finished_at": None,
              "worker_id": None, "pid": None, "started_at": None, "queued_at": now}

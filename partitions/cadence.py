@@ -62,9 +62,6 @@ class Cadence(ABC):
         f = self.floor(x)
         return f if f == x else self.next(f)
 
-    def is_boundary(self, x: dt.datetime) -> bool:
-        return self.floor(x) == x
-
     def iter_from(self, n: dt.datetime) -> Iterator[dt.datetime]:
         """Nominal boundaries from the boundary ``n`` on, in order (ends if none is left)."""
         while True:

@@ -5,17 +5,18 @@
     UserError
     ├── ConfigError                 a partitions definition is invalid (raised as is)
     │   └── PartitionMappingError   two assets' partitions cannot be mapped onto each other
-    └── UsageError
-        ├── PartitionKeyError       a key does not parse, or is outside the set
-        ├── PartitionRangeError     a range's first key is after its last
-        └── NoTimeWindowError       a time-window question asked of static partitions
+    └── RequestError
+        └── InvalidValueError
+            ├── PartitionKeyError       a key does not parse, or is outside the set
+            ├── PartitionRangeError     a range's first key is after its last
+            └── NoTimeWindowError       a time-window question asked of static partitions
 
 Each message names the offending value, what was expected and the valid range.
 """
 
 from __future__ import annotations
 
-from lockgate.errors import ConfigError, UsageError
+from lockgate.errors import ConfigError, InvalidValueError
 
 __all__ = [
     "NoTimeWindowError",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 
-class PartitionKeyError(UsageError):
+class PartitionKeyError(InvalidValueError):
     """A partition key that does not parse, does not exist (yet), or lies outside the set.
 
     Attributes: ``key`` (the offending key), ``reason`` (what is wrong), ``expected``
@@ -43,7 +44,7 @@ class PartitionKeyError(UsageError):
         )
 
 
-class PartitionRangeError(UsageError):
+class PartitionRangeError(InvalidValueError):
     """A range of partitions whose first key comes after its last."""
 
     def __init__(self, first: str, last: str) -> None:
@@ -55,7 +56,7 @@ class PartitionRangeError(UsageError):
         )
 
 
-class NoTimeWindowError(UsageError):
+class NoTimeWindowError(InvalidValueError):
     """Static partitions have keys but no time windows."""
 
     def __init__(self, what: str, keys_hint: str) -> None:

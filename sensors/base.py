@@ -14,20 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lockgate.definitions import RunRequest, Sensor
+from lockgate.errors import SensorError
 
 __all__ = ["SensorContext", "SensorError", "SensorResult"]
-
-
-class SensorError(Exception):
-    """An evaluation that failed for a reason worth a failed tick (bad response, ...).
-
-    ``retry_after``: how long the source asked us to wait (an HTTP ``Retry-After``);
-    the daemon waits at least that long, within the sensor's ``max_backoff``.
-    """
-
-    def __init__(self, message: str, *, retry_after: dt.timedelta | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from lockgate.definitions import Sensor
-from lockgate.errors import UsageError
+from lockgate.errors import InvalidValueError
 
 __all__ = ["check_cursor"]
 
@@ -27,7 +27,7 @@ def check_cursor(sensor: Sensor, value: str, current: str | None) -> str:
     """``value`` if it is a cursor ``sensor`` understands, given the stored ``current``.
 
     Raises:
-        UsageError: the value is not a cursor of the sensor's kind (the message says what
+        InvalidValueError: the value is not a cursor of the sensor's kind (the message says what
             is), or it would take a file sensor back to an older generation of run keys.
     """
     if sensor.kind == "file":
@@ -45,7 +45,7 @@ def _object(sensor: Sensor, value: str, expected: str) -> dict[str, Any]:
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
-        raise UsageError(
+        raise InvalidValueError(
             f"--set {value!r}: the cursor of {sensor.kind} sensor {sensor.name} is "
             f"a JSON object, {expected}"
         )
@@ -59,19 +59,19 @@ def _check_file(sensor: Sensor, value: str, current: str | None) -> None:
     cursor = _object(sensor, value, expected)
     generation = cursor.get("generation")
     if isinstance(generation, bool) or not isinstance(generation, int) or generation < 1:
-        raise UsageError(
+        raise InvalidValueError(
             f'--set {value!r}: a file sensor\'s cursor needs "generation", a '
             f"whole number from 1 ({expected})"
         )
     unknown = sorted(set(cursor) - _FILE_KEYS)
     if unknown:
-        raise UsageError(
+        raise InvalidValueError(
             f"--set {value!r}: unknown key(s) {', '.join(unknown)} in a file "
             f"sensor's cursor; it holds {', '.join(sorted(_FILE_KEYS))}"
         )
     stored = int(file_cursor(current).get("generation", 1))
     if generation < stored:
-        raise UsageError(
+        raise InvalidValueError(
             f"--set {value!r}: generation {generation} is older than sensor {sensor.name}'s "
             f"current generation {stored} (a --reset may not have been acted on yet); give "
             f"a generation of at least {stored}, or --reset to request every file again"
@@ -86,18 +86,18 @@ def _check_http(sensor: Sensor, value: str) -> None:
     cursor = _object(sensor, value, expected)
     unknown = sorted(set(cursor) - {*_HTTP_TEXT_KEYS, "hwm"})
     if unknown:
-        raise UsageError(
+        raise InvalidValueError(
             f"--set {value!r}: unknown key(s) {', '.join(unknown)} in an HTTP "
             f"sensor's cursor; it is a JSON object {expected}"
         )
     for key in _HTTP_TEXT_KEYS:
         if key in cursor and not isinstance(cursor[key], str):
-            raise UsageError(
+            raise InvalidValueError(
                 f"--set {value!r}: {key!r} in an HTTP sensor's cursor is text, "
                 f"not {type(cursor[key]).__name__}"
             )
     if isinstance(cursor.get("hwm"), dict | list):
-        raise UsageError(
+        raise InvalidValueError(
             f'--set {value!r}: "hwm" is one value (a number or text), sent '
             "back as the sensor's cursor_param"
         )
@@ -109,7 +109,7 @@ def _check_asset(sensor: Sensor, value: str) -> None:
     except ValueError:
         instant = None
     if instant is None or instant.tzinfo is None:
-        raise UsageError(
+        raise InvalidValueError(
             f"--set {value!r}: an asset sensor's cursor is an ISO 8601 instant "
             "with its UTC offset (the newest upstream materialization seen), "
             "e.g. 2026-12-01T00:00:00+00:00"

@@ -290,9 +290,10 @@ def _transition(name: str, doc: str) -> None:
         from lockgate.partitions import backfills
         from lockgate.time import clock
 
-        func = getattr(backfills, f"{name}_backfill")
+        act = {"pause": backfills.pause_backfill, "resume": backfills.resume_backfill,
+               "cancel": backfills.cancel_backfill, "retry": backfills.retry_backfill}[name]
         with common.configured_store(config) as store, store.begin() as conn:
-            result = func(conn, backfill_id, now=clock.now())
+            result = act(conn, backfill_id, now=clock.now())
             info = backfills.backfill_status(conn, backfill_id)
         if json:
             common.print_json({**info, "result": result})

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Definitions, Job, KeyPolicy, RunRequest
-from lockgate.errors import UsageError, did_you_mean
+from lockgate.errors import NotFoundError, did_you_mean
 from lockgate.runs.sql import db_time, dumps
 from lockgate.statuses import RunStatus
 from lockgate.store import keys as store_keys
@@ -63,7 +63,7 @@ def request_runs(
     canceled creates a new run linked to the old one.
 
     Raises:
-        UsageError: a request names an unknown target.
+        NotFoundError: a request names an unknown target.
     """
     if not requests:
         return []
@@ -107,13 +107,13 @@ def _jobs_of(defs: Definitions, requests: Sequence[RunRequest]) -> dict[str, Job
     """The job of each target the requests name.
 
     Raises:
-        UsageError: a request names an unknown target.
+        NotFoundError: a request names an unknown target.
     """
     jobs: dict[str, Job] = {}
     for req in requests:
         if req.target not in jobs:
             if not defs.has_target(req.target):
-                raise UsageError(
+                raise NotFoundError(
                     f"unknown target {req.target!r}{did_you_mean(req.target, defs.targets)}; "
                     f"valid targets: {', '.join(defs.targets) or '(none defined)'}"
                 )

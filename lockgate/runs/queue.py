@@ -27,6 +27,7 @@ from lockgate.runs.records import Run
 from lockgate.statuses import RunStatus
 from lockgate.store import claim_lanes
 from lockgate.store import queue as store
+from lockgate.time.backoff import exponential_backoff
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -168,8 +169,8 @@ def retry_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None = N
     ``backoff * 2**(attempt-1)``, capped at ``max_backoff``; with jitter, a uniform
     draw between half and all of it, so retries of a burst of failures spread out.
     """
-    base = policy.backoff.total_seconds() * (2 ** max(attempt - 1, 0))
-    delay = min(base, policy.max_backoff.total_seconds())
+    delay = exponential_backoff(policy.backoff.total_seconds(), attempt,
+                                policy.max_backoff.total_seconds())
     if policy.jitter:
         delay *= (rng or random).uniform(0.5, 1.0)
     return dt.timedelta(seconds=delay)
@@ -232,9 +233,10 @@ def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime
     Returns ``canceled`` or ``cancel_requested``.
 
     Raises:
-        UsageError: no such run, or it already finished.
+        NotFoundError: no such run.
+        ConflictError: it already finished, or kept changing state.
     """
-    from lockgate.errors import UsageError
+    from lockgate.errors import ConflictError
     from lockgate.runs.records import get_run
 
     for _ in range(3):
@@ -246,5 +248,5 @@ def request_cancel(conn: Connection, run_id: int, *, now: dt.datetime
             store.flag_cancel(conn, run_id)
             return "cancel_requested"
         else:
-            raise UsageError(f"run {run_id} already finished ({run.status}); nothing to cancel")
-    raise UsageError(f"run {run_id} kept changing state; try again")
+            raise ConflictError(f"run {run_id} already finished ({run.status}); nothing to cancel")
+    raise ConflictError(f"run {run_id} kept changing state; try again")

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lockgate.errors import UsageError
+from lockgate.errors import InvalidValueError, NotFoundError
 from lockgate.runs.sql import loads
 from lockgate.statuses import TERMINAL_RUN_STATUSES, RunStatus
 from lockgate.store import runs as store_runs
@@ -95,11 +95,11 @@ def get_run(conn: Connection, run_id: int) -> Run:
     """The run with ``run_id``.
 
     Raises:
-        UsageError: no such run.
+        NotFoundError: no such run.
     """
     row = store_runs.row_by_id(conn, run_id)
     if row is None:
-        raise UsageError(f"no run with id {run_id}; list runs with `lockgate runs list`")
+        raise NotFoundError(f"no run with id {run_id}; list runs with `lockgate runs list`")
     return Run.from_row(row)
 
 
@@ -114,7 +114,7 @@ def list_runs(
 ) -> list[Run]:
     """Runs, newest first, filtered by what is given."""
     if status is not None and status not in _STATUS_VALUES:
-        raise UsageError(
+        raise InvalidValueError(
             f"unknown status {status!r}; use one of {', '.join(RunStatus)}"
         )
     rows = store_runs.newest_rows(conn, status=status, target=target, origin=origin,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-__all__ = ["db_time", "dumps", "loads", "param", "parse_db_time", "placeholders", "sql_literal"]
+__all__ = ["db_time", "dumps", "loads", "param", "parse_db_time", "sql_literal"]
 
 
 def db_time(conn: Connection, value: dt.datetime | None) -> Any:
@@ -57,11 +57,6 @@ def sql_literal(conn: Connection, value: Any) -> str:
 def param(conn: Connection) -> str:
     """The driver's positional placeholder: ``?`` for sqlite3, ``%s`` for psycopg."""
     return "?" if conn.dialect.name == "sqlite" else "%s"
-
-
-def placeholders(conn: Connection, n: int) -> str:
-    mark = param(conn)
-    return ", ".join([mark] * n)
 
 
 def dumps(value: Any) -> str | None:

@@ -8,7 +8,7 @@ dependencies form a DAG. Every refusal is a ConfigError at the line that caused 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,9 @@ from pydantic import BaseModel, ValidationError
 
 from lockgate import definitions as d
 from lockgate.decorators import Declaration, declarations_in
-from lockgate.errors import ConfigError
+from lockgate.errors import ConfigError, did_you_mean
 from lockgate.settings import schema
-from lockgate.settings.errors import did_you_mean, translate
+from lockgate.settings.errors import translate
 from lockgate.settings.modules import import_definitions
 from lockgate.settings.paths import local_path
 from lockgate.settings.source import ConfigSource
@@ -61,8 +61,11 @@ class DefinitionsBuilder:
                 )
         self.where[(section, name)] = (src, where)
         origin = f"{src.file}:{src.line_of(where) or '?'}"
-        build = getattr(self, f"_build_{section}")
-        build(name, model, origin, fn)
+        build: dict[str, Callable[[str, Any, str, Any], None]] = {
+            "jobs": self._build_jobs, "assets": self._build_assets,
+            "schedules": self._build_schedules, "sensors": self._build_sensors,
+        }
+        build[section](name, model, origin, fn)
 
     def _job(self, name: str, m: schema.JobModel, origin: str, python: str | None) -> d.Job:
         command: tuple[str, ...] | None = None

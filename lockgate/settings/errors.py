@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import UnionType
 from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from lockgate.errors import ConfigError
+from lockgate.errors import ConfigError, did_you_mean
 from lockgate.settings.fields import KeyProblem
 from lockgate.settings.source import ConfigSource, Path_
 
-__all__ = ["did_you_mean", "translate"]
-
-
-def did_you_mean(value: str, choices: Iterable[str]) -> str:
-    """``; did you mean 'x'?`` for the closest choice, or an empty string."""
-    close = difflib.get_close_matches(str(value), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+__all__ = ["translate"]
 
 
 def _resolve(tp: Any) -> Any:

@@ -12,6 +12,8 @@ Only this package reads the clock; everything else takes ``now`` or calls
 - ``cron``: cron expressions validated and iterated over wall-clock (naive) times.
 - ``fire_times``: when a schedule fires, its cron read on its zone's wall clock under
   the schedule's DST policy.
+- ``backoff``: the one backoff rule (first wait, doubled per failure, capped) that
+  store retries, sensor ticks and run retries share.
 
 Importing this package imports none of its modules, so ``lockgate --help`` stays light.
 ``mypy --strict`` checks this package.

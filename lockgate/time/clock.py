@@ -115,11 +115,11 @@ def zone(name: str) -> ZoneInfo:
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        import difflib
         import zoneinfo
 
-        close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=3)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        from lockgate.errors import did_you_mean
+
+        hint = did_you_mean(name, sorted(zoneinfo.available_timezones()), n=3)
         raise ValueError(
             f"unknown timezone {name!r}{hint} (use an IANA name like 'Europe/Berlin' or 'UTC')"
         ) from None

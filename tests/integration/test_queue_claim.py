@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert, select, update
 
 from lockgate.definitions import Definitions, Job, RetryPolicy, RunRequest
-from lockgate.errors import UsageError
+from lockgate.errors import ConflictError, NotFoundError
 from lockgate.runs import get_run, request_runs
 from lockgate.runs.queue import (
     AttemptResult,
@@ -337,7 +337,7 @@ def test_cancel_of_a_finished_or_missing_run_is_a_usage_error(store: Store) -> N
     [run_id] = queue_runs(store, "a")
     take(store, 1)
     finish(store, run_id)
-    with store.begin() as conn, pytest.raises(UsageError, match="already finished"):
+    with store.begin() as conn, pytest.raises(ConflictError, match="already finished"):
         request_cancel(conn, run_id, now=T0)
-    with store.begin() as conn, pytest.raises(UsageError, match="no run with id 999"):
+    with store.begin() as conn, pytest.raises(NotFoundError, match="no run with id 999"):
         request_cancel(conn, 999, now=T0)

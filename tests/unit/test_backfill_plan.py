@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lockgate.definitions import Definitions
-from lockgate.errors import UsageError
+from lockgate.errors import InvalidValueError, RequestError
 from lockgate.partitions import PartitionKeyError, PartitionRangeError, partitions_for
 from lockgate.partitions.backfill_plan import BackfillPlan, Selection, plan_backfill
 from lockgate.partitions.status import upsert_states
@@ -365,7 +365,7 @@ def test_summary_lists_counts_first_last_and_runs_per_asset(defs: Definitions) -
 ])
 def test_bad_selections_are_usage_errors_naming_the_fix(
         defs: Definitions, asset: str, selection: dict[str, Any], words: list[str]) -> None:
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(RequestError) as info:
         plan(defs, asset, **selection)
     for word in words:
         assert word in str(info.value), str(info.value)
@@ -394,6 +394,6 @@ def test_keys_outside_the_set_or_in_another_format_name_the_valid_range(
 
 
 def test_filters_need_the_store(defs: Definitions) -> None:
-    with pytest.raises(UsageError, match="need the store"):
+    with pytest.raises(InvalidValueError, match="need the store"):
         plan(defs, "daily", all=True, missing_only=True)
 

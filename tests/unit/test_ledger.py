@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from lockgate.definitions import Definitions, Job, KeyPolicy, RunRequest
-from lockgate.errors import UsageError
+from lockgate.errors import NotFoundError
 from lockgate.runs import forget_key, get_run, list_runs, request_runs, show_key
 from lockgate.store import Store
 from lockgate.store.tables import runs
@@ -162,7 +162,7 @@ def test_forget_then_request_creates_a_new_run(store: Store) -> None:
 
 
 def test_unknown_target_is_a_usage_error_and_creates_nothing(store: Store) -> None:
-    with pytest.raises(UsageError, match=r"unknown target 'lod'.*load"):
+    with pytest.raises(NotFoundError, match=r"unknown target 'lod'.*load"):
         request(store, [RunRequest(target="load", run_key="a"), RunRequest(target="lod")])
     assert count_runs(store) == 0
 

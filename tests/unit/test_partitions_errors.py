@@ -6,15 +6,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
+
+from lockgate.definitions import PartitionsSpec
+from lockgate.errors import ConfigError, InvalidValueError
 from lockgate.partitions import (
     PartitionKeyError,
     PartitionRangeError,
     TimeWindowPartitions,
     partitions_for,
 )
-
-from lockgate.definitions import PartitionsSpec
-from lockgate.errors import ConfigError, UsageError
 
 NOW = dt.datetime(2024, 4, 1, tzinfo=dt.UTC)
 
@@ -39,7 +39,7 @@ def test_bad_key_message_names_key_format_and_range(key: str, reason: str) -> No
     with pytest.raises(PartitionKeyError) as info:
         daily().parse_key(key, NOW)
     err = info.value
-    assert isinstance(info.value, UsageError)
+    assert isinstance(info.value, InvalidValueError)
     assert err.exit_code == 2
     assert err.key == key
     assert reason in str(err)

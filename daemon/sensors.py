@@ -1,9 +1,11 @@
 """Running sensors inside the daemon, while it holds the decider lease.
 
-Interval sensors (http, asset, python) are APScheduler interval jobs in the daemon's
-pool; user code runs with the tick timeout and an HTTP poll with its own timeout, so a
-hung or failing sensor never delays the others. File sensors are event-driven, each a
-:class:`~lockgate.daemon.file_sensors.FileSensorRunner` with its own thread.
+Each sensor's kind comes from :mod:`lockgate.sensors.registry`. Interval kinds (http,
+asset, python) are APScheduler interval jobs in the daemon's pool, each with the
+evaluator its kind opened for it; user code runs with the tick timeout and an HTTP poll
+with its own timeout, so a hung or failing sensor never delays the others. Event-driven
+kinds (file) are each a :class:`~lockgate.daemon.file_sensors.FileSensorRunner` with its
+own thread. Every result commits here, as one tick.
 """
 
 from __future__ import annotations

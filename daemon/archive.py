@@ -14,6 +14,7 @@ from typing import Any
 
 from lockgate.definitions import Definitions
 from lockgate.errors import StoreError
+from lockgate.sensors.files import FileOptions, OnSuccess
 from lockgate.settings.loader import local_path
 from lockgate.statuses import RunStatus
 from lockgate.store import Store
@@ -26,7 +27,7 @@ def archive_succeeded_files(store: Store, defs: Definitions, applied: list[Any],
                             ) -> None:
     ids = [res.run_id for res, final in applied if final and res.status == RunStatus.SUCCEEDED]
     sensors = {f"sensor:{s.name}": s for s in defs.sensors.values()
-               if s.kind == "file" and s.options.get("on_success")}
+               if isinstance(s.options, FileOptions) and s.options.on_success}
     if not ids or not sensors:
         return
     try:
@@ -44,11 +45,11 @@ def archive_succeeded_files(store: Store, defs: Definitions, applied: list[Any],
                 else facts.get("path"))
         if not path:
             continue
-        _archive(sensor.options["on_success"], defs.base_dir, sensor.options["path"], path,
+        _archive(sensor.options.on_success, defs.base_dir, sensor.options.path, path,
                  facts, run_id, log)
 
 
-def _archive(rule: dict[str, Any], base_dir: str, root: str, path: str, facts: dict[str, Any],
+def _archive(rule: OnSuccess, base_dir: str, root: str, path: str, facts: dict[str, Any],
              run_id: int, log: Any) -> None:
     try:
         st = os.stat(path)
@@ -59,12 +60,12 @@ def _archive(rule: dict[str, Any], base_dir: str, root: str, path: str, facts: d
         log.info("archive_file_changed", run_id=run_id, path=facts.get("path"))
         return
     try:
-        if rule.get("delete"):
+        if rule.delete:
             os.remove(path)
             log.info("file_deleted", run_id=run_id, path=facts.get("path"))
             return
         root_abs = local_path(base_dir, root)
-        dest_root = local_path(base_dir, rule["move_to"])
+        dest_root = local_path(base_dir, str(rule.move_to))  # validated: move_to or delete
         dest = _destination(root_abs, dest_root, path)
         if dest is None:
             log.warning("archive_refused", run_id=run_id, path=facts.get("path"),

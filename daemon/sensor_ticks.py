@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lockgate.definitions import Definitions, Sensor
 from lockgate.runs.ledger import RequestOutcome, request_runs
-from lockgate.sensors.base import SensorError, SensorResult
+from lockgate.sensors.base import Evaluator, SensorError, SensorResult, UserCall
+from lockgate.sensors.registry import kind_of
 from lockgate.statuses import TickStatus
 from lockgate.store import Store
 from lockgate.time.backoff import exponential_backoff
@@ -40,25 +40,17 @@ class CommitOutcome:
 
 
 def evaluate(store: Store, defs: Definitions, sensor: Sensor, cursor: str | None,
-             now: dt.datetime, *, http_poller: Any = None,
-             call: Callable[..., Any] | None = None) -> SensorResult:
-    """One evaluation of an interval sensor (http, asset, python). Raises what failed."""
-    if sensor.kind == "http":
-        if http_poller is None:
-            from lockgate.sensors.http import HttpPoller
-
-            http_poller = HttpPoller(sensor)
-        return http_poller.evaluate(cursor, now)
-    if sensor.kind == "asset":
-        from lockgate.sensors.assets import evaluate_asset_sensor
-
-        with store.read() as conn:
-            return evaluate_asset_sensor(conn, defs, sensor, cursor, now)
-    if sensor.kind == "python":
-        from lockgate.sensors.python import evaluate_python_sensor
-
-        return evaluate_python_sensor(sensor, cursor, now, call, defs=defs)
-    raise SensorError(f"sensor kind {sensor.kind!r} is not evaluated at an interval")
+             now: dt.datetime, *, evaluator: Evaluator | None = None,
+             call: UserCall | None = None) -> SensorResult:
+    """One evaluation of a sensor by its kind, with the daemon's open ``evaluator`` (one
+    is opened and closed for this evaluation without it). Raises what failed."""
+    if evaluator is not None:
+        return evaluator.evaluate(cursor, now, store=store, call=call)
+    opened = kind_of(sensor).open(sensor, defs)
+    try:
+        return opened.evaluate(cursor, now, store=store, call=call)
+    finally:
+        opened.close()
 
 
 def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: SensorResult, *,
@@ -110,7 +102,7 @@ def backoff_delay(sensor: Sensor, failures: int, retry_after: dt.timedelta | Non
     """Wait after ``failures`` failed ticks in a row: interval doubled each time, capped
     by ``max_backoff``; at least ``retry_after`` (the server's ``Retry-After``) within
     the same cap."""
-    cap = (sensor.options.get("max_backoff") or dt.timedelta(minutes=10)).total_seconds()
+    cap = kind_of(sensor).max_backoff(sensor).total_seconds()
     delay = exponential_backoff(max(sensor.interval.total_seconds(), 1.0), failures, cap)
     if retry_after is not None:
         delay = max(delay, min(retry_after.total_seconds(), cap))

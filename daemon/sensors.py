@@ -1,9 +1,11 @@
 """Running sensors inside the daemon, while it holds the decider lease.
 
-Interval sensors (http, asset, python) are APScheduler interval jobs in the daemon's
-pool; user code runs with the tick timeout and an HTTP poll with its own timeout, so a
-hung or failing sensor never delays the others. File sensors are event-driven, each a
-:class:`~lockgate.daemon.file_sensors.FileSensorRunner` with its own thread.
+Each sensor's kind comes from :mod:`lockgate.sensors.registry`. Interval kinds (http,
+asset, python) are APScheduler interval jobs in the daemon's pool, each with the
+evaluator its kind opened for it; user code runs with the tick timeout and an HTTP poll
+with its own timeout, so a hung or failing sensor never delays the others. Event-driven
+kinds (file) are each a :class:`~lockgate.daemon.file_sensors.FileSensorRunner` with its
+own thread. Every result commits here, as one tick.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 from lockgate.definitions import Definitions, Sensor
 from lockgate.errors import StoreError
 from lockgate.logs import get_logger
-from lockgate.sensors.base import SensorResult
+from lockgate.sensors.base import Evaluator, SensorResult
+from lockgate.sensors.registry import kind_of
 from lockgate.statuses import TickStatus
 from lockgate.store import Store
 from lockgate.time import clock
@@ -47,7 +50,7 @@ class SensorManager:
         self.log = get_logger("sensors")
         self.defs: Definitions | None = None
         self.files: dict[str, Any] = {}  # name -> FileSensorRunner
-        self.pollers: dict[str, Any] = {}
+        self.evaluators: dict[str, Evaluator] = {}  # interval sensors, opened on first use
         self.observers: dict[bool, Any] = {}  # poll? -> the shared watchdog observer
         self.running = False
         self._busy: set[str] = set()  # Python sensors whose call has not returned yet
@@ -66,16 +69,15 @@ class SensorManager:
         self.defs = defs
         self.running = True
         for sensor in defs.sensors.values():
-            if sensor.kind == "file":
+            kind = kind_of(sensor)
+            if kind.event_driven:
                 from .file_sensors import FileSensorRunner
 
                 runner = FileSensorRunner(self, sensor, defs)
                 self.files[sensor.name] = runner
                 runner.start()
             else:
-                jitter = sensor.options.get("jitter")
-                if jitter is None and sensor.kind == "http":
-                    jitter = sensor.interval * 0.1
+                jitter = kind.jitter(sensor)
                 self.scheduler.add_job(
                     self._interval_tick, "interval", args=[sensor.name],
                     seconds=max(sensor.interval.total_seconds(), 0.05),
@@ -110,9 +112,9 @@ class SensorManager:
                 job = self.scheduler.get_job(f"sensor:{name}")
                 if job is not None:
                     job.remove()
-        for poller in self.pollers.values():
-            poller.close()
-        self.pollers.clear()
+        for evaluator in self.evaluators.values():
+            evaluator.close()
+        self.evaluators.clear()
 
     def restart(self, defs: Definitions) -> None:
         self.stop()
@@ -143,9 +145,8 @@ class SensorManager:
             return
         cursor = state.cursor if state else None
         try:
-            poller = self._poller(sensor) if sensor.kind == "http" else None
-            result = evaluate(self.store, defs, sensor, cursor, started, http_poller=poller,
-                              call=self._call_python)
+            result = evaluate(self.store, defs, sensor, cursor, started,
+                              evaluator=self._evaluator(sensor, defs), call=self._call_python)
         except (StoreError, UserCodeStopped) as exc:  # no tick: not the sensor's failure
             self.log.error("sensor_evaluation_failed", sensor=name, error=str(exc))
             return
@@ -154,12 +155,10 @@ class SensorManager:
             return
         self.commit(sensor, result, started, expected_cursor=cursor)
 
-    def _poller(self, sensor: Sensor) -> Any:
-        if sensor.name not in self.pollers:
-            from lockgate.sensors.http import HttpPoller
-
-            self.pollers[sensor.name] = HttpPoller(sensor)
-        return self.pollers[sensor.name]
+    def _evaluator(self, sensor: Sensor, defs: Definitions) -> Evaluator:
+        if sensor.name not in self.evaluators:
+            self.evaluators[sensor.name] = kind_of(sensor).open(sensor, defs)
+        return self.evaluators[sensor.name]
 
     def _call_python(self, fn: Callable[..., Any], context: Any) -> Any:
         from lockgate.sensors.python import collect_output

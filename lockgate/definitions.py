@@ -167,13 +167,18 @@ class Schedule:
 
 @dataclass(frozen=True, kw_only=True)
 class Sensor:
-    """A sensor of one ``kind`` (file, http, asset, python) with its kind's options."""
+    """A sensor of one ``kind`` (file, http, asset, python) with its kind's options.
+
+    ``options`` is the kind's frozen options object (``lockgate.sensors.files.FileOptions``,
+    ...), built when the config loads; a sensor built in code may give a mapping instead,
+    which the kind converts when it uses it.
+    """
 
     name: str
     kind: str
     target: str
     interval: dt.timedelta = dt.timedelta(seconds=30)
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Any = field(default_factory=dict)
     fn: Callable[..., Any] | None = None
     source: str = ""
 

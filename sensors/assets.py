@@ -18,26 +18,86 @@ one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
-
-from sqlalchemy import Connection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from lockgate.definitions import Asset, Definitions, RunRequest, Sensor
-from lockgate.partitions import downstream_keys, partitions_for, upstream_keys
-from lockgate.partitions.status import UNPARTITIONED_KEY
-from lockgate.runs.sql import db_time
-from lockgate.store.partition_states import (
-    materialization_starts,
-    materialized_among,
-    materialized_keys,
-    materialized_since,
-)
-from lockgate.store.tables import UTCDateTime
 
-from .base import SensorResult
+from .base import SensorResult, UserCall, option
 
-__all__ = ["evaluate_asset_sensor"]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from lockgate.store import Store
+
+# The partitions, runs and store modules (SQLAlchemy) are imported when a sensor is first
+# evaluated, not when a config with an asset sensor loads.
+
+__all__ = ["KIND", "AssetOptions", "asset_options", "evaluate_asset_sensor"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssetOptions:
+    """An asset sensor's options: its upstream ``assets`` and ``wait_for``."""
+
+    assets: tuple[str, ...] = ()
+    wait_for: Literal["any", "all"] = "any"
+
+    @classmethod
+    def load(cls, source: Any) -> AssetOptions:
+        return cls(assets=tuple(option(source, "assets") or ()),
+                   wait_for="all" if option(source, "wait_for") == "all" else "any")
+
+
+def asset_options(sensor: Sensor) -> AssetOptions:
+    """The sensor's options (built from a mapping for a sensor built in code)."""
+    o = sensor.options
+    return o if isinstance(o, AssetOptions) else AssetOptions.load(o)
+
+
+class _AssetKind:
+    name = "asset"
+    event_driven = False
+
+    def load_options(self, source: Any, base_dir: str) -> AssetOptions:
+        return AssetOptions.load(source)
+
+    def open(self, sensor: Sensor, defs: Definitions) -> _AssetEvaluator:
+        return _AssetEvaluator(sensor, defs)
+
+    def jitter(self, sensor: Sensor) -> dt.timedelta | None:
+        return None
+
+    def max_backoff(self, sensor: Sensor) -> dt.timedelta:
+        return dt.timedelta(minutes=10)
+
+    def check_cursor(self, sensor: Sensor, value: str, current: str | None) -> None:
+        from .cursors import check_instant
+
+        check_instant(sensor, value)
+
+    def reset_cursor(self, current: str | None) -> str | None:
+        return None
+
+
+class _AssetEvaluator:
+    def __init__(self, sensor: Sensor, defs: Definitions) -> None:
+        self.sensor = sensor
+        self.defs = defs
+
+    def evaluate(self, cursor: str | None, now: dt.datetime, *, store: Store,
+                 call: UserCall | None = None) -> SensorResult:
+        with store.read() as conn:
+            return evaluate_asset_sensor(conn, self.defs, self.sensor, cursor, now)
+
+    def close(self) -> None:
+        pass
+
+
+KIND = _AssetKind()
 
 _WAITING = "waiting for more upstream partitions (wait_for: all)"
 _CURRENT = "the target partitions were rebuilt after these upstream changes"
@@ -45,46 +105,24 @@ _CURRENT = "the target partitions were rebuilt after these upstream changes"
 
 def evaluate_asset_sensor(conn: Connection, defs: Definitions, sensor: Sensor,
                           cursor: str | None, now: dt.datetime) -> SensorResult:
+    from lockgate.partitions import downstream_keys, partitions_for
+
     target = defs.assets.get(sensor.target)
-    upstreams = list(sensor.options.get("assets") or [])
-    since = dt.datetime.fromisoformat(cursor) if cursor else None
-    changed: dict[str, list[str]] = {}
-    runs_of: dict[str, list[int | None]] = {}
-    times: dict[str, dict[str, dt.datetime | None]] = {}  # when each changed key changed
-    newest = since
-    to_time = UTCDateTime().process_result_value
-    for upstream in upstreams:
-        rows = materialized_since(conn, upstream,
-                                  db_time(conn, since) if since is not None else None)
-        for key, updated, run_id in rows:
-            changed.setdefault(upstream, []).append(key)
-            runs_of.setdefault(upstream, []).append(run_id)
-            when = to_time(updated, conn.dialect)
-            times.setdefault(upstream, {})[key] = when
-            if when is not None and (newest is None or when > newest):
-                newest = when
-    new_cursor = newest.isoformat() if newest else cursor
-    if not changed:
+    options = asset_options(sensor)
+    upstreams = list(options.assets)
+    changes = _changes_since(conn, upstreams, cursor)
+    new_cursor = changes.newest.isoformat() if changes.newest else cursor
+    if not changes.keys:
         return SensorResult(skip_reason="no upstream partition materialized since the last "
                             "tick", cursor=new_cursor)
-    wait_all = sensor.options.get("wait_for") == "all"
+    wait_all = options.wait_for == "all"
     if target is None or target.partitions is None:
-        if wait_all and target is not None and not _whole_upstream_materialized(
-                conn, defs, upstreams, now):
-            return SensorResult(skip_reason=_WAITING, cursor=new_cursor)
-        if target is not None and not _stale(conn, target.name, {UNPARTITIONED_KEY: [
-                w for ts in times.values() for w in ts.values()]}):
-            return SensorResult(skip_reason=_CURRENT, cursor=new_cursor)
-        facts = sorted((u, k, r or 0) for u, ks in changed.items()
-                       for k, r in zip(ks, runs_of[u], strict=True))
-        digest = hashlib.sha256(repr(facts).encode()).hexdigest()[:16]
-        return SensorResult(requests=[RunRequest(
-            target=sensor.target, run_key=f"upstream:{digest}",
-            trigger={"upstream": {u: ks for u, ks in changed.items()}})], cursor=new_cursor)
+        return _unpartitioned_target(conn, defs, sensor, target, changes, wait_all, now,
+                                     new_cursor)
     here = partitions_for(target.partitions)
     offsets = {dep.asset: dep.offset for dep in target.deps}
     wanted: set[str] = set()
-    for upstream, keys in changed.items():
+    for upstream, keys in changes.keys.items():
         up = defs.assets[upstream].partitions
         if up is None:
             continue
@@ -95,14 +133,14 @@ def evaluate_asset_sensor(conn: Connection, defs: Definitions, sensor: Sensor,
                                                          offsets, now)}
     if not wanted:
         return SensorResult(skip_reason=_WAITING, cursor=new_cursor)
-    changes: dict[str, list[dt.datetime | None]] = {}
+    read: dict[str, list[dt.datetime | None]] = {}
     for key in wanted:
-        for upstream, when_of in times.items():
+        for upstream, when_of in changes.times.items():
             if defs.assets[upstream].partitions is not None:
-                changes.setdefault(key, []).extend(
+                read.setdefault(key, []).extend(
                     when_of[k] for k in _needed(defs, target, key, upstream, offsets, now)
                     if k in when_of)
-    wanted = _stale(conn, target.name, changes)
+    wanted = _stale(conn, target.name, read)
     if not wanted:
         return SensorResult(skip_reason=_CURRENT, cursor=new_cursor)
     order = {k: here.index_of(k, now) for k in wanted}
@@ -110,6 +148,59 @@ def evaluate_asset_sensor(conn: Connection, defs: Definitions, sensor: Sensor,
                            trigger={"upstream_assets": upstreams})
                 for key in sorted(wanted, key=order.__getitem__)]
     return SensorResult(requests=requests, cursor=new_cursor)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Changes:
+    """The upstream partitions materialized after the cursor."""
+
+    keys: dict[str, list[str]]  # upstream -> changed keys
+    runs: dict[str, list[int | None]]  # upstream -> the run that materialized each key
+    times: dict[str, dict[str, dt.datetime | None]]  # upstream -> key -> when it changed
+    newest: dt.datetime | None  # the new high-water mark (the old one if nothing changed)
+
+
+def _changes_since(conn: Connection, upstreams: list[str], cursor: str | None) -> _Changes:
+    from lockgate.runs.sql import db_time
+    from lockgate.store.partition_states import materialized_since
+    from lockgate.store.tables import UTCDateTime
+
+    since = dt.datetime.fromisoformat(cursor) if cursor else None
+    changes = _Changes(keys={}, runs={}, times={}, newest=since)
+    newest = since
+    to_time = UTCDateTime().process_result_value
+    for upstream in upstreams:
+        rows = materialized_since(conn, upstream,
+                                  db_time(conn, since) if since is not None else None)
+        for key, updated, run_id in rows:
+            changes.keys.setdefault(upstream, []).append(key)
+            changes.runs.setdefault(upstream, []).append(run_id)
+            when = to_time(updated, conn.dialect)
+            changes.times.setdefault(upstream, {})[key] = when
+            if when is not None and (newest is None or when > newest):
+                newest = when
+    return dataclasses.replace(changes, newest=newest)
+
+
+def _unpartitioned_target(conn: Connection, defs: Definitions, sensor: Sensor,
+                          target: Asset | None, changes: _Changes, wait_all: bool,
+                          now: dt.datetime, new_cursor: str | None) -> SensorResult:
+    """One run for the batch of upstream changes, keyed by a digest of what changed."""
+    from lockgate.partitions.status import UNPARTITIONED_KEY
+
+    upstreams = list(asset_options(sensor).assets)
+    if wait_all and target is not None and not _whole_upstream_materialized(
+            conn, defs, upstreams, now):
+        return SensorResult(skip_reason=_WAITING, cursor=new_cursor)
+    if target is not None and not _stale(conn, target.name, {UNPARTITIONED_KEY: [
+            w for ts in changes.times.values() for w in ts.values()]}):
+        return SensorResult(skip_reason=_CURRENT, cursor=new_cursor)
+    facts = sorted((u, k, r or 0) for u, ks in changes.keys.items()
+                   for k, r in zip(ks, changes.runs[u], strict=True))
+    digest = hashlib.sha256(repr(facts).encode()).hexdigest()[:16]
+    return SensorResult(requests=[RunRequest(
+        target=sensor.target, run_key=f"upstream:{digest}",
+        trigger={"upstream": {u: ks for u, ks in changes.keys.items()}})], cursor=new_cursor)
 
 
 def _stale(conn: Connection, target: str, changes: dict[str, list[dt.datetime | None]]
@@ -120,6 +211,9 @@ def _stale(conn: Connection, target: str, changes: dict[str, list[dt.datetime | 
     A downstream run that started after its upstream partitions materialized has read
     them already (a backfill's downstream run, say, which waited for them).
     """
+    from lockgate.store.partition_states import materialization_starts
+    from lockgate.store.tables import UTCDateTime
+
     to_time = UTCDateTime().process_result_value
     started = materialization_starts(conn, target, list(changes))
     out = set()
@@ -134,6 +228,9 @@ def _stale(conn: Connection, target: str, changes: dict[str, list[dt.datetime | 
 def _needed(defs: Definitions, target: Asset | None, key: str | None, upstream: str,
             offsets: dict[str, int], now: dt.datetime) -> list[str]:
     """The upstream partitions ``key`` of ``target`` (None: unpartitioned) reads."""
+    from lockgate.partitions import partitions_for, upstream_keys
+    from lockgate.partitions.status import UNPARTITIONED_KEY
+
     spec = defs.assets[upstream].partitions
     if spec is None:
         return [UNPARTITIONED_KEY]
@@ -144,6 +241,8 @@ def _needed(defs: Definitions, target: Asset | None, key: str | None, upstream: 
 
 def _all_materialized(conn: Connection, defs: Definitions, target: Asset, key: str,
                       upstreams: list[str], offsets: dict[str, int], now: dt.datetime) -> bool:
+    from lockgate.store.partition_states import materialized_among
+
     for upstream in upstreams:
         needed = _needed(defs, target, key, upstream, offsets, now)
         if not needed or not set(needed) <= materialized_among(conn, upstream, needed):
@@ -154,6 +253,8 @@ def _all_materialized(conn: Connection, defs: Definitions, target: Asset, key: s
 def _whole_upstream_materialized(conn: Connection, defs: Definitions, upstreams: list[str],
                                  now: dt.datetime) -> bool:
     """An unpartitioned target reads every partition of each upstream."""
+    from lockgate.store.partition_states import materialized_keys
+
     for upstream in upstreams:
         needed = _needed(defs, None, None, upstream, {}, now)
         if not needed or not set(needed) <= materialized_keys(conn, upstream):

@@ -17,7 +17,7 @@ from typing import Any
 from lockgate.definitions import Sensor
 from lockgate.errors import InvalidValueError
 
-__all__ = ["check_cursor"]
+__all__ = ["check_cursor", "check_file_cursor", "check_http_cursor", "check_instant"]
 
 _HTTP_TEXT_KEYS = ("etag", "last_modified", "body_sha256")
 _FILE_KEYS = {"generation", "last_scan", "files"}
@@ -30,13 +30,10 @@ def check_cursor(sensor: Sensor, value: str, current: str | None) -> str:
         InvalidValueError: the value is not a cursor of the sensor's kind (the message says what
             is), or it would take a file sensor back to an older generation of run keys.
     """
-    if sensor.kind == "file":
-        _check_file(sensor, value, current)
-    elif sensor.kind == "http":
-        _check_http(sensor, value)
-    elif sensor.kind == "asset":
-        _check_asset(sensor, value)
-    return value  # a Python sensor's cursor is its own: any text
+    from .registry import kind_of
+
+    kind_of(sensor).check_cursor(sensor, value, current)
+    return value
 
 
 def _object(sensor: Sensor, value: str, expected: str) -> dict[str, Any]:
@@ -52,7 +49,7 @@ def _object(sensor: Sensor, value: str, expected: str) -> dict[str, Any]:
     return parsed
 
 
-def _check_file(sensor: Sensor, value: str, current: str | None) -> None:
+def check_file_cursor(sensor: Sensor, value: str, current: str | None) -> None:
     from lockgate.sensors.files import file_cursor
 
     expected = 'e.g. {"generation": 2}'
@@ -78,7 +75,7 @@ def _check_file(sensor: Sensor, value: str, current: str | None) -> None:
         )
 
 
-def _check_http(sensor: Sensor, value: str) -> None:
+def check_http_cursor(sensor: Sensor, value: str) -> None:
     expected = (
         'with any of "etag", "last_modified", "body_sha256" (text) and "hwm" '
         '(the high-water mark), e.g. {"hwm": 41}'
@@ -103,7 +100,7 @@ def _check_http(sensor: Sensor, value: str) -> None:
         )
 
 
-def _check_asset(sensor: Sensor, value: str) -> None:
+def check_instant(sensor: Sensor, value: str) -> None:
     try:
         instant = dt.datetime.fromisoformat(value)
     except ValueError:

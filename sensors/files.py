@@ -23,11 +23,92 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lockgate.definitions import RunRequest, Sensor
+from lockgate.definitions import Definitions, RunRequest, Sensor
 
-__all__ = ["FileFact", "FileRules", "file_cursor", "key_name", "request_for"]
+from .base import SensorResult, UserCall, option
+
+if TYPE_CHECKING:
+    from lockgate.store import Store
+
+__all__ = [
+    "KIND",
+    "FileFact",
+    "FileOptions",
+    "FileRules",
+    "OnSuccess",
+    "file_cursor",
+    "file_options",
+    "generation_of",
+    "key_name",
+    "request_for",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OnSuccess:
+    """What happens to a file once its run succeeded: moved below ``move_to``, or deleted."""
+
+    move_to: str | None = None
+    delete: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileOptions:
+    """A file sensor's options as configured (the folder absolute once loaded)."""
+
+    path: str
+    pattern: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    recursive: bool = False
+    events: tuple[str, ...] = ("created", "moved")
+    settle: dt.timedelta = dt.timedelta(0)
+    ignore_hidden: bool = True
+    temp_suffixes: tuple[str, ...] = ()
+    poll: bool = False
+    key: str = "default"
+    on_success: OnSuccess | None = None
+
+    @classmethod
+    def load(cls, source: Any, base_dir: str = "") -> FileOptions:
+        """Options from a config entry; ``path`` and ``move_to`` taken from ``base_dir``
+        (``~`` expanded) when given, so every user of them sees the same folder."""
+        def folder(path: str) -> str:
+            return _local(base_dir, path) if base_dir else path
+
+        done = option(source, "on_success")
+        move_to = option(done, "move_to") if done is not None else None
+        hidden = option(source, "ignore_hidden")
+        return cls(
+            path=folder(str(option(source, "path"))),
+            pattern=tuple(option(source, "pattern") or ("*",)),
+            exclude=tuple(option(source, "exclude") or ()),
+            recursive=bool(option(source, "recursive")),
+            events=tuple(option(source, "events") or ("created", "moved")),
+            settle=option(source, "settle") or dt.timedelta(0),
+            ignore_hidden=True if hidden is None else bool(hidden),
+            temp_suffixes=tuple(option(source, "temp_suffixes") or ()),
+            poll=bool(option(source, "poll")),
+            key=str(option(source, "key") or "default"),
+            on_success=None if done is None else OnSuccess(
+                move_to=folder(move_to) if move_to else None,
+                delete=bool(option(done, "delete"))),
+        )
+
+
+def file_options(sensor: Sensor) -> FileOptions:
+    """The sensor's options (built from a mapping for a sensor built in code)."""
+    o = sensor.options
+    return o if isinstance(o, FileOptions) else FileOptions.load(o)
+
+
+def _local(base_dir: str, path: str) -> str:
+    """``path`` as an absolute, normalized folder: ``~`` expanded, relative to ``base_dir``.
+
+    Symlinks are kept as written (the watched folder's events carry the path given).
+    """
+    return os.path.abspath(os.path.join(base_dir, os.path.expanduser(path)))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -92,22 +173,21 @@ class FileRules:
 
     @classmethod
     def of(cls, sensor: Sensor, base_dir: str) -> FileRules:
-        o = sensor.options
-        root = os.path.abspath(os.path.join(base_dir, os.path.expanduser(o["path"])))
-        move_to = (o.get("on_success") or {}).get("move_to")
-        archive = (os.path.abspath(os.path.join(base_dir, os.path.expanduser(move_to)))
-                   if move_to else "")
+        o = file_options(sensor)
+        root = _local(base_dir, o.path)
+        move_to = o.on_success.move_to if o.on_success else None
+        archive = _local(base_dir, move_to) if move_to else ""
         return cls(
             root=root,
-            patterns=tuple(o.get("pattern") or ("*",)),
-            exclude=tuple(o.get("exclude") or ()),
-            recursive=bool(o.get("recursive", False)),
-            ignore_hidden=bool(o.get("ignore_hidden", True)),
-            temp_suffixes=tuple(o.get("temp_suffixes") or ()),
-            key_mode=str(o.get("key", "default")),
-            settle=float(o["settle"].total_seconds()) if o.get("settle") else 0.0,
-            events=tuple(o.get("events") or ("created", "moved")),
-            poll=bool(o.get("poll", False)),
+            patterns=o.pattern,
+            exclude=o.exclude,
+            recursive=o.recursive,
+            ignore_hidden=o.ignore_hidden,
+            temp_suffixes=o.temp_suffixes,
+            key_mode=o.key,
+            settle=o.settle.total_seconds(),
+            events=o.events,
+            poll=o.poll,
             archive=archive if archive != root else "",
         )
 
@@ -231,6 +311,11 @@ def request_for(rules: FileRules, sensor: Sensor, fact: FileFact, generation: in
     return RunRequest(target=sensor.target, run_key=key, trigger={"file": facts_json(fact)})
 
 
+def generation_of(cursor_text: str | None) -> int:
+    """The generation of run keys a file sensor's stored cursor asks for."""
+    return int(file_cursor(cursor_text).get("generation", 1))
+
+
 def file_cursor(text_value: str | None) -> dict[str, Any]:
     """The file sensor's cursor: its generation (``--reset`` bumps it) and scan facts."""
     if not text_value:
@@ -242,3 +327,51 @@ def file_cursor(text_value: str | None) -> dict[str, Any]:
     if not isinstance(value, dict) or not isinstance(value.get("generation"), int):
         return {"generation": 1}
     return value
+
+
+class _FileKind:
+    name = "file"
+    event_driven = True  # watched by the daemon's file-sensor thread (file_ticks)
+
+    def load_options(self, source: Any, base_dir: str) -> FileOptions:
+        return FileOptions.load(source, base_dir)
+
+    def open(self, sensor: Sensor, defs: Definitions) -> _FileScan:
+        return _FileScan(sensor, defs)
+
+    def jitter(self, sensor: Sensor) -> dt.timedelta | None:
+        return None
+
+    def max_backoff(self, sensor: Sensor) -> dt.timedelta:
+        return dt.timedelta(minutes=10)
+
+    def check_cursor(self, sensor: Sensor, value: str, current: str | None) -> None:
+        from .cursors import check_file_cursor
+
+        check_file_cursor(sensor, value, current)
+
+    def reset_cursor(self, current: str | None) -> str | None:
+        """A new generation of run keys: every file is requested again."""
+        return json.dumps({"generation": generation_of(current) + 1})
+
+
+class _FileScan:
+    """A full scan as one evaluation, for ``lockgate sensors preview`` (the daemon
+    watches instead: :mod:`lockgate.sensors.file_ticks`). The cursor stays as it is."""
+
+    def __init__(self, sensor: Sensor, defs: Definitions) -> None:
+        self.sensor = sensor
+        self.rules = FileRules.of(sensor, defs.base_dir)
+
+    def evaluate(self, cursor: str | None, now: dt.datetime, *, store: Store,
+                 call: UserCall | None = None) -> SensorResult:
+        generation = generation_of(cursor)
+        requests = [r for r in (request_for(self.rules, self.sensor, f, generation)
+                                for f in self.rules.scan()) if r is not None]
+        return SensorResult(requests=requests, skip_reason=None if requests else "no files")
+
+    def close(self) -> None:
+        pass
+
+
+KIND = _FileKind()

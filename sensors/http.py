@@ -18,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from lockgate.definitions import RunRequest, Sensor
+from lockgate.definitions import Definitions, RunRequest, Sensor
 from lockgate.time import clock
 
-from .base import SensorError, SensorResult
+from .base import SensorError, SensorResult, UserCall, option
 from .http_fetch import (
     DEFAULT_MAX_BODY,
     Fetched,
@@ -35,9 +36,62 @@ from .http_fetch import (
     split_userinfo,
 )
 
-__all__ = ["HttpPoller"]
+if TYPE_CHECKING:
+    from lockgate.store import Store
+
+__all__ = ["KIND", "HttpOptions", "HttpPoller", "http_options"]
 
 _SHOW = 120  # characters of a bad body quoted in an error
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpOptions:
+    """An HTTP sensor's options as configured."""
+
+    url: str
+    jitter: dt.timedelta | None = None  # None: a tenth of the interval
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    timeout: dt.timedelta = dt.timedelta(seconds=10)
+    deadline: dt.timedelta | None = None  # the whole poll; None: timeout
+    max_body: int = DEFAULT_MAX_BODY
+    follow_redirects: RedirectPolicy = RedirectPolicy.CROSS_ORIGIN
+    items: str | None = None
+    key: str | None = None
+    cursor: str | None = None
+    cursor_param: str | None = None
+    max_backoff: dt.timedelta = dt.timedelta(minutes=10)
+
+    @classmethod
+    def load(cls, source: Any) -> HttpOptions:
+        def text(name: str) -> str | None:
+            value = option(source, name)
+            return str(value) if value else None
+
+        return cls(
+            url=str(option(source, "url")),
+            jitter=option(source, "jitter"),
+            method=str(option(source, "method") or "GET"),
+            headers=dict(option(source, "headers") or {}),
+            params=dict(option(source, "params") or {}),
+            timeout=option(source, "timeout") or dt.timedelta(seconds=10),
+            deadline=option(source, "deadline") or None,
+            max_body=int(option(source, "max_body") or DEFAULT_MAX_BODY),
+            follow_redirects=RedirectPolicy(option(source, "follow_redirects")
+                                            or RedirectPolicy.CROSS_ORIGIN),
+            items=text("items"),
+            key=text("key"),
+            cursor=text("cursor"),
+            cursor_param=option(source, "cursor_param"),
+            max_backoff=option(source, "max_backoff") or dt.timedelta(minutes=10),
+        )
+
+
+def http_options(sensor: Sensor) -> HttpOptions:
+    """The sensor's options (built from a mapping for a sensor built in code)."""
+    o = sensor.options
+    return o if isinstance(o, HttpOptions) else HttpOptions.load(o)
 
 
 class HttpPoller:
@@ -47,26 +101,25 @@ class HttpPoller:
         import httpx
         import jmespath
 
-        o = sensor.options
+        o = http_options(sensor)
         self.sensor = sensor
-        self.url, basic = split_userinfo(o["url"])
-        self.shown_url = redact_url(o["url"])
-        self.method: str = o.get("method", "GET")
-        self.params: dict[str, str] = dict(o.get("params") or {})
-        self.cursor_param: str | None = o.get("cursor_param")
+        self.url, basic = split_userinfo(o.url)
+        self.shown_url = redact_url(o.url)
+        self.method = o.method
+        self.params = dict(o.params)
+        self.cursor_param = o.cursor_param
         compile_ = jmespath.compile
-        self.items = compile_(o["items"]) if o.get("items") else None
-        self.key = compile_(o["key"]) if o.get("key") else None
-        self.cursor = compile_(o["cursor"]) if o.get("cursor") else None
-        timeout = o["timeout"].total_seconds() if o.get("timeout") else 10.0
-        deadline = o.get("deadline")
+        self.items = compile_(o.items) if o.items else None
+        self.key = compile_(o.key) if o.key else None
+        self.cursor = compile_(o.cursor) if o.cursor else None
+        timeout = o.timeout.total_seconds()
         self.timeout = timeout
-        self.deadline = deadline.total_seconds() if deadline else timeout
-        self.max_body = int(o.get("max_body") or DEFAULT_MAX_BODY)
-        self.policy = RedirectPolicy(o.get("follow_redirects") or RedirectPolicy.CROSS_ORIGIN)
+        self.deadline = o.deadline.total_seconds() if o.deadline else timeout
+        self.max_body = o.max_body
+        self.policy = o.follow_redirects
         # The configured headers are credentials: sent only to the configured origin
         # (fetch adds them per hop), never set on the client for every request.
-        self.credentials = {**basic, **dict(o.get("headers") or {})}
+        self.credentials = {**basic, **o.headers}
         self.client = httpx.Client(timeout=timeout, transport=transport,
                                    follow_redirects=False)
         from .http_deadline import install
@@ -188,3 +241,46 @@ def _load(cursor_text: str | None) -> dict[str, Any]:
 def _dump(state: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in state.items() if v is not None}, sort_keys=True,
                       default=str)
+
+
+class _HttpKind:
+    name = "http"
+    event_driven = False
+
+    def load_options(self, source: Any, base_dir: str) -> HttpOptions:
+        return HttpOptions.load(source)
+
+    def open(self, sensor: Sensor, defs: Definitions) -> _HttpEvaluator:
+        return _HttpEvaluator(HttpPoller(sensor))
+
+    def jitter(self, sensor: Sensor) -> dt.timedelta | None:
+        jitter = http_options(sensor).jitter
+        return sensor.interval * 0.1 if jitter is None else jitter
+
+    def max_backoff(self, sensor: Sensor) -> dt.timedelta:
+        return http_options(sensor).max_backoff
+
+    def check_cursor(self, sensor: Sensor, value: str, current: str | None) -> None:
+        from .cursors import check_http_cursor
+
+        check_http_cursor(sensor, value)
+
+    def reset_cursor(self, current: str | None) -> str | None:
+        return None
+
+
+class _HttpEvaluator:
+    """One poller per sensor, kept between polls (its connection pool with it)."""
+
+    def __init__(self, poller: HttpPoller) -> None:
+        self.poller = poller
+
+    def evaluate(self, cursor: str | None, now: dt.datetime, *, store: Store,
+                 call: UserCall | None = None) -> SensorResult:
+        return self.poller.evaluate(cursor, now)
+
+    def close(self) -> None:
+        self.poller.close()
+
+
+KIND = _HttpKind()

@@ -348,10 +348,12 @@ _PLAIN_HEADERS = {
 }
 
 
-def redacted_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """A sensor's options for output (``--json``, tables): the URL, header values and
-    secret-looking params redacted."""
-    shown = dict(options)
+def redacted_options(options: Any) -> dict[str, Any]:
+    """A sensor's options (its kind's options object, or a mapping) for output
+    (``--json``, tables): the URL, header values and secret-looking params redacted."""
+    from .base import options_mapping
+
+    shown = options_mapping(options)
     if isinstance(shown.get("url"), str):
         shown["url"] = redact_url(shown["url"])
     if isinstance(shown.get("headers"), Mapping):

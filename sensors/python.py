@@ -11,21 +11,86 @@ import dataclasses
 import datetime as dt
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from lockgate.definitions import Definitions, RunRequest, Sensor, SkipReason
 
-from .base import SensorContext, SensorError, SensorResult
+from .base import SensorContext, SensorError, SensorResult, UserCall, option
 
-__all__ = ["collect_output", "evaluate_python_sensor", "sensor_function"]
+if TYPE_CHECKING:
+    from lockgate.store import Store
+
+__all__ = [
+    "KIND",
+    "PythonOptions",
+    "collect_output",
+    "evaluate_python_sensor",
+    "python_options",
+    "sensor_function",
+]
 
 _MAX_KEY = 1000  # the run_keys column's width
+
+
+@dataclass(frozen=True, kw_only=True)
+class PythonOptions:
+    """A Python sensor's options: ``python: module:function`` when declared in YAML."""
+
+    python: str | None = None
+
+    @classmethod
+    def load(cls, source: Any) -> PythonOptions:
+        ref = option(source, "python")
+        return cls(python=str(ref) if ref else None)
+
+
+def python_options(sensor: Sensor) -> PythonOptions:
+    """The sensor's options (built from a mapping for a sensor built in code)."""
+    o = sensor.options
+    return o if isinstance(o, PythonOptions) else PythonOptions.load(o)
+
+
+class _PythonKind:
+    name = "python"
+    event_driven = False
+
+    def load_options(self, source: Any, base_dir: str) -> PythonOptions:
+        return PythonOptions.load(source)
+
+    def open(self, sensor: Sensor, defs: Definitions) -> _PythonEvaluator:
+        return _PythonEvaluator(sensor, defs)
+
+    def jitter(self, sensor: Sensor) -> dt.timedelta | None:
+        return None
+
+    def max_backoff(self, sensor: Sensor) -> dt.timedelta:
+        return dt.timedelta(minutes=10)
+
+    def check_cursor(self, sensor: Sensor, value: str, current: str | None) -> None:
+        pass  # a Python sensor's cursor is its own: any text
+
+    def reset_cursor(self, current: str | None) -> str | None:
+        return None
+
+
+class _PythonEvaluator:
+    def __init__(self, sensor: Sensor, defs: Definitions) -> None:
+        self.sensor = sensor
+        self.defs = defs
+
+    def evaluate(self, cursor: str | None, now: dt.datetime, *, store: Store,
+                 call: UserCall | None = None) -> SensorResult:
+        return evaluate_python_sensor(self.sensor, cursor, now, call, defs=self.defs)
+
+    def close(self) -> None:
+        pass
 
 def sensor_function(sensor: Sensor) -> Callable[..., Any]:
     """The sensor's function: decorated, or ``python: module:function`` from YAML."""
     if sensor.fn is not None:
         return sensor.fn
-    ref = str(sensor.options.get("python") or "")
+    ref = python_options(sensor).python or ""
     module, _, name = ref.partition(":")
     target: Any = importlib.import_module(module)
     for part in name.split("."):
@@ -34,7 +99,7 @@ def sensor_function(sensor: Sensor) -> Callable[..., Any]:
 
 
 def evaluate_python_sensor(sensor: Sensor, cursor: str | None, now: dt.datetime,
-                           call: Callable[[Callable[..., Any], SensorContext], Any] | None = None,
+                           call: UserCall | None = None,
                            defs: Definitions | None = None) -> SensorResult:
     """Call the function (through ``call``, which adds the timeout) and collect its output.
 
@@ -116,3 +181,6 @@ def collect_output(fn: Callable[..., Any], context: SensorContext) -> list[Any]:
     if isinstance(result, RunRequest | SkipReason):
         return [result]
     return list(result)
+
+
+KIND = _PythonKind()

@@ -104,6 +104,7 @@ def _schedule(s: Schedule) -> dict[str, Any]:
 
 
 def _sensor(s: Sensor, show_secrets: bool = False) -> dict[str, Any]:
+    from lockgate.sensors.base import options_mapping
     from lockgate.sensors.http_fetch import redacted_options
 
     return {
@@ -111,7 +112,7 @@ def _sensor(s: Sensor, show_secrets: bool = False) -> dict[str, Any]:
         "kind": s.kind,
         "target": s.target,
         "interval": s.interval.total_seconds(),
-        "options": dict(s.options) if show_secrets else redacted_options(s.options),
+        "options": options_mapping(s.options) if show_secrets else redacted_options(s.options),
         "source": s.source,
     }
 
@@ -138,9 +139,11 @@ def find_warnings(defs: Definitions) -> list[str]:
             if "{" not in arg and arg.endswith((".py", ".sh", ".sql", ".R")) and \
                     not os.path.exists(os.path.join(cwd, arg)):
                 warnings.append(f"{job.source}: {name}: file {arg!r} not found in {cwd}")
+    from lockgate.sensors.files import FileOptions
+
     for sensor in defs.sensors.values():
-        path = sensor.options.get("path")
-        if sensor.kind == "file" and path and not os.path.isdir(
+        path = sensor.options.path if isinstance(sensor.options, FileOptions) else None
+        if path and not os.path.isdir(
                 os.path.join(defs.base_dir, path)):
             warnings.append(f"{sensor.source}: sensor {sensor.name}: folder {path!r} does not "
                             "exist yet (lockgate will watch for it)")

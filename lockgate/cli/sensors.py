@@ -94,17 +94,8 @@ def _evaluate(store: Any, defs: Any, sensor: Any, cursor: str | None, now: Any
               ) -> tuple[Any, str | None]:
     from lockgate.daemon.sensor_ticks import evaluate
     from lockgate.errors import UsageError
-    from lockgate.sensors.base import SensorError, SensorResult
+    from lockgate.sensors.base import SensorError
 
-    if sensor.kind == "file":
-        from lockgate.sensors.files import FileRules, file_cursor, request_for
-
-        rules = FileRules.of(sensor, defs.base_dir)
-        generation = int(file_cursor(cursor).get("generation", 1))
-        requests = [r for r in (request_for(rules, sensor, f, generation) for f in rules.scan())
-                    if r is not None]
-        return SensorResult(requests=requests, skip_reason=None if requests else "no files"), \
-            cursor
     try:
         result = evaluate(store, defs, sensor, cursor, now)
     except SensorError as exc:
@@ -141,11 +132,9 @@ def cursor(
     """Show the sensor's cursor, or reset it, or set it. A running daemon acts on a change
     at the sensor's next evaluation (a file sensor rescans within a second); a change is
     never overwritten by an evaluation that started before it."""
-    import json as jsonlib
-
     from lockgate.daemon.ticks import get_state, update_state
     from lockgate.errors import UsageError
-    from lockgate.sensors.files import file_cursor
+    from lockgate.sensors.registry import kind_of
     from lockgate.time import clock
 
     if reset and set_ is not None:
@@ -157,12 +146,8 @@ def cursor(
     with opened as store, store.begin() as conn:
         state = get_state(conn, "sensor", name, clock.now())
         value = state.cursor
-        if reset:
-            if sensor.kind == "file":  # a new generation of run keys: every file again
-                old = file_cursor(value)
-                value = jsonlib.dumps({"generation": int(old.get("generation", 1)) + 1})
-            else:
-                value = None
+        if reset:  # a file sensor: a new generation of run keys, every file again
+            value = kind_of(sensor).reset_cursor(value)
             update_state(conn, "sensor", name, cursor=value)
         elif set_ is not None:
             from lockgate.sensors.cursors import check_cursor

@@ -20,7 +20,6 @@ from lockgate.errors import ConfigError, did_you_mean
 from lockgate.settings import schema
 from lockgate.settings.errors import translate
 from lockgate.settings.modules import import_definitions
-from lockgate.settings.paths import local_path
 from lockgate.settings.source import ConfigSource
 
 __all__ = ["DefinitionsBuilder"]
@@ -146,20 +145,18 @@ class DefinitionsBuilder:
         )
 
     def _build_sensors(self, name: str, m: schema.SensorBase, origin: str, fn: Any) -> None:
-        options = m.model_dump(exclude={"kind", "target", "interval", "description"})
-        if isinstance(m, schema.FileSensorModel):
-            # Once, here: every user of these paths (watching, rescans, on_success) sees
-            # the same absolute folder, `~` expanded, relative to the config's folder.
-            options["path"] = local_path(self.base_dir, m.path)
-            if m.on_success is not None and m.on_success.move_to:
-                options["on_success"]["move_to"] = local_path(self.base_dir,
-                                                              m.on_success.move_to)
+        # The kind builds its frozen options once, here: every user of them (watching,
+        # rescans, on_success) sees the same values, folders absolute and `~` expanded,
+        # relative to the config's folder.
+        from lockgate.sensors.registry import kind_named
+
+        kind: str = m.kind  # type: ignore[attr-defined]  # every sensor model has a kind
         self.sensors[name] = d.Sensor(
             name=name,
-            kind=m.kind,  # type: ignore[attr-defined]  # every sensor model has a kind
+            kind=kind,
             target=m.target,
             interval=m.interval,
-            options=options,
+            options=kind_named(kind).load_options(m, str(self.base_dir)),
             fn=fn,
             source=origin,
         )
@@ -213,13 +210,14 @@ class DefinitionsBuilder:
                         f"unknown target {item.target!r}{did_you_mean(item.target, targets)}",
                         _choices("targets (jobs and assets)", targets), item.target)
         for name, sensor in self.sensors.items():
-            if sensor.kind == "python" and sensor.fn is None and not sensor.options.get("python"):
+            if sensor.kind == "python" and sensor.fn is None and not getattr(
+                    sensor.options, "python", None):
                 raise self._error("sensors", name, ("python",),
                                   "a python sensor declared in YAML needs `python`",
                                   "write python: 'package.module:function', or declare it "
                                   "with @lockgate.sensor in a module listed in `definitions`")
             if sensor.kind == "asset":
-                for i, upstream in enumerate(sensor.options.get("assets", ())):
+                for i, upstream in enumerate(getattr(sensor.options, "assets", ())):
                     if upstream not in self.assets:
                         raise self._error(
                             "sensors", name, ("assets", i),

@@ -72,8 +72,8 @@ def test_load_expands_and_anchors_the_sensor_folders(
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     path = config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", "~/in/./", "../out")
     options = load_definitions(path).sensors["drop"].options
-    assert options["path"] == str(tmp_path / "home" / "in")
-    assert options["on_success"]["move_to"] == str(tmp_path.parent / "out")
+    assert options.path == str(tmp_path / "home" / "in")
+    assert options.on_success.move_to == str(tmp_path.parent / "out")
 
 
 @pytest.mark.parametrize(
@@ -115,12 +115,13 @@ class _Log:
 
 def _archive_one(tmp_path: Path, name: str, run_id: int = 1) -> _Log:
     from lockgate.daemon.archive import _archive
+    from lockgate.sensors.files import OnSuccess
 
     path = tmp_path / "in" / name
     st = path.stat()
     log = _Log()
     facts = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    _archive({"move_to": str(tmp_path / "done")}, str(tmp_path), str(tmp_path / "in"),
+    _archive(OnSuccess(move_to=str(tmp_path / "done")), str(tmp_path), str(tmp_path / "in"),
              str(path), facts, run_id, log)
     return log
 

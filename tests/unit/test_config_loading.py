@@ -51,8 +51,8 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
 
     incoming = defs.sensors["incoming"]
     assert (incoming.kind, incoming.target) == ("file", "load_file")
-    assert incoming.options["path"] == "/data/incoming"
-    assert incoming.options["pattern"] == ["*.csv"]
+    assert incoming.options.path == "/data/incoming"
+    assert incoming.options.pattern == ("*.csv",)
     assert defs.targets == ["daily_sales", "load_file", "raw_events"]
 
 
@@ -156,7 +156,7 @@ def test_shorthands_expand(tmp_path: Path) -> None:
     assert regions.partitions is not None and regions.partitions.keys == ("eu", "us")
     assert defs.target_job("regions") is defs.jobs["j"]
     assert defs.schedules["s"].dst_nonexistent is DstNonexistent.SKIP
-    assert defs.sensors["f"].options["pattern"] == ["*.csv"]
+    assert defs.sensors["f"].options.pattern == ("*.csv",)
 
 
 def test_shell_command_is_allowed_when_asked_for(tmp_path: Path) -> None:

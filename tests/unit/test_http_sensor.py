@@ -269,13 +269,13 @@ def test_hostile_server_options_reach_the_sensor_with_their_defaults(tmp_path: A
     from conftest_config import load
 
     defaults = load(tmp_path / "a", HTTP_CONFIG.format(option="")).sensors["api"].options
-    assert defaults["max_body"] == 10 * 1024 * 1024 and defaults["deadline"] is None
-    assert defaults["follow_redirects"] == "cross-origin"
+    assert defaults.max_body == 10 * 1024 * 1024 and defaults.deadline is None
+    assert defaults.follow_redirects == "cross-origin"
     given = load(tmp_path / "b", HTTP_CONFIG.format(
         option="max_body: 512KiB\n    deadline: 3s\n    follow_redirects: same-origin")
     ).sensors["api"].options
-    assert given["max_body"] == 512 * 1024 and given["deadline"] == dt.timedelta(seconds=3)
-    assert given["follow_redirects"] == "same-origin"
+    assert given.max_body == 512 * 1024 and given.deadline == dt.timedelta(seconds=3)
+    assert given.follow_redirects == "same-origin"
 
 
 def test_a_gzip_bomb_inflates_a_bounded_piece_at_a_time() -> None:

@@ -15,7 +15,7 @@ import signal
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from lockgate.daemon.backoff import StoreBackoff
 from lockgate.daemon.contexts import context_for
 from lockgate.daemon.durations import FinishedAttempts
+from lockgate.daemon.health import Loops
 from lockgate.daemon.launcher import Child, LaunchError, LocalLauncher, attempt_result
 from lockgate.daemon.recovery import process_start_ticks, recover_lost_runs
 from lockgate.definitions import Definitions, Job, RetryPolicy
@@ -38,7 +39,7 @@ from lockgate.store import Store, claim_lanes
 from lockgate.store import runs as store_runs
 from lockgate.time import clock
 
-__all__ = ["FinishHook", "Worker", "WorkerStats", "new_worker_id"]
+__all__ = ["FinishHook", "Worker", "WorkerStats", "WorkerThread", "new_worker_id"]
 
 FinishHook = Callable[[Connection, list[tuple[AttemptResult, bool]], dt.datetime], None]
 _BUSY_WAIT = 0.002  # seconds between looks at running children
@@ -408,3 +409,27 @@ class Worker:
 
 def _first(text: str | None) -> str | None:
     return text.splitlines()[0] if text else text
+
+
+class WorkerThread:
+    """The daemon's worker on its own thread, as a loop under the daemon's controller."""
+
+    def __init__(self, worker: Worker, loops: Loops, *, grace: float) -> None:
+        self.worker = worker
+        self.grace = grace
+        worker.on_beat = lambda: loops.beat("worker")
+        self.thread = threading.Thread(target=worker.run, name="lockgate-worker",
+                                       kwargs={"grace": grace})
+
+    def heartbeats(self) -> Mapping[str, float]:
+        poll = self.worker.defs.launcher.poll_interval.total_seconds()
+        return {"worker": max(10.0, 3 * poll)}
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop claiming; returns once running runs finished or were left for recovery
+        (within the grace period)."""
+        self.worker.request_stop()
+        self.thread.join()

@@ -1,16 +1,30 @@
-"""Building a run's context from its record and the definitions (partition windows)."""
+"""What user code receives: a run's context (built from its record and the definitions,
+with partition windows) and a Python schedule's context for one tick."""
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.context import RunContext
 from lockgate.definitions import Definitions, PartitionsSpec
 from lockgate.runs.records import Run
 
-__all__ = ["context_for", "partition_window"]
+if TYPE_CHECKING:
+    from lockgate.time.fire_times import FireTime
+
+__all__ = ["ScheduleContext", "context_for", "partition_window"]
+
+
+class ScheduleContext:
+    """What a Python schedule's function receives for one tick."""
+
+    def __init__(self, name: str, fire: FireTime) -> None:
+        self.schedule = name
+        self.scheduled_for = fire.instant
+        self.local_time = fire.local
+        self.dst_note = fire.note
 
 
 def context_for(run: Run, defs: Definitions) -> RunContext:

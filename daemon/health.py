@@ -1,15 +1,37 @@
-"""Liveness of the daemon's loops: each reports in; /healthz and the watchdog read it."""
+"""Liveness of the daemon's loops: each reports in; /healthz and the watchdog read it.
+
+A :class:`Loop` is one long-running unit under the daemon's controller: it says which
+health entries it beats (and how late each may be), and it can be started and stopped.
+The controller registers each with :meth:`Loops.watch` when it builds it.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from lockgate.time import clock
 from lockgate.time.iso import format_iso
 
-__all__ = ["Loops"]
+__all__ = ["Loop", "Loops"]
+
+
+class Loop(Protocol):
+    """One unit of the daemon's work that the controller starts, stops and watches."""
+
+    def heartbeats(self) -> Mapping[str, float]:
+        """The health entries this loop beats: name -> seconds it may go without one."""
+        ...
+
+    def start(self) -> None:
+        """Begin the loop's work (a thread, or timers on the daemon's scheduler)."""
+        ...
+
+    def stop(self) -> None:
+        """End it; returns when nothing of the loop's work is left running."""
+        ...
 
 
 @dataclass
@@ -30,6 +52,11 @@ class Loops:
     def register(self, name: str, max_age: float) -> None:
         with self._lock:
             self._loops.setdefault(name, _Loop(max_age=max_age)).max_age = max_age
+
+    def watch(self, loop: Loop) -> None:
+        """Register every health entry ``loop`` beats."""
+        for name, max_age in loop.heartbeats().items():
+            self.register(name, max_age)
 
     def beat(self, name: str, detail: str | None = None) -> None:
         with self._lock:

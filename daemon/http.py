@@ -49,25 +49,38 @@ class HttpEndpoint:
 
         self.health = health
         self.metrics = metrics
+        self.bind = bind
+        self._listen_at = (host, int(port))
+        self._handler = Handler
+        self.address = f"{host}:{port}"  # the port the kernel chose, once started
+        self.server: ThreadingHTTPServer | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Listen and serve on a thread.
+
+        Raises:
+            SetupError: the address is not this host's, or the port is not this user's.
+            EnvironmentFault: the port is in use.
+        """
         try:
-            self.server = ThreadingHTTPServer((host, int(port)), Handler)
+            self.server = ThreadingHTTPServer(self._listen_at, self._handler)
         except OSError as exc:
             # A port in use may come free (an old process still exiting); an address
             # this host does not have, or a port this user may not open, never does.
             fault = SetupError if exc.errno in (errno.EACCES, errno.EADDRNOTAVAIL) \
                 else EnvironmentFault
             raise fault(
-                f"cannot listen on {bind}: {exc.strerror}; set `http: {{bind: HOST:PORT}}` "
+                f"cannot listen on {self.bind}: {exc.strerror}; set `http: {{bind: HOST:PORT}}` "
                 "(or LOCKGATE_HTTP_BIND) to a free port on an address of this host, or "
                 "stop what uses it") from None
         self.server.daemon_threads = True
-        self.address = f"{host}:{self.server.server_address[1]}"
+        self.address = f"{self._listen_at[0]}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="lockgate-http",
                                        kwargs={"poll_interval": 0.5}, daemon=True)
-
-    def start(self) -> None:
         self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()

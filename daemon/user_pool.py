@@ -12,7 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lockgate.time import clock
@@ -76,6 +76,30 @@ class UserCodePool:
                     raise UserCodeStopped("the daemon is stopping") from None
                 if left <= _SLICE:
                     raise
+
+    def call_within(self, fn: Callable[..., Any], *args: Any, timeout: float) -> Any:
+        """:meth:`call`, failing the tick when the code does not return in time.
+
+        Raises:
+            TimeoutError: no answer within ``timeout`` seconds (daemon.tick_timeout).
+            UserCodeStopped: the pool was shut down while waiting.
+        """
+        try:
+            return self.call(fn, *args, timeout=timeout)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"user code did not return within {timeout:g}s "
+                               "(daemon.tick_timeout); the tick failed") from None
+
+    # -- the Loop protocol (daemon/health.py) ---------------------------------------------
+
+    def heartbeats(self) -> Mapping[str, float]:
+        return {}  # a thread may rightly sit in user code until the tick timeout
+
+    def start(self) -> None:
+        """Nothing to do: the threads start when the pool is built."""
+
+    def stop(self) -> None:
+        self.shutdown()
 
     def shutdown(self) -> None:
         """Stop taking calls; calls still queued fail, waiters give up within a moment.

@@ -1,6 +1,8 @@
 """The worker loop: claim queued runs, launch them, watch them, record how they end.
 
-One thread runs the loop; other threads talk to it only through :meth:`Worker.wake`
+Launching and supervising the child processes (timeouts, cancels, the shutdown drain)
+is :mod:`.children`'s; this module claims, records results and heartbeats. One thread
+runs the loop; other threads talk to it only through :meth:`Worker.wake`
 and :meth:`Worker.request_stop`. Every state change goes through the store first
 (claim before spawn, result before forgetting the child), so a worker killed at any
 instruction leaves runs that recovery can find: ``starting``/``running`` rows whose
@@ -11,35 +13,34 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
 from lockgate.daemon.backoff import StoreBackoff
-from lockgate.daemon.contexts import context_for
+from lockgate.daemon.children import Children
 from lockgate.daemon.durations import FinishedAttempts
-from lockgate.daemon.launcher import Child, LaunchError, LocalLauncher, attempt_result
+from lockgate.daemon.health import Loops
+from lockgate.daemon.launcher import Child, LocalLauncher
 from lockgate.daemon.recovery import process_start_ticks, recover_lost_runs
 from lockgate.definitions import Definitions, Job, RetryPolicy
-from lockgate.errors import LockgateError, StoreError
+from lockgate.errors import StoreError
 from lockgate.logs import get_logger
 from lockgate.partitions.backfills import backfill_hook
 from lockgate.partitions.status import record_outcomes
 from lockgate.runs import queue
 from lockgate.runs.queue import AttemptResult, Limits
-from lockgate.runs.records import Run
 from lockgate.statuses import RunStatus
 from lockgate.store import Store, claim_lanes
 from lockgate.store import runs as store_runs
 from lockgate.time import clock
 
-__all__ = ["FinishHook", "Worker", "WorkerStats", "new_worker_id"]
+__all__ = ["FinishHook", "Worker", "WorkerStats", "WorkerThread", "new_worker_id"]
 
 FinishHook = Callable[[Connection, list[tuple[AttemptResult, bool]], dt.datetime], None]
 _BUSY_WAIT = 0.002  # seconds between looks at running children
@@ -77,7 +78,6 @@ class Worker:
         self.store = store
         self.worker_id = worker_id or new_worker_id()
         self.log = get_logger("worker", worker_id=self.worker_id)
-        self.children: dict[int, Child] = {}
         self.stats = WorkerStats()
         # Run in the transaction that records results: partition status, then backfills
         # (release waiting runs, notice a backfill's end when its last run finishes).
@@ -90,11 +90,16 @@ class Worker:
         self._stopping = threading.Event()
         self._pending: list[AttemptResult] = []  # results not yet recorded (store down)
         self._backoff = StoreBackoff(self.log)
+        self.slots = slots or defs.launcher.max_concurrent_runs
         self.set_definitions(defs, slots=slots)
         self.launcher = launcher or LocalLauncher(state_dir=defs.launcher.state_dir,
                                                   pythonpath=defs.base_dir)
+        self.children = Children(self.launcher, self.log)
         self.last_beat = clock.monotonic()
         self.on_beat: Callable[[], None] | None = None  # called once per loop iteration
+        # Loop timing (monotonic): claim at once, then when a wake or the poll says so.
+        self._claim_now, self._claim_due_at = True, 0.0
+        self._last_heartbeat = self._last_recovery = self.last_beat
 
     # -- control from other threads ---------------------------------------------------
 
@@ -103,7 +108,8 @@ class Worker:
         jobs: dict[str, Job] = {**{a.job.name: a.job for a in defs.assets.values()},
                                 **defs.jobs}
         self.defs = defs
-        self.slots = slots or getattr(self, "slots", None) or defs.launcher.max_concurrent_runs
+        if slots:
+            self.slots = slots  # else the slots it started with: a reload keeps them
         self.limits = Limits(
             max_concurrent_runs=defs.launcher.max_concurrent_runs,
             per_job={name: job.max_concurrent for name, job in jobs.items()
@@ -212,9 +218,12 @@ class Worker:
             self._claim_now = True  # the queue may hold more for the slots freed next
         started: list[Child] = []
         for run in claimed:
-            child = self._launch(run)
-            if child is not None:
+            child = self.children.launch(run, self.defs)
+            if isinstance(child, AttemptResult):
+                self._pending.append(child)  # it could not start: a failed attempt
+            else:
                 started.append(child)
+                self.stats.launched += 1
         if started:
             try:
                 with self.store.begin() as conn:
@@ -225,65 +234,15 @@ class Worker:
                 self._backoff.failed(exc)
         return len(claimed)
 
-    def _launch(self, run: Run) -> Child | None:
-        if not self.defs.has_target(run.target):
-            self._pending.append(AttemptResult(
-                run_id=run.id, attempt=run.attempt, status=RunStatus.FAILED, retryable=False,
-                error=f"target {run.target!r} is no longer defined in the config; "
-                      "restore it or cancel the run"))
-            return None
-        job = self.defs.target_job(run.target)
-        now_m = clock.monotonic()
-        try:
-            context = context_for(run, self.defs)
-            child = self.launcher.spawn(
-                job, context, now_monotonic=now_m,
-                timeout_at=now_m + job.timeout.total_seconds() if job.timeout else None)
-        except Exception as exc:  # whatever it is, the run fails instead of hanging
-            if not isinstance(exc, LaunchError | LockgateError):
-                self.log.exception("run_launch_crashed", run_id=run.id)
-                exc = LaunchError(f"could not start the run: {type(exc).__name__}: {exc}")
-            self.log.warning("run_launch_failed", run_id=run.id, target=run.target,
-                             error=str(exc))
-            self._pending.append(AttemptResult(run_id=run.id, attempt=run.attempt,
-                                               status=RunStatus.FAILED, error=str(exc),
-                                               retryable=False))
-            return None
-        child.extra["timeout"] = job.timeout.total_seconds() if job.timeout else 0
-        self.children[run.id] = child
-        self.stats.launched += 1
-        self.log.info("run_started", run_id=run.id, target=run.target, attempt=run.attempt,
-                      pid=child.pid, partition_key=run.partition_key)
-        return child
-
     # -- watching children ----------------------------------------------------------------
 
     def _watch_children(self, now_m: float) -> None:
-        kill_grace = self.defs.launcher.kill_grace.total_seconds()
-        for run_id, child in list(self.children.items()):
-            code = child.popen.poll()
-            if code is not None:
-                del self.children[run_id]
-                self._claim_now = True  # a slot is free
-                # The group may hold grandchildren that outlived the leader: end them too.
-                LocalLauncher.signal_group(child, signal.SIGKILL)
-                self._pending.append(attempt_result(
-                    child, code, kill_grace=self.defs.launcher.kill_grace.total_seconds()))
-                continue
-            if child.stop_reason is None and child.deadline is not None \
-                    and now_m >= child.deadline:
-                self._stop_child(child, "timeout", now_m, kill_grace)
-            elif child.kill_at is not None and now_m >= child.kill_at:
-                LocalLauncher.signal_group(child, signal.SIGKILL)
-                child.kill_at = None
+        ended = self.children.poll(now_m, self.defs.launcher.kill_grace.total_seconds())
+        if ended:
+            self._claim_now = True  # a slot is free
+            self._pending.extend(ended)
         if self._pending:
             self._record_results()
-
-    def _stop_child(self, child: Child, reason: str, now_m: float, kill_grace: float) -> None:
-        child.stop_reason = reason
-        child.kill_at = now_m + kill_grace
-        LocalLauncher.signal_group(child, signal.SIGTERM)
-        self.log.info("run_stopping", run_id=child.run_id, reason=reason, pid=child.pid)
 
     def _record_results(self) -> None:
         if not self._backoff.ready():
@@ -352,16 +311,8 @@ class Worker:
         except StoreError as exc:
             self._backoff.failed(exc)
             return
-        now_m = clock.monotonic()
-        for run_id in cancel:
-            child = self.children.get(run_id)
-            if child is not None and child.stop_reason is None:
-                self._stop_child(child, "canceled", now_m,
-                                 self.defs.launcher.kill_grace.total_seconds())
-
-    def check_cancels(self) -> None:
-        """Heartbeat now (and act on cancel requests) instead of at the next interval."""
-        self._heartbeat()
+        self.children.cancel(cancel, clock.monotonic(),
+                             self.defs.launcher.kill_grace.total_seconds())
 
     def recover(self) -> None:
         """Fail (and retry by policy) runs whose worker is gone."""
@@ -389,19 +340,8 @@ class Worker:
         while self.children and clock.monotonic() < deadline:
             self._watch_children(clock.monotonic())
             self._wake.wait(0.02)
-        if self.children:
-            kill_grace = self.defs.launcher.kill_grace.total_seconds()
-            for child in self.children.values():
-                self._stop_child(child, "shutdown", clock.monotonic(), kill_grace)
-            end = clock.monotonic() + kill_grace
-            while clock.monotonic() < end and any(
-                    c.popen.poll() is None for c in self.children.values()):
-                self._wake.wait(0.02)
-            for child in self.children.values():
-                LocalLauncher.signal_group(child, signal.SIGKILL)
-                child.popen.wait()
-                self.log.warning("run_left_for_recovery", run_id=child.run_id)
-            self.children.clear()
+        self.children.terminate(self.defs.launcher.kill_grace.total_seconds(),
+                                self._wake.wait)
         if self._pending:
             self._backoff.reset()
             self._record_results()
@@ -409,3 +349,27 @@ class Worker:
 
 def _first(text: str | None) -> str | None:
     return text.splitlines()[0] if text else text
+
+
+class WorkerThread:
+    """The daemon's worker on its own thread, as a loop under the daemon's controller."""
+
+    def __init__(self, worker: Worker, loops: Loops, *, grace: float) -> None:
+        self.worker = worker
+        self.grace = grace
+        worker.on_beat = lambda: loops.beat("worker")
+        self.thread = threading.Thread(target=worker.run, name="lockgate-worker",
+                                       kwargs={"grace": grace})
+
+    def heartbeats(self) -> Mapping[str, float]:
+        poll = self.worker.defs.launcher.poll_interval.total_seconds()
+        return {"worker": max(10.0, 3 * poll)}
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop claiming; returns once running runs finished or were left for recovery
+        (within the grace period)."""
+        self.worker.request_stop()
+        self.thread.join()

@@ -1,0 +1,122 @@
+"""A worker's child processes: launching a claimed run, timeouts, cancels, the drain.
+
+:class:`Children` holds the attempts a worker started, by run id. The worker's loop asks
+it to launch what it claimed and, at every look, to reap children that ended (their
+attempt results, for the worker to record), to stop those past their timeout (SIGTERM
+to the process group, SIGKILL after ``launcher.kill_grace``) and to stop those whose
+run was canceled. At shutdown, what is still running after the grace period is
+terminated and left ``running`` for recovery at the next start.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from lockgate.definitions import Definitions
+from lockgate.errors import LockgateError
+from lockgate.runs.queue import AttemptResult
+from lockgate.runs.records import Run
+from lockgate.statuses import RunStatus
+from lockgate.time import clock
+
+from .contexts import context_for
+from .launcher import Child, LaunchError, LocalLauncher, attempt_result
+
+__all__ = ["Children"]
+
+
+class Children:
+    """The running children of one worker, started with ``launcher``."""
+
+    def __init__(self, launcher: LocalLauncher, log: Any) -> None:
+        self.launcher = launcher
+        self.log = log
+        self._running: dict[int, Child] = {}
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    def __iter__(self) -> Iterator[Child]:
+        return iter(list(self._running.values()))
+
+    def launch(self, run: Run, defs: Definitions) -> Child | AttemptResult:
+        """Start ``run``'s current attempt: its child, or the failed attempt (not retried)
+        when it cannot start (target gone from the config, placeholder, program)."""
+        if not defs.has_target(run.target):
+            return AttemptResult(
+                run_id=run.id, attempt=run.attempt, status=RunStatus.FAILED, retryable=False,
+                error=f"target {run.target!r} is no longer defined in the config; "
+                      "restore it or cancel the run")
+        job = defs.target_job(run.target)
+        now_m = clock.monotonic()
+        try:
+            context = context_for(run, defs)
+            child = self.launcher.spawn(
+                job, context, now_monotonic=now_m,
+                timeout_at=now_m + job.timeout.total_seconds() if job.timeout else None)
+        except Exception as exc:  # whatever it is, the run fails instead of hanging
+            if not isinstance(exc, LaunchError | LockgateError):
+                self.log.exception("run_launch_crashed", run_id=run.id)
+                exc = LaunchError(f"could not start the run: {type(exc).__name__}: {exc}")
+            self.log.warning("run_launch_failed", run_id=run.id, target=run.target,
+                             error=str(exc))
+            return AttemptResult(run_id=run.id, attempt=run.attempt, status=RunStatus.FAILED,
+                                 error=str(exc), retryable=False)
+        child.extra["timeout"] = job.timeout.total_seconds() if job.timeout else 0
+        self._running[run.id] = child
+        self.log.info("run_started", run_id=run.id, target=run.target, attempt=run.attempt,
+                      pid=child.pid, partition_key=run.partition_key)
+        return child
+
+    def poll(self, now_m: float, kill_grace: float) -> list[AttemptResult]:
+        """Reap the children that ended (their results); stop those past their timeout,
+        kill those that outlived their kill grace."""
+        ended: list[AttemptResult] = []
+        for run_id, child in list(self._running.items()):
+            code = child.popen.poll()
+            if code is not None:
+                del self._running[run_id]
+                # The group may hold grandchildren that outlived the leader: end them too.
+                LocalLauncher.signal_group(child, signal.SIGKILL)
+                ended.append(attempt_result(child, code, kill_grace=kill_grace))
+                continue
+            if child.stop_reason is None and child.deadline is not None \
+                    and now_m >= child.deadline:
+                self.stop(child, "timeout", now_m, kill_grace)
+            elif child.kill_at is not None and now_m >= child.kill_at:
+                LocalLauncher.signal_group(child, signal.SIGKILL)
+                child.kill_at = None
+        return ended
+
+    def stop(self, child: Child, reason: str, now_m: float, kill_grace: float) -> None:
+        """SIGTERM to the child's group now, SIGKILL at the next look after kill_grace."""
+        child.stop_reason = reason
+        child.kill_at = now_m + kill_grace
+        LocalLauncher.signal_group(child, signal.SIGTERM)
+        self.log.info("run_stopping", run_id=child.run_id, reason=reason, pid=child.pid)
+
+    def cancel(self, run_ids: Iterable[int], now_m: float, kill_grace: float) -> None:
+        """Stop the children of runs whose cancel was requested (once each)."""
+        for run_id in run_ids:
+            child = self._running.get(run_id)
+            if child is not None and child.stop_reason is None:
+                self.stop(child, "canceled", now_m, kill_grace)
+
+    def terminate(self, kill_grace: float, wait: Callable[[float], object]) -> None:
+        """End every child still running (shutdown past its grace): SIGTERM, SIGKILL
+        after ``kill_grace``; their runs stay ``running`` for recovery to find."""
+        if not self._running:
+            return
+        for child in self._running.values():
+            self.stop(child, "shutdown", clock.monotonic(), kill_grace)
+        end = clock.monotonic() + kill_grace
+        while clock.monotonic() < end and any(
+                c.popen.poll() is None for c in self._running.values()):
+            wait(0.02)
+        for child in self._running.values():
+            LocalLauncher.signal_group(child, signal.SIGKILL)
+            child.popen.wait()
+            self.log.warning("run_left_for_recovery", run_id=child.run_id)
+        self._running.clear()

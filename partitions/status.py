@@ -140,7 +140,7 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
 
     Without ``details`` only the statuses are read (``run_ids`` and ``updated`` stay
     empty): what a summary needs, at half the cost for 87,672 partitions.
-    ``conn`` may be a SQLAlchemy connection or a :mod:`lockgate.store.direct`
+    ``conn`` may be a SQLAlchemy connection or a :mod:`lockgate.store.driver`
     connection (only ``exec_driver_sql`` is used).
     """
     running = in_progress(conn, asset, pset, now)

@@ -116,7 +116,8 @@ def schedule(
     tags: Mapping[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Declare a schedule; the function may return run config or a SkipReason per tick."""
-    return _declare("schedules", name, dict(locals()))
+    declare: Callable[[F], F] = _declare("schedules", name, dict(locals()))
+    return declare
 
 
 def sensor(
@@ -126,7 +127,9 @@ def sensor(
     interval: str | int | None = None,
 ) -> Callable[[F], F]:
     """Declare a Python sensor: ``fn(context) -> iterable of RunRequest | SkipReason``."""
-    return _declare("sensors", name, {"target": target, "interval": interval, "kind": "python"})
+    declare: Callable[[F], F] = _declare(
+        "sensors", name, {"target": target, "interval": interval, "kind": "python"})
+    return declare
 
 
 def declarations_in(namespace: Mapping[str, Any]) -> list[Declaration]:

@@ -152,15 +152,13 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
                              run_ids=[], updated=[])
     stored = {key: (status, run_id, updated) for key, status, run_id, updated in
               partition_states.stored_rows(conn, asset)}
-    missing = (MISSING, None, None)
+    missing: tuple[str, int | None, Any] = (MISSING, None, None)
     statuses: list[str] = []
     run_ids: list[int | None] = []
     updated: list[Any] = []
     for key in keys:
-        if key in running:
-            status, run_id, when = IN_PROGRESS, running[key], None
-        else:
-            status, run_id, when = stored.get(key, missing)
+        row = (IN_PROGRESS, running[key], None) if key in running else stored.get(key, missing)
+        status, run_id, when = row
         statuses.append(status)
         run_ids.append(run_id)
         updated.append(when)

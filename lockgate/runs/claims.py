@@ -56,7 +56,8 @@ def partitions_of(
     from lockgate.partitions import PartitionKeyError, partitions_for
 
     try:
-        return partitions_for(asset.partitions).keys_between(first, last, now)
+        keys: list[str] = partitions_for(asset.partitions).keys_between(first, last, now)
+        return keys
     except PartitionKeyError:  # the definition changed under the request: what we know
         return [first, last]
 

@@ -131,7 +131,8 @@ def _claim(
         and all(row[3] is None for row in rows)
     ):
         # One partition per run (a backfill without --chunk): no ranges to expand.
-        candidates = [(row[0], target, (row[2],)) for row in rows if row[2] is not None]
+        candidates: list[tuple[Any, str, Sequence[str]]] = [
+            (row[0], target, (row[2],)) for row in rows if row[2] is not None]
     else:
         candidates = []
         for run_id, _key, first, last, _count in rows:

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
 __all__ = ["db_time", "dumps", "loads", "param", "parse_db_time", "placeholders", "sql_literal"]
 
@@ -26,11 +26,10 @@ def parse_db_time(value: Any) -> dt.datetime | None:
     """What the driver returned for a time column, as an aware UTC datetime."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
 
 
 def sql_literal(conn: Connection, value: Any) -> str:

@@ -72,11 +72,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):  # raw reads on SQLite
-            value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+        # A string on raw reads on SQLite.
+        moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) \
+            else value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
 
 
 Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite's rowid alias needs INTEGER

@@ -6,7 +6,7 @@ everything and a partition never gets two runs. A partition that an open run of 
 origin (a sensor's, a schedule's, another backfill's) already materializes is absorbed
 into that run (:mod:`lockgate.runs.claims`); runs that need it wait for that run. Runs
 that wait for upstream runs start ``waiting`` with their ``run_deps``. Only driver SQL
-is used, so this also runs on a plain driver connection (:mod:`lockgate.store.direct`)
+is used, so this also runs on a plain driver connection (:mod:`lockgate.store.driver`)
 for a fast CLI.
 """
 

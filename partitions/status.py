@@ -141,7 +141,7 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
 
     Without ``details`` only the statuses are read (``run_ids`` and ``updated`` stay
     empty): what a summary needs, at half the cost for 87,672 partitions.
-    ``conn`` may be a SQLAlchemy connection or a :mod:`lockgate.store.direct`
+    ``conn`` may be a SQLAlchemy connection or a :mod:`lockgate.store.driver`
     connection (only ``exec_driver_sql`` is used).
     """
     running = in_progress(conn, asset, pset, now)
@@ -153,16 +153,14 @@ def load_status_columns(conn: Any, asset: str, pset: PartitionSet, keys: Sequenc
                              run_ids=[], updated=[])
     stored = {key: (status, run_id, updated) for key, status, run_id, updated in
               partition_states.stored_rows(conn, asset)}
-    missing = (MISSING, None, None)
+    missing: tuple[str, int | None, Any] = (MISSING, None, None)
     statuses: list[str] = []
     run_ids: list[int | None] = []
     updated: list[Any] = []
     run_id: int | None
     for key in keys:
-        if key in running:
-            status, run_id, when = IN_PROGRESS, running[key], None
-        else:
-            status, run_id, when = stored.get(key, missing)
+        row = (IN_PROGRESS, running[key], None) if key in running else stored.get(key, missing)
+        status, run_id, when = row
         statuses.append(status)
         run_ids.append(run_id)
         updated.append(when)

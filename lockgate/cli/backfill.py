@@ -115,19 +115,13 @@ def _dry_run(defs: Any, asset: str, selection: Any, psets: Any, now: Any) -> Any
                                  now=now)
         # Downstream partitions count stored upstream partitions as done: read them if
         # the database is there (a dry run never creates one; then nothing is stored).
-        from lockgate.store.direct import read_connection
-        from lockgate.store.migrate import SHIPPED_HEAD
+        from lockgate.store.opener import try_reading
 
-        with read_connection(defs.storage_url, expect_revision=SHIPPED_HEAD) as raw:
+        with try_reading(defs.storage_url) as raw:
             return plan_backfill(raw, defs, asset, selection, partition_set_of=psets,
                                  now=now)
-    store = common.open_read_store(defs)
-    try:
-        with store.read() as conn:
-            return plan_backfill(conn, defs, asset, selection, partition_set_of=psets,
-                                 now=now)
-    finally:
-        store.close()
+    with common.read_connection(defs) as conn:
+        return plan_backfill(conn, defs, asset, selection, partition_set_of=psets, now=now)
 
 
 def _launch(defs: Any, asset: str, selection: Any, psets: Any, now: Any, *,
@@ -137,23 +131,11 @@ def _launch(defs: Any, asset: str, selection: Any, psets: Any, now: Any, *,
     which upgrades an empty database or says what is wrong with it."""
     from lockgate.partitions.backfill_launch import launch_backfill
     from lockgate.partitions.backfill_plan import plan_backfill
-    from lockgate.store.direct import write_connection
-    from lockgate.store.migrate import SHIPPED_HEAD
 
-    def run(conn: Any) -> dict[str, Any]:
+    with common.write_connection(defs) as conn:
         plan = plan_backfill(conn, defs, asset, selection, partition_set_of=psets, now=now)
         return launch_backfill(conn, plan, defs, now=now, max_concurrent=max_concurrent,
                                priority=priority)
-
-    with write_connection(defs.storage_url, expect_revision=SHIPPED_HEAD) as raw:
-        if raw is not None:
-            return run(raw)
-    store = common.open_store(defs, upgrade=True)
-    try:
-        with store.begin() as conn:
-            return run(conn)
-    finally:
-        store.close()
 
 
 def _partition_sets(defs: Any) -> Any:

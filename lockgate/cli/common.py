@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from lockgate.definitions import Definitions
     from lockgate.store import Store
+    from lockgate.store.connection import Connection
 
 __all__ = [
     "ConfigOpt",
@@ -185,6 +186,27 @@ def open_read_store(defs: Definitions) -> Store:
         store.close()
         raise
     return store
+
+
+@contextmanager
+def read_connection(defs: Definitions) -> Iterator[Connection]:
+    """A read transaction on the store of ``defs``: through the driver when the schema
+    is current (no SQLAlchemy import), else through :func:`open_read_store`."""
+    from lockgate.store.opener import reading
+
+    with reading(defs.storage_url, fallback=lambda: open_read_store(defs)) as conn:
+        yield conn
+
+
+@contextmanager
+def write_connection(defs: Definitions) -> Iterator[Connection]:
+    """A write transaction on the store of ``defs``: through the driver when the schema
+    is current, else through :func:`open_store`, which upgrades an empty database or
+    says what is wrong with it."""
+    from lockgate.store.opener import writing
+
+    with writing(defs.storage_url, fallback=lambda: open_store(defs, upgrade=True)) as conn:
+        yield conn
 
 
 def _say_nothing_yet(url: str) -> None:

@@ -83,18 +83,8 @@ def _load(defs: Any, asset: str, pset: Any, keys: list[str], now: Any, load: Any
     command answers for 87,672 partitions in half a second); else the full store, which
     says what is wrong with the database (or, before it exists, that every partition is
     missing)."""
-    from lockgate.store.direct import read_connection
-    from lockgate.store.migrate import SHIPPED_HEAD
-
-    with read_connection(defs.storage_url, expect_revision=SHIPPED_HEAD) as raw:
-        if raw is not None:
-            return load(raw, asset, pset, keys, now)
-    store = common.open_read_store(defs)
-    try:
-        with store.read() as conn:
-            return load(conn, asset, pset, keys, now)
-    finally:
-        store.close()
+    with common.read_connection(defs) as conn:
+        return load(conn, asset, pset, keys, now)
 
 
 def _print_summary(asset: str, columns: StatusColumns, *,

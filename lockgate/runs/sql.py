@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
 __all__ = ["db_time", "dumps", "loads", "param", "parse_db_time", "sql_literal"]
 

@@ -10,22 +10,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from lockgate.errors import StoreError, StoreSetupError
+from lockgate.store.driver import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite, normalize_url
 
-__all__ = ["READ_ONLY", "make_engine", "normalize_url", "sqlite_file_missing"]
+__all__ = ["READ_ONLY", "SQLITE_BUSY_TIMEOUT_MS", "make_engine", "normalize_url",
+           "sqlite_file_missing"]
 
 # Execution option marking a read transaction: on SQLite it begins DEFERRED instead of
 # IMMEDIATE, so readers never queue behind writers.
 READ_ONLY = "lockgate_read_only"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-WAL_RETRY_MS = 10
-
-
-def normalize_url(url: str) -> str:
-    """``postgresql://`` and ``postgres://`` mean psycopg 3; others stay as written."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def sqlite_file_missing(url: str) -> bool:
@@ -108,10 +100,7 @@ def _sqlite_engine(parsed: Any, **kwargs: Any) -> Engine:
         # with DEFERRED, two writers that both read first deadlock into SQLITE_BUSY.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        _enable_wal(cursor)
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        configure_sqlite(cursor, wal=True)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -120,24 +109,3 @@ def _sqlite_engine(parsed: Any, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
-
-
-def _enable_wal(cursor: Any) -> None:
-    """Switch to WAL; a no-op when the file is in WAL already (it persists).
-
-    Switching needs an exclusive lock, and SQLite answers "database is locked" at once,
-    without its busy handler, when another connection holds the file, as happens when
-    several processes open a new database together. So wait and retry here.
-    """
-    import sqlite3
-    import time
-
-    for _ in range(SQLITE_BUSY_TIMEOUT_MS // WAL_RETRY_MS):
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-        time.sleep(WAL_RETRY_MS / 1000)
-    cursor.execute("PRAGMA journal_mode=WAL")  # the last try raises if still locked

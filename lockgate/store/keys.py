@@ -3,7 +3,7 @@
 The ledger's rules (one run per (origin, key), reruns of failed keys, absorbing a
 request into the run that holds its partitions) live in ``lockgate.runs.ledger`` and
 ``lockgate.runs.keyed``. Only driver SQL is used, so these also run on a plain driver
-connection (:mod:`lockgate.store.direct`) for a fast CLI.
+connection (:mod:`lockgate.store.driver`) for a fast CLI.
 """
 
 from __future__ import annotations

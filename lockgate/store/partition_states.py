@@ -1,6 +1,6 @@
 """``partition_status`` (reads and writes) and the runs that hold partitions in progress.
 
-Callers pass a SQLAlchemy connection or a :mod:`lockgate.store.direct` one: only
+Callers pass a SQLAlchemy connection or a :mod:`lockgate.store.driver` one: only
 ``exec_driver_sql`` is used. Keys come back as stored; what a key means (a range, the
 implicit partition of an unpartitioned asset) is the partitions package's business.
 """

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 
-from lockgate.errors import StoreError, StoreSetupError
 from lockgate.store.engine import READ_ONLY, make_engine
 
 __all__ = ["Store"]
@@ -83,32 +81,10 @@ class Store:
             with conn.begin():
                 yield conn
 
-    @contextmanager
-    def _translate(self) -> Iterator[None]:
-        try:
-            yield
-        except OperationalError as exc:
-            reason = _first_line(exc.orig or exc)
-            if _permanent(reason):
-                raise StoreSetupError(
-                    f"database {self.url!r} cannot be used: {reason}; check that it is "
-                    "reachable and writable (the file's and folder's permissions, the "
-                    "login, the database name), or set storage.url (LOCKGATE_STORAGE_URL)"
-                ) from exc
-            raise StoreError(
-                f"database {self.url!r} failed: {reason}; "
-                "check that it is reachable and writable"
-            ) from exc
-        except DBAPIError as exc:
-            if type(exc) is DatabaseError:  # not a subclass: e.g. "file is not a database"
-                raise StoreError(
-                    f"database {self.url!r} failed: {_first_line(exc.orig or exc)}; "
-                    "check that storage.url names a lockgate database"
-                ) from exc
-            if exc.connection_invalidated:
-                raise StoreError(f"lost the connection to {self.url!r}: "
-                                 f"{_first_line(exc.orig or exc)}") from exc
-            raise
+    def _translate(self) -> AbstractContextManager[None]:
+        from lockgate.store.translate import driver_errors
+
+        return driver_errors(self.url)
 
     # Schema management lives in lockgate.store.migrate; these delegate to it.
 
@@ -132,27 +108,3 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-# Failures no retry can cure: SQLite cannot open or write the file, PostgreSQL refuses
-# the login or has no such database or role. Anything else (refused connections,
-# timeouts, a restarting server, a locked file) may pass, so it is retried.
-_PERMANENT = (
-    "unable to open database file",
-    "readonly database",
-    "read-only file system",
-    "permission denied",
-    "password authentication failed",
-    "no pg_hba.conf entry",
-    "does not exist",
-)
-
-
-def _permanent(reason: str) -> bool:
-    lowered = reason.lower()
-    return any(marker in lowered for marker in _PERMANENT)

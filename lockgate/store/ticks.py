@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, RowMapping, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lockgate.store.tables import ticks, trigger_state
@@ -25,7 +25,7 @@ def _insert(conn: Connection) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
 
 
-def state_row(conn: Connection, kind: str, name: str) -> Mapping[str, Any] | None:
+def state_row(conn: Connection, kind: str, name: str) -> RowMapping | None:
     """The trigger's state row by column, or None when it has none."""
     row = conn.execute(select(trigger_state).where(
         trigger_state.c.trigger_kind == kind, trigger_state.c.trigger == name)).first()
@@ -40,7 +40,7 @@ def has_state(conn: Connection, kind: str, name: str) -> bool:
 
 
 def create_state(conn: Connection, kind: str, name: str, first_seen_at: dt.datetime
-                 ) -> Mapping[str, Any]:
+                 ) -> RowMapping:
     """Write a fresh state row (active, no failures) unless one exists; the row."""
     conn.execute(_insert(conn)(trigger_state).values(
         trigger_kind=kind, trigger=name, paused=False, first_seen_at=first_seen_at, failures=0,
@@ -60,7 +60,8 @@ def insert_ticks(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     return max(result.rowcount, 0)
 
 
-def newest_tick(conn: Connection, kind: str, name: str) -> Row[Any] | None:
+def newest_tick(conn: Connection, kind: str, name: str
+                ) -> Row[*tuple[Any, ...]] | None:
     """The trigger's newest tick: id, status, skip_reason, cursor, error, run_count,
     started_at and first_started_at."""
     return conn.execute(

@@ -11,6 +11,8 @@ of what the schema was at this revision, and must not change when the tables do.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,7 +25,7 @@ depends_on: str | None = None
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def Time(name: str, *, nullable: bool = True) -> sa.Column:  # capitalized: reads like a type
+def Time(name: str, *, nullable: bool = True) -> sa.Column[Any]:  # capitalized: reads like a type
     """A UTC instant: timestamptz on PostgreSQL, SQLAlchemy's text format on SQLite."""
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 

@@ -6,8 +6,10 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import lockgate.partitions as partitions
 import pytest
+
+import lockgate.partitions as partitions
+from lockgate.definitions import PartitionsSpec
 from lockgate.partitions import (
     NoTimeWindowError,
     PartitionKeyError,
@@ -15,8 +17,6 @@ from lockgate.partitions import (
     TimeWindowPartitions,
     partitions_for,
 )
-
-from lockgate.definitions import PartitionsSpec
 
 UTC = dt.UTC
 

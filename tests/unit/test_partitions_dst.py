@@ -7,9 +7,9 @@ import itertools
 from typing import Any
 
 import pytest
-from lockgate.partitions import PartitionKeyError, TimeWindowPartitions
 
 from lockgate.definitions import PartitionsSpec
+from lockgate.partitions import PartitionKeyError, TimeWindowPartitions
 
 UTC = dt.UTC
 HOUR = dt.timedelta(hours=1)

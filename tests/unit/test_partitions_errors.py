@@ -6,15 +6,15 @@ import datetime as dt
 from typing import Any
 
 import pytest
+
+from lockgate.definitions import PartitionsSpec
+from lockgate.errors import ConfigError, UsageError
 from lockgate.partitions import (
     PartitionKeyError,
     PartitionRangeError,
     TimeWindowPartitions,
     partitions_for,
 )
-
-from lockgate.definitions import PartitionsSpec
-from lockgate.errors import ConfigError, UsageError
 
 NOW = dt.datetime(2024, 4, 1, tzinfo=dt.UTC)
 

@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+
+from lockgate.definitions import PartitionsSpec
 from lockgate.partitions import (
     PartitionKeyError,
     PartitionMappingError,
@@ -14,8 +16,6 @@ from lockgate.partitions import (
     partitions_for,
     upstream_keys,
 )
-
-from lockgate.definitions import PartitionsSpec
 
 NOW = dt.datetime(2025, 1, 2, 12, tzinfo=dt.UTC)
 START = dt.datetime(2024, 1, 1)

@@ -15,10 +15,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lockgate.partitions import TimeWindowPartitions
-from lockgate.partitions.timeline import keyed
 
 from lockgate.definitions import PartitionsSpec
+from lockgate.partitions import TimeWindowPartitions
+from lockgate.partitions.timeline import keyed
 
 ZONES = [
     "UTC",

@@ -229,4 +229,4 @@ def test_scripts_are_found_inside_the_package() -> None:
 
 
 def test_shipped_head_constant_matches_the_migration_scripts() -> None:
-    assert migrate.SHIPPED_HEAD == migrate.scripts_head()
+    assert migrate.scripts_head() == migrate.SHIPPED_HEAD

@@ -486,7 +486,7 @@ def test_the_daemon_waits_out_retry_after_and_logs_it(
         assert event[0]["retry_in"] == 4.0
         failed = [t for t in ticks(sqlite_url, "api") if t["status"] == "failed"]
         assert "HTTP 429" in failed[0]["error"] and "s3cret" not in failed[0]["error"]
-        after = wait_for(
+        wait_for(
             lambda: (lambda f: f if len(f) >= 2 else None)(
                 [t for t in ticks(sqlite_url, "api") if t["status"] == "failed"]
             ),

@@ -108,7 +108,8 @@ def cancel_backfill(conn: Connection, backfill_id: int, *, now: dt.datetime) -> 
     """Cancel queued and waiting runs at once; ask workers to stop running ones."""
     _set_status(conn, backfill_id, BackfillStatus.CANCELED, now,
                 allowed=(BackfillStatus.RUNNING, BackfillStatus.PAUSED))
-    canceled = store.cancel_open_runs(conn, backfill_id, now, statuses=(RunStatus.WAITING, RunStatus.QUEUED),
+    canceled = store.cancel_open_runs(conn, backfill_id, now,
+                                      statuses=(RunStatus.WAITING, RunStatus.QUEUED),
                                       error="backfill canceled")
     stopping = store.request_stop(conn, backfill_id, statuses=ACTIVE_STATUSES)
     if not stopping:
@@ -170,4 +171,5 @@ def _maybe_finish(conn: Connection, backfill_id: int, now: dt.datetime) -> None:
         return
     final = (BackfillStatus.COMPLETED if set(counts) <= {RunStatus.SUCCEEDED}
              else BackfillStatus.FAILED)
-    store.finish(conn, backfill_id, final, now, from_statuses=(BackfillStatus.RUNNING, BackfillStatus.PAUSED))
+    store.finish(conn, backfill_id, final, now,
+                 from_statuses=(BackfillStatus.RUNNING, BackfillStatus.PAUSED))

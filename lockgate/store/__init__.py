@@ -1,24 +1,38 @@
 """The store: lockgate's tables on SQLite or PostgreSQL, its migrations, and its SQL.
 
-``Store.open(url)`` gives an engine-backed handle; ``store.upgrade()`` applies the
-migrations shipped in ``lockgate/store/migrations``; ``store.require_current()``
-refuses a database whose schema is older or newer than this code. ``Store`` is loaded
-on first use, so light submodules (``migrate``'s constants, ``direct``) do not import
-SQLAlchemy.
+Every SQL statement lockgate runs lives in this package, one module per table or
+concern, behind typed functions that take a :class:`~lockgate.store.connection.Connection`;
+callers keep the rules (when a lease is renewed, what a retry is, which backfill
+transitions are allowed) and ask for what they need.
 
-Statements live here, one module per table or concern, as typed functions taking a
-connection; callers keep the rules (when a lease is renewed, what a retry is) and ask
-for what they need:
+Hand-written statements are **driver SQL** (``conn.exec_driver_sql``, placeholders from
+:func:`lockgate.runs.sql.param`): the bulk paths need it, and it runs unchanged on a raw
+sqlite3 or psycopg connection, so a fast command need not import SQLAlchemy. Modules
+that still build SQLAlchemy Core statements (``queue``, ``ticks``, ``runs``' whole-row
+reads) take SQLAlchemy's ``Connection`` and are read through the Store only.
 
-- ``store``, ``engine``, ``direct``: the handle, engines, the raw-driver fast path
+Opening: ``opener.reading(url, fallback=...)`` / ``opener.writing(...)`` give a
+transaction through the driver when the schema is current, else through the fallback
+:class:`Store` (``Store.open(url)``: engine-backed; ``upgrade()``, ``require_current()``).
+Driver errors on either path become :class:`~lockgate.errors.StoreError` in ``translate``.
+
+- ``connection``: the Connection protocol; ``opener``: which path serves a transaction
+- ``store``, ``engine``: the handle and its engine; ``driver``: URLs, SQLite settings and
+  the raw connection; ``translate``: driver errors into lockgate's error tree
 - ``tables``, ``migrate``, ``migrations``: the schema and how it changes
 - ``runs``: reading runs; ``queue``: claiming, attempts, heartbeats, cancels
 - ``keys``: the run-key ledger and the runs it inserts
-- ``claim_lanes``: the queue read lane by lane, and which backfills hold runs back
+- ``claim_lanes``: the queue read lane by lane, and the one statement of "a paused
+  backfill's runs are not claimable" (``HELD_STATUS``), used by claims and drains
 - ``attempts``: finished attempts; ``daemons``: the daemons' heartbeat rows
 - ``leases``: the decider lease; ``ticks``: ticks and trigger state
-- ``backfills``: recording backfills, their progress; ``partition_claims``, ``partition_states``:
-  which run holds an asset partition, and each partition's materialization state
+- ``backfills``: backfill rows and the statements of the backfill state machine
+  (cancel, retry, releasing and canceling dependent runs, progress)
+- ``partition_claims``, ``partition_states``: which run holds an asset partition, each
+  partition's materialization state, and the runs that hold partitions in progress
+
+``Store`` is loaded on first use, so light submodules (``migrate``'s constants,
+``driver``, ``opener``) do not import SQLAlchemy.
 """
 
 from __future__ import annotations

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, select
+from lockgate.runs.sql import parse_db_time
 
-from lockgate.store.tables import run_attempts, runs
+if TYPE_CHECKING:
+    from lockgate.store.connection import Connection
 
 __all__ = ["AttemptTiming", "attempt_timings"]
 
@@ -27,19 +29,13 @@ def attempt_timings(conn: Connection, keys: Iterable[tuple[int, int]]) -> list[A
     wanted = set(keys)
     if not wanted:
         return []
-    rows = conn.execute(
-        select(
-            run_attempts.c.run_id,
-            run_attempts.c.attempt,
-            runs.c.target,
-            run_attempts.c.started_at,
-            run_attempts.c.finished_at,
-        )
-        .join(runs, runs.c.id == run_attempts.c.run_id)
-        .where(run_attempts.c.run_id.in_(sorted({run_id for run_id, _ in wanted})))
-    )
+    ids = ", ".join(str(int(i)) for i in sorted({run_id for run_id, _ in wanted}))
+    rows = conn.exec_driver_sql(
+        "SELECT a.run_id, a.attempt, r.target, a.started_at, a.finished_at "
+        f"FROM run_attempts a JOIN runs r ON r.id = a.run_id WHERE a.run_id IN ({ids})")
     return [
-        AttemptTiming(run_id=r[0], attempt=r[1], target=r[2], started_at=r[3], finished_at=r[4])
+        AttemptTiming(run_id=r[0], attempt=r[1], target=r[2], started_at=parse_db_time(r[3]),
+                      finished_at=parse_db_time(r[4]))
         for r in rows
         if (r[0], r[1]) in wanted
     ]

@@ -17,10 +17,9 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-
 from lockgate.runs.sql import db_time, param, parse_db_time
 from lockgate.statuses import BackfillStatus
+from lockgate.store.connection import Connection
 
 __all__ = ["HELD_STATUS", "QueuedRun", "any_claimable", "backfill_holds", "lane_head",
            "lane_statements", "lanes"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from lockgate.runs.sql import db_time, param
+
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
 __all__ = ["beat"]
 
@@ -15,13 +17,10 @@ def beat(conn: Connection, *, daemon_id: str, hostname: str, pid: int, version: 
          started_at: dt.datetime, now: dt.datetime, info: str) -> None:
     """Record that daemon ``daemon_id`` is alive at ``now`` with ``info`` (JSON text);
     the first beat writes the whole row, later ones its beat time and info."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from lockgate.store.tables import daemons
-
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(daemons).values(
-        id=daemon_id, hostname=hostname, pid=pid, version=version, started_at=started_at,
-        last_beat_at=now, info=info)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["id"], set_={"last_beat_at": now, "info": info}))
+    m = param(conn)
+    conn.exec_driver_sql(
+        "INSERT INTO daemons (id, hostname, pid, version, started_at, last_beat_at, info) "
+        f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}) ON CONFLICT (id) DO UPDATE SET "
+        "last_beat_at = excluded.last_beat_at, info = excluded.info",
+        (daemon_id, hostname, pid, version, db_time(conn, started_at), db_time(conn, now),
+         info))

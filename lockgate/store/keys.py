@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from lockgate.runs.sql import db_time, param, sql_literal
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
 __all__ = ["RUN_COLUMNS", "entry", "forget", "insert_constant_runs", "insert_keys",
            "insert_runs", "move_key", "reserve_ids", "spent"]

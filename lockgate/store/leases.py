@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from lockgate.runs.sql import db_time, param
+from lockgate.runs.sql import db_time, param, parse_db_time
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
 __all__ = ["LeaseRow", "check", "describe", "ensure", "holder", "release", "renew",
            "take_free", "take_from"]
@@ -94,10 +94,8 @@ def release(conn: Connection, name: str, holder: str, token: int) -> None:
 
 def describe(conn: Connection, name: str) -> LeaseRow | None:
     """The lease row: holder, token and expiry (an aware UTC datetime on every store)."""
-    from sqlalchemy import select
-
-    from lockgate.store.tables import leases
-
-    row = conn.execute(select(leases.c.holder, leases.c.token, leases.c.expires_at)
-                       .where(leases.c.name == name)).first()
-    return None if row is None else {"holder": row[0], "token": row[1], "expires_at": row[2]}
+    row = conn.exec_driver_sql(
+        f"SELECT holder, token, expires_at FROM leases WHERE name = {param(conn)}",
+        (name,)).first()
+    return None if row is None else {"holder": row[0], "token": row[1],
+                                     "expires_at": parse_db_time(row[2])}

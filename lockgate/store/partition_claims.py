@@ -16,10 +16,13 @@ backfill's downstream runs) is committed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lockgate.runs.sql import param, sql_literal
 from lockgate.statuses import TERMINAL_RUN_STATUSES
+
+if TYPE_CHECKING:
+    from lockgate.store.connection import Connection
 
 __all__ = ["claim_partitions", "reassign_claims"]
 
@@ -32,7 +35,8 @@ _TAKE_OVER = (
 )
 
 
-def claim_partitions(conn: Any, asset: str, claims: Sequence[tuple[str, int]]) -> dict[str, int]:
+def claim_partitions(conn: Connection, asset: str, claims: Sequence[tuple[str, int]]
+        ) -> dict[str, int]:
     """Claim each (partition key, run id) of ``asset``; returns the keys this call did
     not win, each with the run that holds it (waiting, queued or running). Keys must be
     distinct.
@@ -57,7 +61,7 @@ def claim_partitions(conn: Any, asset: str, claims: Sequence[tuple[str, int]]) -
     return lost
 
 
-def reassign_claims(conn: Any, asset: str, keys: Sequence[str], old: int, new: int) -> None:
+def reassign_claims(conn: Connection, asset: str, keys: Sequence[str], old: int, new: int) -> None:
     """Move the claims of ``keys`` from run ``old`` to run ``new`` (a run split in two)."""
     mark = param(conn)
     for start in range(0, len(keys), _CHUNK):
@@ -69,7 +73,7 @@ def reassign_claims(conn: Any, asset: str, keys: Sequence[str], old: int, new: i
         )
 
 
-def _insert(conn: Any, asset: str, claims: list[tuple[str, int]]) -> list[str]:
+def _insert(conn: Connection, asset: str, claims: list[tuple[str, int]]) -> list[str]:
     """Insert or take over the claims; returns the keys that another run holds."""
     keys = [key for key, _ in claims]
     if conn.dialect.name == "postgresql":
@@ -95,7 +99,8 @@ def _insert(conn: Any, asset: str, claims: list[tuple[str, int]]) -> list[str]:
     return [key for key, run_id, _status in _holders(conn, asset, keys) if mine[key] != run_id]
 
 
-def _holders(conn: Any, asset: str, keys: Sequence[str]) -> list[tuple[str, int, str | None]]:
+def _holders(conn: Connection, asset: str, keys: Sequence[str]
+        ) -> list[tuple[str, int, str | None]]:
     """(key, holding run, its status) of each key; on PostgreSQL those runs stay locked."""
     mark = param(conn)
     lock = " FOR SHARE OF r" if conn.dialect.name == "postgresql" else ""

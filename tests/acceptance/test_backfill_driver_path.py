@@ -1,4 +1,5 @@
-"""``lockgate backfill launch`` when the database fails: lockgate's error, never a crash."""
+"""``lockgate backfill launch`` on the driver path: what it reads of runs in progress, and
+when the database fails, lockgate's error, never a crash."""
 
 from __future__ import annotations
 
@@ -24,9 +25,25 @@ def _project(tmp_path: Path) -> tuple[Path, Path]:
     return config, db
 
 
-def _launch(config: Path) -> subprocess.CompletedProcess[str]:
+def _launch(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([LOCKGATE, "--config", str(config), "backfill", "launch", "quick",
-                           "--all", "--json"], capture_output=True, text=True, timeout=90)
+                           *(args or ("--all",)), "--json"],
+                          capture_output=True, text=True, timeout=90)
+
+
+def test_missing_only_leaves_out_every_partition_of_a_running_chunked_run(
+        tmp_path: Path) -> None:
+    config, db = _project(tmp_path)
+    store = Store.open(f"sqlite:///{db}")
+    store.upgrade()
+    store.close()
+    first = _launch(config, "--from", "2024-01-02", "--to", "2024-01-04", "--chunk", "3")
+    assert first.returncode == 0, first.stderr
+    with sqlite3.connect(db) as conn:  # a worker took the chunk: 02, 03 and 04 in progress
+        conn.execute("UPDATE runs SET status = 'running'")
+    again = _launch(config, "--from", "2024-01-01", "--to", "2024-01-05", "--missing-only")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["partitions"] == 2  # 2024-01-01 and 2024-01-05
 
 
 def test_backfill_launch_on_a_locked_store_says_the_database_failed(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def keyed(
             yield KeyedBoundary(b, fmt.format_repeat(b.nominal, b.offset, anchor))
         else:
             key = fmt.format(b.nominal)
-            anchor = (b.nominal, key)
+            anchor = Anchor(b.nominal, key)
             yield KeyedBoundary(b, key)
 
 
@@ -251,7 +251,7 @@ class Timeline:
                 keys.append(fmt.format_repeat(nominal, offset, self._anchor))
             else:
                 key = fmt.format(nominal)
-                self._anchor = (nominal, key)
+                self._anchor = Anchor(nominal, key)
                 keys.append(key)
             if len(epochs) >= _CHUNK:
                 yield _Chunk(epochs, keys, strict=False)
@@ -330,7 +330,7 @@ class Timeline:
                 else:
                     midnight = from_ordinal(ordinal)
                     keys += [(midnight + d).strftime(fmt.fmt) for d in deltas]
-                self._anchor = (from_ordinal(ordinal) + deltas[-1], keys[-1])
+                self._anchor = Anchor(from_ordinal(ordinal) + deltas[-1], keys[-1])
                 if len(epochs) >= 4 * _CHUNK:
                     yield _Chunk(epochs, keys, strict=True)
                     epochs, keys = [], []

@@ -34,8 +34,6 @@ __all__ = ["CommitOutcome", "backoff_delay", "commit_failure", "commit_result", 
 class CommitOutcome:
     created: int
     existing: int
-    run_ids: tuple[int, ...]
-    new_keys: tuple[str, ...]
     cursor_written: bool = True
 
 
@@ -92,8 +90,6 @@ def commit_result(store: Store, defs: Definitions, sensor: Sensor, result: Senso
             run_ids=[o.run_id for o in created], skip_reason=reason if not created else None,
             cursor=new_cursor, fencing_token=token))
     return CommitOutcome(created=len(created), existing=len(outcomes) - len(created),
-                         run_ids=tuple(o.run_id for o in created),
-                         new_keys=tuple(o.run_key for o in created if o.run_key),
                          cursor_written=written)
 
 

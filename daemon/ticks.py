@@ -149,6 +149,11 @@ def list_ticks(conn: Connection, name: str, *, kind: str | None = None, limit: i
 
 
 def require_trigger(names: Sequence[str], name: str, what: str) -> None:
+    """Nothing if ``name`` is one of ``names``.
+
+    Raises:
+        NotFoundError: naming the closest ``what`` (``schedule``, ``sensor``) and all.
+    """
     from lockgate.errors import did_you_mean
 
     if name not in names:

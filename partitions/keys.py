@@ -23,18 +23,33 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import NamedTuple
 
 from lockgate.errors import ConfigError
 from lockgate.time.walltime import format_offset
 
 from .cadence import Cadence
 
-__all__ = ["REPEAT_MARK", "Anchor", "KeyFormat"]
+__all__ = ["REPEAT_MARK", "Anchor", "KeyFormat", "ParsedKey"]
 
 _SUFFIX = re.compile(r"[+-]\d\d:\d\d(?::\d\d)?$")
 #: Between a repeat's anchor and its own key; sorts before the offsets' ``+`` and ``-``.
 REPEAT_MARK = "#"
-Anchor = tuple[dt.datetime, str]  # (nominal, key) of a first occurrence
+
+
+class Anchor(NamedTuple):
+    """A first occurrence that later repeats are keyed after."""
+
+    nominal: dt.datetime
+    key: str
+
+
+class ParsedKey(NamedTuple):
+    """A key read back by :meth:`KeyFormat.parse`."""
+
+    naive: dt.datetime  # fields the format lacks at their minimum (a daily key: midnight)
+    suffix: str | None  # the repeated occurrence's UTC offset, else None
+    anchor: str | None  # the text before ``#`` in a repeat keyed after its anchor
 
 
 class KeyFormat:
@@ -55,17 +70,17 @@ class KeyFormat:
     def format_repeat(self, nominal: dt.datetime, offset: int, anchor: Anchor | None) -> str:
         """The key of the repeated occurrence of ``nominal`` at UTC ``offset`` seconds.
 
-        ``anchor`` is ``(nominal, key)`` of the last first occurrence before it in time:
+        ``anchor`` is the last first occurrence before it in time:
         when that is ``nominal``'s own, the key is ``nominal`` plus the offset; otherwise
         the anchor's key, ``#``, then that (see the module docstring).
         """
         key = nominal.strftime(self.fmt) + format_offset(offset)
-        if anchor is None or anchor[0] == nominal:
+        if anchor is None or anchor.nominal == nominal:
             return key
-        return anchor[1] + REPEAT_MARK + key
+        return anchor.key + REPEAT_MARK + key
 
-    def parse(self, key: str) -> tuple[dt.datetime, str | None, str | None] | None:
-        """``(naive, suffix, anchor)`` or None when ``key`` does not parse.
+    def parse(self, key: str) -> ParsedKey | None:
+        """The parts of ``key``, or None when it does not parse.
 
         ``suffix`` is the repeated-occurrence offset or None; ``anchor`` is the text before
         ``#`` in a repeat keyed after its anchor, else None. The naive datetime has the
@@ -73,17 +88,17 @@ class KeyFormat:
         callers complete it with the cadence and check the whole key.
         """
         try:
-            return dt.datetime.strptime(key, self.fmt), None, None
+            return ParsedKey(dt.datetime.strptime(key, self.fmt), None, None)
         except ValueError:
             pass
         parsed = self._parse_repeat(key)
         if parsed is not None:
-            return parsed[0], parsed[1], None
+            return ParsedKey(parsed[0], parsed[1], None)
         at = key.find(REPEAT_MARK)
         while at > 0:
             parsed = self._parse_repeat(key[at + 1 :])
             if parsed is not None:
-                return parsed[0], parsed[1], key[:at]
+                return ParsedKey(parsed[0], parsed[1], key[:at])
             at = key.find(REPEAT_MARK, at + 1)
         return None
 
@@ -136,7 +151,7 @@ def key_format(cadence: Cadence, fmt: str | None, *, first: dt.datetime) -> KeyF
             )
         seen[key] = n
         parsed = out.parse(key)
-        if parsed is None or cadence.ceil(parsed[0]) != n:
+        if parsed is None or cadence.ceil(parsed.naive) != n:
             raise ConfigError(
                 f"format {fmt!r} does not round-trip: key {key!r} does not parse back to "
                 f"{n:%Y-%m-%d %H:%M}",

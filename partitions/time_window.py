@@ -26,7 +26,7 @@ from lockgate.time.walltime import format_offset, instant, occurrences, repeat_s
 from .base import Partition, PartitionSet, Window, resolve_now
 from .errors import PartitionKeyError
 from .spec import build_cadence, first_nominal, zone_of
-from .timeline import Boundary, Timeline, keyed, walk
+from .timeline import KeyedBoundary, Timeline, keyed, walk
 
 __all__ = ["TimeWindowPartitions"]
 
@@ -245,8 +245,8 @@ class TimeWindowPartitions(PartitionSet):
             bounds: list[int] = []
             at: int | None = None
             for b in walk(self.zone, self.cadence, nominal):
-                bounds.append(b[0])
-                if b[0] == start:
+                bounds.append(b.epoch)
+                if b.epoch == start:
                     at = len(bounds) - 1
                 if at is not None and len(bounds) >= at + offset + 2:
                     break
@@ -271,18 +271,18 @@ class TimeWindowPartitions(PartitionSet):
             )
         local = dt.datetime.fromtimestamp(e, self.zone).replace(tzinfo=None)
         nominal = max(self._walk_start(local, self.cadence.lookback), self._first)
-        prev: tuple[Boundary, str] | None = None
+        prev: KeyedBoundary | None = None
         for item in keyed(self.zone, self.cadence, self.key_format, nominal):
-            if item[0][0] > e:
+            if item.boundary.epoch > e:
                 break
             prev = item
         assert prev is not None
-        end = item[0][0]
+        end = item.boundary.epoch
         if self._end_epoch is not None and end > self._end_epoch:
             raise self._key_error(
                 f"{instant_.isoformat()}", f"is after the end ({self.spec.end})", None
             )
-        return prev[1]
+        return prev.key
 
     def _walk_start(self, local: dt.datetime, steps: int, *, clamp: bool = True) -> dt.datetime:
         """A nominal time from which :func:`walk` yields every boundary at or after the
@@ -350,14 +350,15 @@ class TimeWindowPartitions(PartitionSet):
         boundaries = keyed(
             self.zone, self.cadence, self.key_format, max(self._walk_start(nominal, 0), self._first)
         )
-        found: tuple[Boundary, str] | None = None
+        found: KeyedBoundary | None = None
         for item in boundaries:
-            b = item[0]
-            if b[1] == nominal and b[2] == fold:
+            b = item.boundary
+            if b.nominal == nominal and b.fold == fold:
                 found = item
                 break
             # First occurrences come in nominal order; a repeat within a day of the first.
-            if (not fold and not b[2] and b[1] > nominal) or b[0] > first_epoch + 2 * 86400:
+            if ((not fold and not b.fold and b.nominal > nominal)
+                    or b.epoch > first_epoch + 2 * 86400):
                 break
         if found is None:
             if not fold:
@@ -365,7 +366,7 @@ class TimeWindowPartitions(PartitionSet):
                     key, f"does not exist: DST skips that local time in {tz}", now
                 )
             raise self._key_error(key, f"names no repeated local time in {tz}", now)
-        (start, _, _, offset), canonical = found
+        start, offset, canonical = found.boundary.epoch, found.boundary.offset, found.key
         if canonical != key:
             if suffix != format_offset(offset):
                 raise self._key_error(key, f"names no repeated local time in {tz}", now)

@@ -19,6 +19,7 @@ import heapq
 import threading
 from collections.abc import Iterable, Iterator
 from itertools import repeat
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from lockgate.errors import InternalError
@@ -27,14 +28,36 @@ from lockgate.time.walltime import EPOCH_ORDINAL, occurrences
 from .cadence import Cadence
 from .keys import Anchor, KeyFormat
 
-__all__ = ["Boundary", "Timeline", "keyed", "resolved", "walk"]
+__all__ = ["Boundary", "KeyedBoundary", "Timeline", "keyed", "resolved", "walk"]
 
 UTC = dt.UTC
 _from_epoch = dt.datetime.fromtimestamp
 _CHUNK = 256
 
-Boundary = tuple[int, dt.datetime, int, int]  # (epoch, nominal, fold, utc offset)
-_Chunk = tuple[list[int], list[str], bool]  # (epochs, keys, strictly increasing)
+
+
+class Boundary(NamedTuple):
+    """One boundary of a time-window set: an instant and the wall-clock time it is."""
+
+    epoch: int  # UTC epoch seconds
+    nominal: dt.datetime  # the naive wall-clock time in the set's zone
+    fold: int  # 1 on the second pass through a repeated wall-clock time, else 0
+    offset: int  # the zone's UTC offset there, in seconds
+
+
+class KeyedBoundary(NamedTuple):
+    """A boundary and the key of the window it starts."""
+
+    boundary: Boundary
+    key: str
+
+
+class _Chunk(NamedTuple):
+    """Generated boundaries, in order, and their keys."""
+
+    epochs: list[int]
+    keys: list[str]
+    strict: bool  # strictly increasing epochs: the chunk joins the list as a whole
 
 
 def resolved(zone: ZoneInfo, nominals: Iterable[dt.datetime], *, both: bool) -> Iterator[Boundary]:
@@ -53,7 +76,7 @@ def resolved(zone: ZoneInfo, nominals: Iterable[dt.datetime], *, both: bool) -> 
         while heap and heap[0][0] < floor:
             yield heapq.heappop(heap)[2]
         for occ in occs:
-            heapq.heappush(heap, (occ.epoch, seq, (occ.epoch, n, occ.fold, occ.offset)))
+            heapq.heappush(heap, (occ.epoch, seq, Boundary(occ.epoch, n, occ.fold, occ.offset)))
             seq += 1
     while heap:
         yield heapq.heappop(heap)[2]
@@ -69,7 +92,7 @@ def walk(zone: ZoneInfo, cadence: Cadence, n: dt.datetime) -> Iterator[Boundary]
     pending: Boundary | None = None
     for item in resolved(zone, cadence.iter_from(n), both=cadence.elapsed):
         if pending is not None:
-            if item[0] == pending[0]:
+            if item.epoch == pending.epoch:
                 pending = item
                 continue
             yield pending
@@ -80,17 +103,17 @@ def walk(zone: ZoneInfo, cadence: Cadence, n: dt.datetime) -> Iterator[Boundary]
 
 def keyed(
     zone: ZoneInfo, cadence: Cadence, fmt: KeyFormat, n: dt.datetime
-) -> Iterator[tuple[Boundary, str]]:
+) -> Iterator[KeyedBoundary]:
     """:func:`walk` with each boundary's key. Start ``n`` before any repeated stretch
     that matters (a repeat's key names the last first occurrence before it)."""
     anchor: Anchor | None = None
     for b in walk(zone, cadence, n):
-        if b[2]:
-            yield b, fmt.format_repeat(b[1], b[3], anchor)
+        if b.fold:
+            yield KeyedBoundary(b, fmt.format_repeat(b.nominal, b.offset, anchor))
         else:
-            key = fmt.format(b[1])
-            anchor = (b[1], key)
-            yield b, key
+            key = fmt.format(b.nominal)
+            anchor = Anchor(b.nominal, key)
+            yield KeyedBoundary(b, key)
 
 
 class Timeline:
@@ -228,13 +251,13 @@ class Timeline:
                 keys.append(fmt.format_repeat(nominal, offset, self._anchor))
             else:
                 key = fmt.format(nominal)
-                self._anchor = (nominal, key)
+                self._anchor = Anchor(nominal, key)
                 keys.append(key)
             if len(epochs) >= _CHUNK:
-                yield epochs, keys, False
+                yield _Chunk(epochs, keys, strict=False)
                 epochs, keys = [], []
         if epochs:
-            yield epochs, keys, False
+            yield _Chunk(epochs, keys, strict=False)
 
     def _by_day(self) -> Iterator[_Chunk]:
         """Hourly and cron sets: the same times of day on every day that has any.
@@ -271,7 +294,7 @@ class Timeline:
                 or (ordinal == first_ordinal and partial_first_day)
             ):
                 if epochs:
-                    yield epochs, keys, True
+                    yield _Chunk(epochs, keys, strict=True)
                     epochs, keys = [], []
                 slow.extend(t for t in days.nominals(ordinal) if t >= first)
                 if off is not None and off == next_off and ordinal != first_ordinal:
@@ -282,11 +305,11 @@ class Timeline:
             else:
                 self._anchor = days.add_regular_day(ordinal, off, epochs, keys)
                 if len(epochs) >= 4 * _CHUNK:
-                    yield epochs, keys, True
+                    yield _Chunk(epochs, keys, strict=True)
                     epochs, keys = [], []
             ordinal += 1
         if epochs:
-            yield epochs, keys, True
+            yield _Chunk(epochs, keys, strict=True)
         if slow:
             yield from self._resolve(slow)
 
@@ -332,7 +355,7 @@ class _TimesOfDay:
             keys += [prefix + t for t in self.tails]
         else:
             keys += [(midnight + d).strftime(self.fmt.fmt) for d in self.deltas]
-        return (midnight + self.deltas[-1], keys[-1])
+        return Anchor(midnight + self.deltas[-1], keys[-1])
 
 
 _DAY = dt.timedelta(days=1)

@@ -50,7 +50,7 @@ def _object(sensor: Sensor, value: str, expected: str) -> dict[str, Any]:
 
 
 def check_file_cursor(sensor: Sensor, value: str, current: str | None) -> None:
-    from lockgate.sensors.files import file_cursor
+    from .files import file_cursor
 
     expected = 'e.g. {"generation": 2}'
     cursor = _object(sensor, value, expected)

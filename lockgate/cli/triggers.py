@@ -10,7 +10,7 @@ def set_paused(config: str | None, kind: str, name: str, paused: bool, *,
     """Pause or resume the schedule or sensor ``name`` (kind ``schedule``/``sensor``).
 
     Raises:
-        UsageError: no such schedule or sensor (with the closest name).
+        NotFoundError: no such schedule or sensor (with the closest name).
     """
     from lockgate.daemon import ticks
     from lockgate.time import clock

@@ -72,17 +72,13 @@ def launch(
     A worker or daemon executes them. Exits 2 without queueing when a command has a
     placeholder a backfill run cannot fill ({file.path}, {item.id}, ...).
     """
-    from lockgate.partitions.backfill_plan import Selection
     from lockgate.time import clock
 
     defs = common.load(config)
     _refuse_unfillable(defs, asset, downstream=downstream)
-    keys = None
-    if partitions is not None:
-        keys = tuple(k.strip() for k in partitions.split(",") if k.strip())
-    selection = Selection(from_key=from_key, to_key=to_key, keys=keys, all=all_,
-                          missing_only=missing_only, failed_only=failed_only, chunk=chunk,
-                          downstream=downstream)
+    selection = _selection(from_key=from_key, to_key=to_key, partitions=partitions,
+                           all_=all_, missing_only=missing_only, failed_only=failed_only,
+                           chunk=chunk, downstream=downstream)
     now = clock.now()
     psets = _partition_sets(defs)
     if dry_run:
@@ -90,6 +86,27 @@ def launch(
         return
     result = _launch(defs, asset, selection, psets, now, max_concurrent=max_concurrent,
                      priority=priority)
+    _print_launched(result, json=json, wait=wait)
+    if wait:
+        raise typer.Exit(0 if _wait_until_done(defs, result["backfill_id"], json=json) else 1)
+
+
+def _selection(*, from_key: str | None, to_key: str | None, partitions: str | None,
+               all_: bool, missing_only: bool, failed_only: bool, chunk: int,
+               downstream: bool) -> Any:
+    """The partitions ``backfill launch`` was asked for (``--partitions`` split on commas)."""
+    from lockgate.partitions.backfill_plan import Selection
+
+    keys = None
+    if partitions is not None:
+        keys = tuple(k.strip() for k in partitions.split(",") if k.strip())
+    return Selection(from_key=from_key, to_key=to_key, keys=keys, all=all_,
+                     missing_only=missing_only, failed_only=failed_only, chunk=chunk,
+                     downstream=downstream)
+
+
+def _print_launched(result: dict[str, Any], *, json: bool, wait: bool) -> None:
+    """What ``backfill launch`` says once queued (with ``--json --wait``, nothing yet)."""
     if json and not wait:
         common.print_json(result)
     elif not json:
@@ -97,13 +114,15 @@ def launch(
             f"backfill {result['backfill_id']} launched: {result['partitions']} "
             f"partitions in {result['runs']} runs")
         _print_skipped(result["skipped"])
-    if wait:
-        store = common.open_store(defs)
-        try:
-            ok = _wait(store, result["backfill_id"], json=json)
-        finally:
-            store.close()
-        raise typer.Exit(0 if ok else 1)
+
+
+def _wait_until_done(defs: Definitions, backfill_id: int, *, json: bool) -> bool:
+    """Show progress until the backfill ends; whether every run succeeded."""
+    store = common.open_store(defs)
+    try:
+        return _wait(store, backfill_id, json=json)
+    finally:
+        store.close()
 
 
 def _dry_run(defs: Any, asset: str, selection: Any, psets: Any, now: Any) -> Any:

@@ -100,13 +100,16 @@ class FileSensorRunner:
         changes from the CLI apply within that), so a file event costs one transaction."""
         cached_at, state = self._cached
         if fresh or state is None or clock.monotonic() - cached_at > 1.0:
+            # Stamped before the read: a slow read must not stretch the second, or a pause
+            # committed while it ran could be missed by the ticks of the next second.
+            read_at = clock.monotonic()
             try:
                 with self.manager.store.read() as conn:
                     state = get_state(conn, "sensor", self.sensor.name, now) \
                         if known(conn, self.sensor.name) else None
             except StoreError:
                 return state
-            self._cached = (clock.monotonic(), state)
+            self._cached = (read_at, state)
         return state
 
     def _tick(self, taken: Taken) -> None:

@@ -339,12 +339,18 @@ class Worker:
             self.log.info("worker_draining", running=len(self.children), grace=grace)
         while self.children and clock.monotonic() < deadline:
             self._watch_children(clock.monotonic())
-            self._wake.wait(0.02)
-        self.children.terminate(self.defs.launcher.kill_grace.total_seconds(),
-                                self._wake.wait)
+            self._nap(0.02)
+        self.children.terminate(self.defs.launcher.kill_grace.total_seconds(), self._nap)
         if self._pending:
             self._backoff.reset()
             self._record_results()
+
+
+    def _nap(self, seconds: float) -> None:
+        """Wait ``seconds`` while stopping. The stop request left the wake event set, so
+        waiting on it as it is would return at once and spin through the grace period."""
+        self._wake.clear()
+        self._wake.wait(seconds)
 
 
 def _first(text: str | None) -> str | None:

@@ -245,3 +245,26 @@ def test_cancel_kills_the_process_group_of_a_running_run(tmp_path: Path, store_u
     assert run_of(store, queued).status == "canceled"
     assert ran.read_text().split() == [str(later)]  # the canceled queued run never ran
     assert os.path.exists(run.log_path or "")
+
+
+
+def test_a_worker_draining_at_shutdown_sleeps_instead_of_spinning(
+        tmp_path: Path, store_url: str, open_store: Any) -> None:
+    """A stop request sets the worker's wake event; the drain after it must still sleep
+    between looks at its children, not return from every wait at once."""
+    from lockgate.daemon.worker import Worker
+
+    config = write_config(tmp_path, store_url, {"slow": {"command": ["sleep", "1.5"]}})
+    defs = load_definitions(config)
+    store = open_store()
+    [run_id] = queue(store, defs, "slow")
+    worker = Worker(store, defs)
+    assert worker._claim_and_launch() == 1
+    worker.request_stop()  # the wake event is set and nothing clears it
+    before = time.process_time()
+    worker._shutdown(30.0)
+    used = time.process_time() - before
+    assert run_of(store, run_id).status == "succeeded"
+    # Checking the child every 20 ms costs milliseconds of CPU; a loop that never
+    # sleeps burns whatever CPU it is given for the 1.5 s the child runs.
+    assert used < 0.3, f"the draining worker used {used:.2f} s of CPU"

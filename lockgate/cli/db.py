@@ -45,7 +45,7 @@ def status(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> Non
     this lockgate.
     """
     from lockgate.store import Store, migrate
-    from lockgate.store.engine import sqlite_file_missing
+    from lockgate.store.driver import sqlite_file_missing
 
     _quiet_logs()
     defs = common.load(config)

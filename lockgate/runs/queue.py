@@ -20,13 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from sqlalchemy import Connection
-
 from lockgate.definitions import RetryPolicy
 from lockgate.runs.records import Run
 from lockgate.statuses import RunStatus
 from lockgate.store import claim_lanes
 from lockgate.store import queue as store
+from lockgate.store.connection import Connection
 from lockgate.time.backoff import exponential_backoff
 
 __all__ = [

@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-
 from lockgate.errors import InvalidValueError, NotFoundError
 from lockgate.runs.sql import loads
 from lockgate.statuses import TERMINAL_RUN_STATUSES, RunStatus
 from lockgate.store import runs as store_runs
+from lockgate.store.connection import Connection
 from lockgate.time.iso import format_iso
 
 __all__ = ["Run", "get_run", "list_runs"]
@@ -50,8 +49,8 @@ class Run:
     backfill_id: int | None
 
     @classmethod
-    def from_row(cls, row: Any) -> Run:
-        m = row._mapping
+    def from_row(cls, m: Mapping[str, Any]) -> Run:
+        """A run row by column, as the store reads it (``lockgate.store.runs.run_row``)."""
         return cls(
             **{k: m[k] for k in _PLAIN},
             status=RunStatus(m["status"]),

@@ -5,11 +5,13 @@ concern, behind typed functions that take a :class:`~lockgate.store.connection.C
 callers keep the rules (when a lease is renewed, what a retry is, which backfill
 transitions are allowed) and ask for what they need.
 
-Hand-written statements are **driver SQL** (``conn.exec_driver_sql``, placeholders from
-:func:`lockgate.runs.sql.param`): the bulk paths need it, and it runs unchanged on a raw
-sqlite3 or psycopg connection, so a fast command need not import SQLAlchemy. Modules
-that still build SQLAlchemy Core statements (``queue``, ``ticks``, ``runs``' whole-row
-reads) take SQLAlchemy's ``Connection`` and are read through the Store only.
+Every statement is **driver SQL** (``conn.exec_driver_sql``, placeholders from
+:func:`lockgate.runs.sql.param`, times bound with ``db_time`` and read with
+``parse_db_time``): the bulk paths need it, and it runs unchanged on a raw sqlite3 or
+psycopg connection, so a fast command need not import SQLAlchemy. Rows come back by
+column (``runs.run_row``) or as named tuples, with aware UTC times and booleans as
+``bool`` on SQLite too. SQLAlchemy serves only the schema (``tables``, ``migrate``,
+``migrations``) and the engine (``engine``); URL rules live in ``driver``.
 
 Opening: ``opener.reading(url, fallback=...)`` / ``opener.writing(...)`` give a
 transaction through the driver when the schema is current, else through the fallback

@@ -11,12 +11,15 @@ both paths open a database the same way. Nothing here imports SQLAlchemy.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, unquote
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "RawConnection", "configure_sqlite", "connect",
-           "normalize_url", "postgres_conninfo", "sqlite_path"]
+           "normalize_url", "postgres_conninfo", "sqlite_file", "sqlite_file_missing",
+           "sqlite_path"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WAL_RETRY_MS = 10
@@ -31,15 +34,36 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def sqlite_path(url: str) -> str | None:
-    """The file of a plain ``sqlite:///PATH`` URL; None for other URLs, in-memory
-    databases and ``file:`` URIs (the engine handles those)."""
-    if not url.startswith("sqlite:///"):
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names, as the engine reads it: the percent-decoded path
+    after ``sqlite:///`` (or ``sqlite+DRIVER:///``) without its ``?query``; None for
+    other URLs, in-memory databases and ``file:`` URIs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] != "sqlite":
         return None
-    path = url[len("sqlite:///"):]
-    if not path or path.startswith((":memory:", "file:")) or "?" in path:
+    path = unquote(rest.partition("/")[2].partition("?")[0])
+    if not path or path.startswith((":memory:", "file:")):
         return None
     return path
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a plain ``sqlite:///PATH`` URL, which the raw driver opens; None for
+    other URLs, in-memory databases, ``file:`` URIs and URLs with a query (the engine
+    handles those)."""
+    if not url.startswith("sqlite:///") or "?" in url:
+        return None
+    return sqlite_file(url)
+
+
+def sqlite_file_missing(url: str) -> bool:
+    """True when ``url`` names a SQLite file that does not exist (yet).
+
+    Opening such a URL would create the file and its folder; commands that only read
+    ask first, so that looking at a project leaves nothing behind.
+    """
+    path = sqlite_file(normalize_url(url))
+    return path is not None and not os.path.exists(path)
 
 
 def postgres_conninfo(url: str) -> str | None:
@@ -149,9 +173,6 @@ def connect(url: str, *, write: bool) -> RawConnection | None:
     no psycopg, a refused connection: the engine-backed Store explains those)."""
     path = sqlite_path(url)
     if path is not None:
-        import os
-        from urllib.parse import quote
-
         if not os.path.exists(path):
             return None
         mode = "rw" if write else "ro"

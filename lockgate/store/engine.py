@@ -10,31 +10,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from lockgate.errors import StoreError, StoreSetupError
-from lockgate.store.driver import SQLITE_BUSY_TIMEOUT_MS, configure_sqlite, normalize_url
+from lockgate.store.driver import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    configure_sqlite,
+    normalize_url,
+    sqlite_file,
+)
 
-__all__ = ["READ_ONLY", "SQLITE_BUSY_TIMEOUT_MS", "make_engine", "normalize_url",
-           "sqlite_file_missing"]
+__all__ = ["READ_ONLY", "SQLITE_BUSY_TIMEOUT_MS", "make_engine", "normalize_url"]
 
 # Execution option marking a read transaction: on SQLite it begins DEFERRED instead of
 # IMMEDIATE, so readers never queue behind writers.
 READ_ONLY = "lockgate_read_only"
-
-
-def sqlite_file_missing(url: str) -> bool:
-    """True when ``url`` names a SQLite file that does not exist (yet).
-
-    Opening such a URL would create the file and its folder; commands that only read
-    ask first, so that looking at a project leaves nothing behind.
-    """
-    try:
-        parsed = make_url(normalize_url(url))
-    except ArgumentError:
-        return False  # make_engine says what is wrong with it
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
-            or database.startswith("file:"):
-        return False
-    return not Path(database).exists()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -56,7 +43,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
-            return _sqlite_engine(parsed, **kwargs)
+            return _sqlite_engine(parsed, sqlite_file(url), **kwargs)
         if backend == "postgresql":
             kwargs.setdefault("pool_pre_ping", True)
             kwargs.setdefault("pool_size", 10)
@@ -74,9 +61,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     )
 
 
-def _sqlite_engine(parsed: Any, **kwargs: Any) -> Engine:
-    database = parsed.database
-    if database and database != ":memory:" and not database.startswith("file:"):
+def _sqlite_engine(parsed: Any, database: str | None, **kwargs: Any) -> Engine:
+    if database is not None:
         from lockgate.private_files import make_private_dirs, touch_private
 
         folder = Path(database).parent

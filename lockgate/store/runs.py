@@ -5,20 +5,41 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from lockgate.runs.sql import param
+from lockgate.runs.sql import param, parse_db_time
 from lockgate.statuses import OPEN_RUN_STATUSES
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
-__all__ = ["ACTIVE_OR_PENDING", "active_of", "add_deps", "count_by_status", "newest_rows",
-           "origins", "row_by_id", "targets"]
+__all__ = ["ACTIVE_OR_PENDING", "RUN_COLUMNS", "active_of", "add_deps", "count_by_status",
+           "newest_rows", "origins", "row_by_id", "run_row", "targets"]
 
 # Runs that have not finished: a schedule's overlap policy looks at these.
 ACTIVE_OR_PENDING = OPEN_RUN_STATUSES
 
 
 _CHUNK = 500  # ids per IN list
+
+# Every column of ``runs``, in the order of lockgate.store.tables; run_row() reads them.
+_COLUMNS = (
+    "id", "target", "job", "pool", "origin", "run_key", "partition_key", "partition_end_key",
+    "partition_count", "status", "attempt", "priority", "config", "tags", "trigger",
+    "queued_at", "not_before", "started_at", "finished_at", "heartbeat_at", "worker_id",
+    "pid", "exit_code", "error", "log_path", "cancel_requested", "previous_run_id",
+    "backfill_id",
+)
+RUN_COLUMNS = ", ".join(_COLUMNS)
+_TIMES = frozenset({"queued_at", "not_before", "started_at", "finished_at", "heartbeat_at"})
+
+
+def run_row(row: Sequence[Any]) -> dict[str, Any]:
+    """A row selected as ``RUN_COLUMNS``, by column: times as aware UTC datetimes,
+    ``cancel_requested`` a bool (SQLite stores 0 or 1), JSON columns as their text."""
+    out = dict(zip(_COLUMNS, row, strict=True))
+    for column in _TIMES:
+        out[column] = parse_db_time(out[column])
+    out["cancel_requested"] = bool(out["cancel_requested"])
+    return out
 
 
 def _ids(run_ids: Iterable[int]) -> str:
@@ -73,27 +94,28 @@ def count_by_status(conn: Connection) -> dict[str, int]:
         "SELECT status, COUNT(*) FROM runs GROUP BY status")}
 
 
-def row_by_id(conn: Connection, run_id: int) -> Any:
-    """The whole row of run ``run_id``, or None."""
-    from sqlalchemy import select
-
-    from lockgate.store.tables import runs
-
-    return conn.execute(select(runs).where(runs.c.id == run_id)).first()
+def row_by_id(conn: Connection, run_id: int) -> dict[str, Any] | None:
+    """The whole row of run ``run_id`` by column, or None."""
+    row = conn.exec_driver_sql(
+        f"SELECT {RUN_COLUMNS} FROM runs WHERE id = {param(conn)}", (run_id,)).first()
+    return None if row is None else run_row(row)
 
 
 def newest_rows(conn: Connection, *, status: str | None, target: str | None,
-                origin: str | None, backfill_id: int | None, limit: int | None) -> list[Any]:
-    """Whole run rows, newest first, filtered on each column given."""
-    from sqlalchemy import select
-
-    from lockgate.store.tables import runs
-
-    query = select(runs).order_by(runs.c.id.desc())
+                origin: str | None, backfill_id: int | None, limit: int | None
+                ) -> list[dict[str, Any]]:
+    """Whole run rows by column, newest first, filtered on each column given."""
+    m = param(conn)
+    where, values = [], []
     for column, value in (("status", status), ("target", target), ("origin", origin),
                           ("backfill_id", backfill_id)):
         if value is not None:
-            query = query.where(runs.c[column] == value)
+            where.append(f"{column} = {m}")
+            values.append(str(value) if column == "status" else value)
+    statement = f"SELECT {RUN_COLUMNS} FROM runs"
+    if where:
+        statement += " WHERE " + " AND ".join(where)
+    statement += " ORDER BY id DESC"
     if limit is not None:
-        query = query.limit(limit)
-    return list(conn.execute(query))
+        statement += f" LIMIT {int(limit)}"
+    return [run_row(r) for r in conn.exec_driver_sql(statement, tuple(values))]

@@ -32,7 +32,7 @@ class Store:
         Raises:
             StoreError: the database cannot be reached.
         """
-        from lockgate.store.engine import sqlite_file_missing
+        from lockgate.store.driver import sqlite_file_missing
 
         if sqlite_file_missing(url):
             return None

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from lockgate.errors import SchemaMismatch, StoreError
 from lockgate.store import Store, migrate
+from lockgate.store.driver import sqlite_file, sqlite_file_missing, sqlite_path
 from lockgate.store.engine import READ_ONLY, SQLITE_BUSY_TIMEOUT_MS, normalize_url
 
 
@@ -114,6 +115,30 @@ def test_sqlite_database_folder_is_created(tmp_path: Path) -> None:
     finally:
         store.close()
     assert (tmp_path / "a" / "b" / "lockgate.db").is_file()
+
+
+@pytest.mark.parametrize(("url", "file", "raw"), [
+    ("sqlite:////tmp/x.db", "/tmp/x.db", "/tmp/x.db"),
+    ("sqlite:///rel/x.db", "rel/x.db", "rel/x.db"),
+    ("sqlite:///a%20b.db", "a b.db", "a b.db"),  # decoded, as the engine reads it
+    ("sqlite:///x.db?timeout=5", "x.db", None),  # a query: the engine opens it
+    ("sqlite+pysqlite:///y.db", "y.db", None),
+    ("sqlite://", None, None), ("sqlite:///", None, None), ("sqlite:///:memory:", None, None),
+    ("sqlite:///file:q?mode=ro&uri=true", None, None),
+    ("postgresql://u@h/db", None, None), ("sqlitex:///a", None, None),
+])
+def test_sqlite_url_rules(url: str, file: str | None, raw: str | None) -> None:
+    assert sqlite_file(url) == file
+    assert sqlite_path(url) == raw
+
+
+def test_a_missing_sqlite_file_is_told_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "lockgate.db"
+    assert sqlite_file_missing(f"sqlite:///{missing}")
+    assert not (tmp_path / "no").exists()
+    assert not sqlite_file_missing(f"sqlite:///{tmp_path}")  # exists
+    assert not sqlite_file_missing("sqlite:///:memory:")
+    assert not sqlite_file_missing("postgresql://u@h/db")
 
 
 @pytest.mark.parametrize("url", ["postgresql://u@h/db", "postgres://u@h/db",

@@ -14,10 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import socket
 
-from sqlalchemy import Connection
-
 from lockgate.errors import LeaseLost
 from lockgate.store import Store, leases
+from lockgate.store.connection import Connection
 from lockgate.time import clock
 
 __all__ = ["DECIDER", "Lease", "LeaseLost"]

@@ -23,8 +23,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-
 from lockgate.definitions import Catchup, Definitions, Overlap, RunRequest, Schedule
 from lockgate.errors import ConflictError, NotFoundError
 from lockgate.runs.ledger import request_runs
@@ -32,6 +30,7 @@ from lockgate.runs.queue import request_cancel
 from lockgate.statuses import RunStatus, TickStatus
 from lockgate.store import Store
 from lockgate.store import runs as store_runs
+from lockgate.store.connection import Connection
 from lockgate.time.fire_times import FireTime, fire_times, previous_fire
 from lockgate.time.iso import format_iso
 

@@ -28,18 +28,11 @@ class SqliteInUse(UserError):
 
 def sqlite_file(url: str) -> Path | None:
     """The database file of a SQLite URL; None for PostgreSQL and in-memory stores."""
-    from sqlalchemy.engine import make_url
+    from lockgate.store.driver import normalize_url
+    from lockgate.store.driver import sqlite_file as url_file
 
-    parsed = make_url(url)
-    database = parsed.database
-    if (
-        parsed.get_backend_name() != "sqlite"
-        or not database
-        or database == ":memory:"
-        or database.startswith("file:")
-    ):
-        return None
-    return Path(os.path.realpath(database))
+    database = url_file(normalize_url(url))
+    return Path(os.path.realpath(database)) if database is not None else None
 
 
 class SqliteDaemonLock:

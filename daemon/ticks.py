@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-
 from lockgate.errors import NotFoundError
 from lockgate.redact import redact_text
 from lockgate.statuses import TickStatus
 from lockgate.store import ticks as store
+from lockgate.store.connection import Connection
 from lockgate.time import clock
 
 __all__ = ["TickRecord", "TriggerState", "get_state", "list_ticks", "record_sensor_tick",
@@ -63,9 +62,9 @@ def get_state(conn: Connection, kind: str, name: str, now: dt.datetime) -> Trigg
     """
     row = store.state_row(conn, kind, name)
     if row is None:
-        from lockgate.store.engine import READ_ONLY
+        from lockgate.store.engine import is_read_only
 
-        if conn.get_execution_options().get(READ_ONLY, False):
+        if is_read_only(conn):
             return TriggerState(cursor=None, paused=False, first_seen_at=now, resumed_at=None,
                                 last_tick_at=None, last_scheduled_for=None, failures=0,
                                 next_eval_at=None)
@@ -124,8 +123,9 @@ def record_sensor_tick(conn: Connection, record: TickRecord) -> None:
         if last is not None and last.status == TickStatus.SKIPPED and last.run_count == 0 \
                 and last.error is None and last.skip_reason == _shown(record.skip_reason) \
                 and last.cursor == record.cursor:
+            first = last.first_started_at or last.started_at or record.started_at
             store.count_repeat(
-                conn, last.id, first_started_at=last.first_started_at or last.started_at,
+                conn, last.id, first_started_at=first,
                 started_at=record.started_at, finished_at=record.finished_at or clock.now(),
                 fencing_token=record.fencing_token)
             return

@@ -20,8 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
 from lockgate.daemon.backoff import StoreBackoff
 from lockgate.daemon.children import Children
 from lockgate.daemon.durations import FinishedAttempts
@@ -38,6 +36,7 @@ from lockgate.runs.queue import AttemptResult, Limits
 from lockgate.statuses import RunStatus
 from lockgate.store import Store, claim_lanes
 from lockgate.store import runs as store_runs
+from lockgate.store.connection import Connection
 from lockgate.time import clock
 
 __all__ = ["FinishHook", "Worker", "WorkerStats", "WorkerThread", "new_worker_id"]

@@ -18,7 +18,7 @@ from lockgate.definitions import UNPARTITIONED_KEY, Asset, Definitions
 from .base import PartitionSet
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
 __all__ = ["UPSTREAM_INCOMPLETE", "Coverage", "SkippedPartition"]
 

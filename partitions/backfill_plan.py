@@ -27,7 +27,7 @@ from .backfill_coverage import Coverage, SkippedPartition
 from .base import PartitionSet
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
 __all__ = ["AssetRuns", "BackfillPlan", "PlannedRun", "Selection", "SkippedPartition",
            "plan_backfill"]

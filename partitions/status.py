@@ -24,9 +24,8 @@ from lockgate.time.iso import format_iso
 from .base import PartitionSet
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from lockgate.runs.queue import AttemptResult
+    from lockgate.store.connection import Connection
 
 __all__ = [
     "MATERIALIZED",

@@ -29,9 +29,8 @@ from lockgate.definitions import Asset, Definitions, RunRequest, Sensor
 from .base import SensorResult, UserCall, option
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from lockgate.store import Store
+    from lockgate.store.connection import Connection
 
 # The partitions, runs and store modules (SQLAlchemy) are imported when a sensor is first
 # evaluated, not when a config with an asset sensor loads.
@@ -161,21 +160,19 @@ class _Changes:
 
 
 def _changes_since(conn: Connection, upstreams: list[str], cursor: str | None) -> _Changes:
-    from lockgate.runs.sql import db_time
+    from lockgate.runs.sql import db_time, parse_db_time
     from lockgate.store.partition_states import materialized_since
-    from lockgate.store.tables import UTCDateTime
 
     since = dt.datetime.fromisoformat(cursor) if cursor else None
     changes = _Changes(keys={}, runs={}, times={}, newest=since)
     newest = since
-    to_time = UTCDateTime().process_result_value
     for upstream in upstreams:
         rows = materialized_since(conn, upstream,
                                   db_time(conn, since) if since is not None else None)
         for key, updated, run_id in rows:
             changes.keys.setdefault(upstream, []).append(key)
             changes.runs.setdefault(upstream, []).append(run_id)
-            when = to_time(updated, conn.dialect)
+            when = parse_db_time(updated)
             changes.times.setdefault(upstream, {})[key] = when
             if when is not None and (newest is None or when > newest):
                 newest = when
@@ -211,14 +208,13 @@ def _stale(conn: Connection, target: str, changes: dict[str, list[dt.datetime | 
     A downstream run that started after its upstream partitions materialized has read
     them already (a backfill's downstream run, say, which waited for them).
     """
+    from lockgate.runs.sql import parse_db_time
     from lockgate.store.partition_states import materialization_starts
-    from lockgate.store.tables import UTCDateTime
 
-    to_time = UTCDateTime().process_result_value
     started = materialization_starts(conn, target, list(changes))
     out = set()
     for key, whens in changes.items():
-        began = to_time(started.get(key), conn.dialect)
+        began = parse_db_time(started.get(key))
         known = [w for w in whens if w is not None]
         if began is None or not known or max(known) >= began:
             out.add(key)

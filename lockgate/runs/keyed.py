@@ -22,7 +22,7 @@ from lockgate.store import keys as store_keys
 from lockgate.store.partition_claims import reassign_claims
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from lockgate.store.connection import Connection
 
 __all__ = ["KeyedRuns", "queue_keyed_runs"]
 

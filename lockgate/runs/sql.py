@@ -16,6 +16,9 @@ def db_time(conn: Connection, value: dt.datetime | None) -> Any:
     """A UTC datetime as the driver should receive it (what UTCDateTime would bind)."""
     if value is None:
         return None
+    if value.tzinfo is None:  # as UTCDateTime refuses it: a naive time has no instant
+        raise ValueError(f"naive datetime {value.isoformat()} given to the store; "
+                         "pass an aware one (lockgate.time.clock.now())")
     value = value.astimezone(dt.UTC)
     if conn.dialect.name == "sqlite":
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -17,11 +17,17 @@ from lockgate.store.driver import (
     sqlite_file,
 )
 
-__all__ = ["READ_ONLY", "SQLITE_BUSY_TIMEOUT_MS", "make_engine", "normalize_url"]
+__all__ = ["READ_ONLY", "SQLITE_BUSY_TIMEOUT_MS", "is_read_only", "make_engine", "normalize_url"]
 
 # Execution option marking a read transaction: on SQLite it begins DEFERRED instead of
 # IMMEDIATE, so readers never queue behind writers.
 READ_ONLY = "lockgate_read_only"
+
+
+def is_read_only(conn: object) -> bool:
+    """True for a connection of ``Store.read()``; a raw-driver connection is never one."""
+    options = getattr(conn, "get_execution_options", None)
+    return bool(options is not None and options().get(READ_ONLY, False))
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

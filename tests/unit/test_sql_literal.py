@@ -39,3 +39,14 @@ def test_nul_and_unknown_types_are_refused(store: Store) -> None:
             sql_literal(conn, "a\0b")
         with pytest.raises(TypeError):
             sql_literal(conn, 1.5)
+
+
+def test_a_naive_time_is_refused_and_an_aware_one_binds_as_utc(store: Store) -> None:
+    from lockgate.runs.sql import db_time, parse_db_time
+
+    berlin = dt.timezone(dt.timedelta(hours=2))
+    with store.read() as conn:
+        with pytest.raises(ValueError, match="naive datetime"):
+            db_time(conn, dt.datetime(2024, 3, 10, 7, 30))
+        bound = db_time(conn, dt.datetime(2024, 3, 10, 9, 30, tzinfo=berlin))
+        assert parse_db_time(bound) == dt.datetime(2024, 3, 10, 7, 30, tzinfo=dt.UTC)

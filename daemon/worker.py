@@ -20,12 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lockgate.daemon.backoff import StoreBackoff
-from lockgate.daemon.children import Children
-from lockgate.daemon.durations import FinishedAttempts
-from lockgate.daemon.health import Loops
-from lockgate.daemon.launcher import Child, LocalLauncher
-from lockgate.daemon.recovery import process_start_ticks, recover_lost_runs
 from lockgate.definitions import Definitions, Job, RetryPolicy
 from lockgate.errors import StoreError
 from lockgate.logs import get_logger
@@ -38,6 +32,13 @@ from lockgate.store import Store, claim_lanes
 from lockgate.store import runs as store_runs
 from lockgate.store.connection import Connection
 from lockgate.time import clock
+
+from .backoff import StoreBackoff
+from .children import Children
+from .durations import FinishedAttempts
+from .health import Loops
+from .launcher import Child, LocalLauncher
+from .recovery import process_start_ticks, recover_lost_runs
 
 __all__ = ["FinishHook", "Worker", "WorkerStats", "WorkerThread", "new_worker_id"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 from lockgate.store import driver
@@ -34,16 +34,8 @@ def reading(url: str, *, fallback: Callable[[], Store]) -> Iterator[Connection]:
     Raises:
         StoreError: the database failed (translated from the driver's error).
     """
-    with try_reading(url) as raw:
-        if raw is not None:
-            yield raw
-            return
-    store = fallback()
-    try:
-        with store.read() as conn:
-            yield conn
-    finally:
-        store.close()
+    with _served(try_reading(url), fallback, write=False) as conn:
+        yield conn
 
 
 @contextmanager
@@ -55,13 +47,21 @@ def writing(url: str, *, fallback: Callable[[], Store]) -> Iterator[Connection]:
     Raises:
         StoreError: the database failed (translated from the driver's error).
     """
-    with _raw_writing(url) as raw:
+    with _served(_raw_writing(url), fallback, write=True) as conn:
+        yield conn
+
+
+@contextmanager
+def _served(raw_transaction: AbstractContextManager[Connection | None],
+            fallback: Callable[[], Store], *, write: bool) -> Iterator[Connection]:
+    """The driver's transaction when it serves one, else the fallback Store's."""
+    with raw_transaction as raw:
         if raw is not None:
             yield raw
             return
     store = fallback()
     try:
-        with store.begin() as conn:
+        with store.begin() if write else store.read() as conn:
             yield conn
     finally:
         store.close()

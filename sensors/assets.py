@@ -93,7 +93,7 @@ class _AssetEvaluator:
             return evaluate_asset_sensor(conn, self.defs, self.sensor, cursor, now)
 
     def close(self) -> None:
-        pass
+        """Nothing to release: each evaluation opens and closes its own read."""
 
 
 KIND = _AssetKind()

@@ -371,7 +371,7 @@ class _FileScan:
         return SensorResult(requests=requests, skip_reason=None if requests else "no files")
 
     def close(self) -> None:
-        pass
+        """Nothing to release: a scan holds no handle between evaluations."""
 
 
 KIND = _FileKind()

@@ -84,7 +84,7 @@ class _PythonEvaluator:
         return evaluate_python_sensor(self.sensor, cursor, now, call, defs=self.defs)
 
     def close(self) -> None:
-        pass
+        """Nothing to release: the function runs in the daemon's user-code pool."""
 
 def sensor_function(sensor: Sensor) -> Callable[..., Any]:
     """The sensor's function: decorated, or ``python: module:function`` from YAML."""

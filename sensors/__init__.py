@@ -18,5 +18,5 @@ own thread, and commits each result as one tick.
 
 Adding a kind: write ``sensors/<kind>.py`` with a frozen options class and a ``KIND``
 object implementing ``SensorKind``, add it to ``registry.KINDS``; the config schema
-(``lockgate.settings.schema``) validates its ``kind:`` entry.
+(``lockgate.settings.sensor_models``) validates its ``kind:`` entry.
 """

@@ -20,6 +20,7 @@ from lockgate.errors import ConfigError, did_you_mean
 from lockgate.settings import schema
 from lockgate.settings.errors import translate
 from lockgate.settings.modules import import_definitions
+from lockgate.settings.sensor_models import PythonSensorModel, SensorBase
 from lockgate.settings.source import ConfigSource
 
 __all__ = ["DefinitionsBuilder"]
@@ -144,7 +145,7 @@ class DefinitionsBuilder:
             source=origin,
         )
 
-    def _build_sensors(self, name: str, m: schema.SensorBase, origin: str, fn: Any) -> None:
+    def _build_sensors(self, name: str, m: SensorBase, origin: str, fn: Any) -> None:
         # The kind builds its frozen options once, here: every user of them (watching,
         # rescans, on_success) sees the same values, folders absolute and `~` expanded,
         # relative to the config's folder.
@@ -175,7 +176,7 @@ class DefinitionsBuilder:
         options = dict(declared.options)
         model: type[BaseModel]
         if declared.section == "sensors":
-            model = schema.PythonSensorModel
+            model = PythonSensorModel
         else:
             model = schema.SECTION_MODELS[declared.section]
             if declared.section in ("jobs", "assets"):

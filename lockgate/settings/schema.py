@@ -11,10 +11,10 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from lockgate.settings.base_model import Model
 from lockgate.settings.fields import (
-    ByteSize,
     Cron,
     Duration,
     EnvValue,
@@ -26,46 +26,18 @@ from lockgate.settings.fields import (
     StrList,
     Zone,
 )
+from lockgate.settings.sensor_models import SENSOR_KINDS, SensorModel
+from lockgate.settings.service_models import (
+    DEFAULT_STORAGE_URL,
+    DaemonModel,
+    HttpModel,
+    LauncherModel,
+    StorageModel,
+)
 
-__all__ = ["DEFAULT_STORAGE_URL", "SECTION_MODELS", "KeyProblem", "RootModel"]
+__all__ = ["DEFAULT_STORAGE_URL", "SECTION_MODELS", "SENSOR_KINDS", "KeyProblem", "RootModel"]
 
-DEFAULT_STORAGE_URL = "sqlite:///.lockgate/lockgate.db"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class StorageModel(Model):
-    url: str = DEFAULT_STORAGE_URL
-
-
-class LauncherModel(Model):
-    max_concurrent_runs: PositiveInt = 8
-    state_dir: str = ".lockgate"
-    kill_grace: Duration = dt.timedelta(seconds=10)
-    heartbeat_interval: Duration = dt.timedelta(seconds=10)
-    heartbeat_timeout: Duration = dt.timedelta(seconds=60)
-    poll_interval: Duration = dt.timedelta(seconds=1)
-
-
-class DaemonModel(Model):
-    shutdown_grace: Duration = dt.timedelta(seconds=30)
-    lease_ttl: Duration = dt.timedelta(seconds=15)
-    tick_timeout: Duration = dt.timedelta(seconds=60)
-
-
-class HttpModel(Model):
-    bind: str = "127.0.0.1:8686"
-
-    @field_validator("bind")
-    @classmethod
-    def _bind(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8686)")
-        return value
 
 
 class RetriesModel(Model):
@@ -291,92 +263,6 @@ class ScheduleModel(Model):
     config: dict[str, Any] = {}
     tags: dict[str, str] = {}
     description: str = ""
-
-
-class SensorBase(Model):
-    target: str
-    interval: Duration = dt.timedelta(seconds=30)
-    description: str = ""
-
-
-class OnSuccessModel(Model):
-    move_to: str | None = None
-    delete: bool = False
-
-    @model_validator(mode="after")
-    def _one(self) -> OnSuccessModel:
-        if bool(self.move_to) == bool(self.delete):
-            raise ValueError("give exactly one of `move_to: DIR` or `delete: true`")
-        return self
-
-
-class FileSensorModel(SensorBase):
-    kind: Literal["file"]
-    path: str
-    pattern: StrList = ["*"]
-    exclude: StrList = []
-    recursive: bool = False
-    events: list[Literal["created", "moved", "modified", "closed"]] = ["created", "moved"]
-    settle: Duration = dt.timedelta(0)
-    ignore_hidden: bool = True
-    temp_suffixes: list[str] = [".tmp", ".part", "~"]
-    poll: bool = False
-    key: Literal["default", "content"] = "default"
-    on_success: OnSuccessModel | None = None
-    interval: Duration = dt.timedelta(seconds=60)  # periodic rescan (and poll period)
-
-
-class HttpSensorModel(SensorBase):
-    kind: Literal["http"]
-    url: str
-    jitter: Duration | None = None
-    method: Literal["GET", "POST"] = "GET"
-    headers: dict[str, str] = {}
-    params: dict[str, str] = {}
-    timeout: Duration = dt.timedelta(seconds=10)
-    deadline: Duration | None = None  # the whole poll; default: timeout
-    max_body: ByteSize = 10 * 1024 * 1024
-    follow_redirects: Literal["same-origin", "cross-origin", "any", "none"] = "cross-origin"
-    items: str | None = None
-    key: str | None = None
-    cursor: str | None = None
-    cursor_param: str | None = None
-    max_backoff: Duration = dt.timedelta(minutes=10)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"{value!r} is not an http:// or https:// URL "
-                             "(write e.g. https://api.example.com/items)")
-        return value
-
-    @field_validator("timeout", "deadline", "max_backoff")
-    @classmethod
-    def _positive(cls, value: dt.timedelta | None) -> dt.timedelta | None:
-        if value is not None and value <= dt.timedelta(0):
-            raise ValueError(f"{value.total_seconds():g}s is not a positive duration "
-                             "(write e.g. 30s)")
-        return value
-
-
-class AssetSensorModel(SensorBase):
-    kind: Literal["asset"]
-    assets: StrList
-    wait_for: Literal["any", "all"] = "any"
-    interval: Duration = dt.timedelta(seconds=5)
-
-
-class PythonSensorModel(SensorBase):
-    kind: Literal["python"]
-    python: str | None = None  # "module:function" when declared in YAML
-
-
-SensorModel = Annotated[
-    FileSensorModel | HttpSensorModel | AssetSensorModel | PythonSensorModel,
-    Field(discriminator="kind"),
-]
-SENSOR_KINDS = ("file", "http", "asset", "python")
 
 
 class RootModel(Model):

@@ -12,6 +12,7 @@ from conftest_config import load
 
 from lockgate.sensors.base import options_mapping
 from lockgate.sensors.registry import KINDS, kind_named, kind_of
+from lockgate.settings import sensor_models
 from lockgate.settings.schema import SENSOR_KINDS
 
 CONFIG = """
@@ -68,11 +69,10 @@ def test_options_are_frozen_objects_built_when_the_config_loads(tmp_path: Path) 
 
 
 def test_options_show_as_the_config_entry_wrote_them(tmp_path: Path) -> None:
-    from lockgate.settings import schema
 
     defs = load(tmp_path, CONFIG)
-    models = {"file": schema.FileSensorModel, "http": schema.HttpSensorModel,
-              "asset": schema.AssetSensorModel, "python": schema.PythonSensorModel}
+    models = {"file": sensor_models.FileSensorModel, "http": sensor_models.HttpSensorModel,
+              "asset": sensor_models.AssetSensorModel, "python": sensor_models.PythonSensorModel}
     for sensor in defs.sensors.values():
         shown = options_mapping(sensor.options)
         declared = models[sensor.kind].model_fields

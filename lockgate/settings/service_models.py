@@ -1,0 +1,49 @@
+"""The process sections of the config: storage, launcher, daemon, http.
+
+Each key can also come from a ``LOCKGATE_<SECTION>_<KEY>`` variable
+(:mod:`lockgate.settings.environment`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import field_validator
+
+from lockgate.settings.base_model import Model
+from lockgate.settings.fields import Duration, PositiveInt
+
+__all__ = ["DEFAULT_STORAGE_URL", "DaemonModel", "HttpModel", "LauncherModel", "StorageModel"]
+
+DEFAULT_STORAGE_URL = "sqlite:///.lockgate/lockgate.db"
+
+
+class StorageModel(Model):
+    url: str = DEFAULT_STORAGE_URL
+
+
+class LauncherModel(Model):
+    max_concurrent_runs: PositiveInt = 8
+    state_dir: str = ".lockgate"
+    kill_grace: Duration = dt.timedelta(seconds=10)
+    heartbeat_interval: Duration = dt.timedelta(seconds=10)
+    heartbeat_timeout: Duration = dt.timedelta(seconds=60)
+    poll_interval: Duration = dt.timedelta(seconds=1)
+
+
+class DaemonModel(Model):
+    shutdown_grace: Duration = dt.timedelta(seconds=30)
+    lease_ttl: Duration = dt.timedelta(seconds=15)
+    tick_timeout: Duration = dt.timedelta(seconds=60)
+
+
+class HttpModel(Model):
+    bind: str = "127.0.0.1:8686"
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8686)")
+        return value

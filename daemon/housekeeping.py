@@ -4,7 +4,9 @@ Every couple of seconds (more often when systemd's watchdog asks for it) on the 
 scheduler: beat ``scheduler`` (the scheduler runs jobs), write this daemon's row in the
 store with its loops' health and beat ``store`` (or mark it failed), refresh the metrics
 that read the store and the loops' heartbeat ages, pet the watchdog while every loop is
-healthy, and give systemd the status line.
+healthy, and give systemd the status line. A store that a newer lockgate upgraded under
+the daemon (its revision is past this code's head) is reported to ``on_schema_ahead``,
+which stops the daemon: this code must not go on writing to a schema it does not know.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ class Housekeeping:
 
     def __init__(self, store: Store, daemon_id: str, *, scheduler: Any, loops: Loops,
                  metrics: Metrics, notifier: Notifier, started_at: dt.datetime,
-                 leader: Callable[[], bool], status_line: Callable[[], str]) -> None:
+                 leader: Callable[[], bool], status_line: Callable[[], str],
+                 on_schema_ahead: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.daemon_id = daemon_id
         self.scheduler = scheduler
@@ -45,6 +48,7 @@ class Housekeeping:
         self.started_at = started_at
         self.leader = leader
         self.status_line = status_line
+        self.on_schema_ahead = on_schema_ahead
 
     # -- the Loop protocol ------------------------------------------------------------
 
@@ -70,6 +74,7 @@ class Housekeeping:
                 self._heartbeat_row(conn)
             with self.store.read() as conn:
                 self.metrics.refresh_from_store(conn)
+            self._check_schema()
             self.loops.beat("store")
             self.metrics.up.set(1)
         except StoreError as exc:
@@ -83,11 +88,33 @@ class Housekeeping:
             self.notifier.watchdog()
         self.notifier.status(self.status_line())
 
-    def _heartbeat_row(self, conn: Any) -> None:
+    def mark_stopped(self) -> None:
+        """Record this daemon's stop in its row (``lockgate db upgrade`` reads it);
+        a store that does not answer is left to the row's aging beat."""
         from lockgate.store import daemons
 
+        try:
+            with self.store.begin() as conn:
+                daemons.stopped(conn, daemon_id=self.daemon_id, now=clock.now())
+        except StoreError:
+            pass
+
+    def _check_schema(self) -> None:
+        from lockgate.store import migrate
+
+        if self.on_schema_ahead is None:
+            return
+        ahead = migrate.upgraded_past(self.store)
+        if ahead is not None:
+            self.on_schema_ahead(ahead)
+
+    def _heartbeat_row(self, conn: Any) -> None:
+        from lockgate.store import daemons
+        from lockgate.store.migrate import head_revision
+
         _, loops = self.loops.report()
-        info = json.dumps({"leader": self.leader(), "loops": loops}, default=str)
+        info = json.dumps({"leader": self.leader(), "schema": head_revision(), "loops": loops},
+                          default=str)
         daemons.beat(conn, daemon_id=self.daemon_id, hostname=socket.gethostname(),
                      pid=os.getpid(), version=__version__, started_at=self.started_at,
                      now=clock.now(), info=info)

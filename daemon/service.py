@@ -65,6 +65,7 @@ class Daemon:
         self.log = get_logger("daemon", daemon_id=self.daemon_id)
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self.exit_code = 0  # 78 after the store was upgraded by a newer lockgate
         self.defs: Definitions = load_definitions(config_path)  # ConfigError: exit 2
         defs = self.defs
         prepare_state_dir(defs.launcher.state_dir)
@@ -94,7 +95,8 @@ class Daemon:
         self.housekeeping = Housekeeping(
             self.store, self.daemon_id, scheduler=self.scheduler, loops=self.loops,
             metrics=self.metrics, notifier=self.notifier, started_at=self.started_at,
-            leader=lambda: self.decider.leader, status_line=self._status_line)
+            leader=lambda: self.decider.leader, status_line=self._status_line,
+            on_schema_ahead=self._schema_ahead)
         for loop in (self.worker_thread, self.decider, self.schedules, self.housekeeping,
                      self.user_pool):
             self.loops.watch(loop)
@@ -119,7 +121,8 @@ class Daemon:
     # -- life -----------------------------------------------------------------------------
 
     def run(self) -> int:
-        """Run until stopped; 0 after a clean stop.
+        """Run until stopped; 0 after a clean stop, 78 (``EXIT_SETUP``) after a stop
+        because a newer lockgate upgraded the store under this daemon.
 
         Raises:
             SetupError: the store cannot be created or written, or its schema is newer
@@ -154,7 +157,7 @@ class Daemon:
                 self._reload.clear()
                 self.reload()
         self._shutdown()
-        return 0
+        return self.exit_code
 
     def _release_sqlite(self) -> None:
         if self._sqlite_lock is not None:
@@ -192,6 +195,7 @@ class Daemon:
         self.housekeeping.stop()
         self.worker_thread.stop()  # running runs finish within shutdown_grace
         self.decider.stop()  # releases the lease
+        self.housekeeping.mark_stopped()
         self.http.stop()
         self.store.close()
         self._release_sqlite()
@@ -207,6 +211,18 @@ class Daemon:
         threading.Thread(target=self.sensors.stop, name="lockgate-sensors-stop",
                          daemon=True).start()
         self.schedules.disarm()
+
+    def _schema_ahead(self, revision: str) -> None:
+        from lockgate.errors import EXIT_SETUP
+        from lockgate.store.migrate import AHEAD_FIX, head_revision
+
+        if self.exit_code == EXIT_SETUP:
+            return
+        self.log.error("store_upgraded_under_daemon", store=self.store.url,
+                       revision=revision, head=head_revision(), exit_code=EXIT_SETUP,
+                       fix=f"{AHEAD_FIX}, then start the daemon again")
+        self.exit_code = EXIT_SETUP
+        self._stop.set()
 
     def _call_user(self, fn: Any, *args: Any) -> Any:
         """Run user code in the user pool; give up waiting after daemon.tick_timeout."""

@@ -81,7 +81,8 @@ class DaemonProcess:
     """One ``lockgate daemon --config CONFIG`` child; its log events in :attr:`events`."""
 
     def __init__(self, config: Path, *, env: Mapping[str, str] | None = None,
-                 args: tuple[str, ...] = (), port: int | None = None) -> None:
+                 args: tuple[str, ...] = (), port: int | None = None,
+                 program: tuple[str, ...] = (LOCKGATE,)) -> None:
         self.config = config
         self.port = port or http_port(config)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -89,7 +90,7 @@ class DaemonProcess:
         self.other_lines: list[str] = []
         self._lock = threading.Lock()
         self.popen = subprocess.Popen(
-            [LOCKGATE, "daemon", "--config", str(config), *args], cwd=config.parent,
+            [*program, "daemon", "--config", str(config), *args], cwd=config.parent,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {})})
         self._stderr: list[str] = []
@@ -202,10 +203,11 @@ class Daemons:
         self.started: list[DaemonProcess] = []
 
     def start(self, config: Path, *, env: Mapping[str, str] | None = None,
-              ready: bool = True, timeout: float = 60, port: int | None = None
-              ) -> DaemonProcess:
-        """Start a daemon (``port``: its HTTP port when the config does not say it)."""
-        process = DaemonProcess(config, env=env, port=port)
+              ready: bool = True, timeout: float = 60, port: int | None = None,
+              program: tuple[str, ...] = (LOCKGATE,)) -> DaemonProcess:
+        """Start a daemon (``port``: its HTTP port when the config does not say it;
+        ``program``: the command before ``daemon``, e.g. another lockgate's)."""
+        process = DaemonProcess(config, env=env, port=port, program=program)
         self.started.append(process)
         if ready:
             process.ready(timeout)

@@ -3,28 +3,47 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lockgate.cli import common
 
+if TYPE_CHECKING:
+    import datetime as dt
+
 app = common.group("Create, upgrade and inspect the store's schema.")
 
 
+WaitOpt = Annotated[bool, typer.Option(
+    "--wait", help="When daemons of the old schema still run, wait for them to stop "
+    "(at most --timeout) instead of refusing.")]
+TimeoutOpt = Annotated[str, typer.Option(
+    "--timeout", metavar="DURATION", help="How long --wait waits, e.g. 90s, 10m.")]
+
+
 @app.command("upgrade")
-def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> None:
+def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False,
+            wait: WaitOpt = False, timeout: TimeoutOpt = "5m") -> None:
     """Apply the schema migrations to the configured database (idempotent).
 
-    Safe to run while daemons are running or from several hosts at once. Exits 1 when
-    the database was upgraded by a newer lockgate (it is left untouched).
+    Refuses (exit 1, naming them) while daemons of the old schema still run on the
+    database, unless nothing needs upgrading; --wait waits for them to stop. Safe to
+    run from several hosts at once. Exits 1 when the database was upgraded by a newer
+    lockgate (it is left untouched).
     """
-    from lockgate.store import Store
+    from lockgate.cli.db_daemons import refuse_or_wait
+    from lockgate.store import Store, migrate
 
     _quiet_logs()
+    waited = _duration(timeout) if wait else None
     defs = common.load(config)
     store = Store.open(defs.storage_url)
     try:
         before = store.revision()
+        if before is not None and before != migrate.head_revision():
+            refuse_or_wait(store, revision=before, head=migrate.head_revision(),
+                           wait=waited)
         after = store.upgrade()
     finally:
         store.close()
@@ -35,6 +54,16 @@ def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False) -> No
         what = "already at" if before == after else f"upgraded from {before or 'empty'} to"
         common.console().print(f"{store.url}: {what} revision {after}", soft_wrap=True,
                                  markup=False)
+
+
+def _duration(value: str) -> dt.timedelta:
+    from lockgate.errors import UsageError
+    from lockgate.time.clock import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
 
 
 @app.command("status")

@@ -44,6 +44,7 @@ __all__ = [
     "status",
     "status_of_missing",
     "upgrade",
+    "upgraded_past",
 ]
 
 # Found through the package so a regular install works as well as a checkout.
@@ -95,6 +96,19 @@ def current_revision(store: Store) -> str | None:
     """
     with store.read() as conn:
         return _revision(conn)
+
+
+def upgraded_past(store: Store) -> str | None:
+    """The database's revision when a newer lockgate upgraded it past this code's head
+    (a revision these scripts do not know); None when it is not ahead.
+
+    Raises:
+        StoreError: the database cannot be reached.
+    """
+    current = current_revision(store)
+    if current is None or current == head_revision() or _known(current):
+        return None
+    return current
 
 
 def upgrade(store: Store, *, log: bool = True) -> str:

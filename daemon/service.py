@@ -169,7 +169,9 @@ class Daemon:
         backoff = StoreBackoff(self.log)  # a try a second: start as soon as it answers
         while not self._stop.is_set():
             try:
-                self.store.upgrade()
+                before = self.store.revision()
+                if self.store.upgrade() != before:
+                    self._claim_open_runs()
                 backoff.succeeded()
                 return True
             except SetupError:
@@ -182,6 +184,15 @@ class Daemon:
                 self.notifier.status(f"waiting for the store: {exc}")
                 self._stop.wait(backoff.wait_seconds())
         return False
+
+    def _claim_open_runs(self) -> None:
+        """Open runs from before the store had partition claims claim theirs now."""
+        from lockgate.runs.claims import claim_open_runs
+
+        with self.store.begin() as conn:
+            claimed = claim_open_runs(conn, self.defs, clock.now())
+        if claimed:
+            self.log.info("open_runs_claimed", runs=claimed)
 
     def _shutdown(self) -> None:
         self.notifier.stopping("stopping: finishing running runs")

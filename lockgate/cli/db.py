@@ -12,6 +12,9 @@ from lockgate.cli import common
 if TYPE_CHECKING:
     import datetime as dt
 
+    from lockgate.definitions import Definitions
+    from lockgate.store import Store
+
 app = common.group("Create, upgrade and inspect the store's schema.")
 
 
@@ -45,6 +48,8 @@ def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False,
             refuse_or_wait(store, revision=before, head=migrate.head_revision(),
                            wait=waited)
         after = store.upgrade()
+        if before != after:
+            _claim_open_runs(store, defs)
     finally:
         store.close()
     if json:
@@ -54,6 +59,14 @@ def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False,
         what = "already at" if before == after else f"upgraded from {before or 'empty'} to"
         common.console().print(f"{store.url}: {what} revision {after}", soft_wrap=True,
                                  markup=False)
+
+
+def _claim_open_runs(store: Store, defs: Definitions) -> None:
+    from lockgate.runs.claims import claim_open_runs
+    from lockgate.time import clock
+
+    with store.begin() as conn:
+        claim_open_runs(conn, defs, clock.now())
 
 
 def _duration(value: str) -> dt.timedelta:

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lockgate.definitions import UNPARTITIONED_KEY, Definitions
-from lockgate.store.partition_claims import claim_partitions
+from lockgate.store.partition_claims import claim_partitions, unclaimed_open_runs
 
-__all__ = ["Claimed", "claim_runs", "partitions_of"]
+__all__ = ["Claimed", "claim_open_runs", "claim_runs", "partitions_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +102,21 @@ def claim_runs(
             pieces.append(tuple(current))
         out[run_id] = Claimed(pieces=tuple(pieces), holders=tuple(others))
     return out
+
+
+def claim_open_runs(conn: Any, defs: Definitions, now: dt.datetime) -> int:
+    """Claim the partitions of the open runs that hold none, as if they had claimed them
+    when queued; returns how many runs claimed. Idempotent.
+
+    Run after an upgrade: a store from before claims existed has queued and running
+    runs without them, and a new request for their partitions must be absorbed into
+    them as into any open run.
+    """
+    candidates: list[tuple[int, str, Sequence[str]]] = []
+    for run_id, target, first, last in unclaimed_open_runs(
+            conn, unpartitioned_key=UNPARTITIONED_KEY):
+        keys = partitions_of(defs, target, first, last, now)
+        if keys:
+            candidates.append((run_id, target, keys))
+    claim_runs(conn, candidates)
+    return len(candidates)

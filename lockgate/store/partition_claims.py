@@ -24,7 +24,7 @@ from lockgate.statuses import TERMINAL_RUN_STATUSES
 if TYPE_CHECKING:
     from lockgate.store.connection import Connection
 
-__all__ = ["claim_partitions", "reassign_claims"]
+__all__ = ["claim_partitions", "reassign_claims", "unclaimed_open_runs"]
 
 _CHUNK = 500  # keys per IN (...) list; below SQLite's variable limit
 _FINISHED = "('succeeded', 'failed', 'canceled')"
@@ -59,6 +59,20 @@ def claim_partitions(conn: Connection, asset: str, claims: Sequence[tuple[str, i
     if pending:
         raise RuntimeError(f"could not settle the claims of {asset!r}: runs kept finishing")
     return lost
+
+
+def unclaimed_open_runs(conn: Connection, *, unpartitioned_key: str
+                        ) -> list[tuple[int, str, str | None, str | None]]:
+    """(id, target, partition_key, partition_end_key) of each open run whose first
+    partition (``unpartitioned_key`` for a run that names none) nobody claims: runs
+    queued before the store had claims. A job's runs are among them; the caller knows
+    which targets are assets."""
+    mark = param(conn)
+    return [(r[0], r[1], r[2], r[3]) for r in conn.exec_driver_sql(
+        "SELECT r.id, r.target, r.partition_key, r.partition_end_key FROM runs r "
+        f"WHERE r.status NOT IN {_FINISHED} AND NOT EXISTS (SELECT 1 FROM partition_claims c "
+        f"WHERE c.asset = r.target AND c.partition_key = COALESCE(r.partition_key, {mark})) "
+        "ORDER BY r.id", (unpartitioned_key,)).all()]
 
 
 def reassign_claims(conn: Connection, asset: str, keys: Sequence[str], old: int, new: int) -> None:

@@ -170,8 +170,7 @@ class Daemon:
         while not self._stop.is_set():
             try:
                 before = self.store.revision()
-                if self.store.upgrade() != before:
-                    self._claim_open_runs()
+                self._claim_open_runs(before, self.store.upgrade())
                 backoff.succeeded()
                 return True
             except SetupError:
@@ -185,10 +184,12 @@ class Daemon:
                 self._stop.wait(backoff.wait_seconds())
         return False
 
-    def _claim_open_runs(self) -> None:
+    def _claim_open_runs(self, before: str | None, after: str) -> None:
         """Open runs from before the store had partition claims claim theirs now."""
-        from lockgate.runs.claims import claim_open_runs
+        from lockgate.runs.claims import claim_open_runs, claims_missing
 
+        if not claims_missing(before, after):
+            return
         with self.store.begin() as conn:
             claimed = claim_open_runs(conn, self.defs, clock.now())
         if claimed:

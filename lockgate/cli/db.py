@@ -44,12 +44,12 @@ def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False,
     store = Store.open(defs.storage_url)
     try:
         before = store.revision()
-        if before is not None and before != migrate.head_revision():
+        behind = before is not None and before != migrate.head_revision()
+        if behind and migrate.upgraded_past(store) is None:  # ahead: upgrade() refuses
             refuse_or_wait(store, revision=before, head=migrate.head_revision(),
                            wait=waited)
         after = store.upgrade()
-        if before != after:
-            _claim_open_runs(store, defs)
+        _claim_open_runs(store, defs, before, after)
     finally:
         store.close()
     if json:
@@ -61,10 +61,13 @@ def upgrade(config: common.ConfigOpt = None, json: common.JsonOpt = False,
                                  markup=False)
 
 
-def _claim_open_runs(store: Store, defs: Definitions) -> None:
-    from lockgate.runs.claims import claim_open_runs
+def _claim_open_runs(store: Store, defs: Definitions, before: str | None, after: str
+                     ) -> None:
+    from lockgate.runs.claims import claim_open_runs, claims_missing
     from lockgate.time import clock
 
+    if not claims_missing(before, after):
+        return
     with store.begin() as conn:
         claim_open_runs(conn, defs, clock.now())
 

@@ -22,7 +22,11 @@ from typing import Any
 from lockgate.definitions import UNPARTITIONED_KEY, Definitions
 from lockgate.store.partition_claims import claim_partitions, unclaimed_open_runs
 
-__all__ = ["Claimed", "claim_open_runs", "claim_runs", "partitions_of"]
+__all__ = ["CLAIMS_REVISION", "Claimed", "claim_open_runs", "claim_runs", "claims_missing",
+           "partitions_of"]
+
+#: The schema revision that added ``partition_claims``.
+CLAIMS_REVISION = "0005"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,12 @@ def claim_runs(
             pieces.append(tuple(current))
         out[run_id] = Claimed(pieces=tuple(pieces), holders=tuple(others))
     return out
+
+
+def claims_missing(before: str | None, after: str) -> bool:
+    """Whether an upgrade from revision ``before`` to ``after`` added claims to a store
+    that may hold open runs (revisions are zero-padded numbers: they sort as text)."""
+    return before is not None and before < CLAIMS_REVISION <= after
 
 
 def claim_open_runs(conn: Any, defs: Definitions, now: dt.datetime) -> int:

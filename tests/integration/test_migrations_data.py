@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from old_release import revision_chain
 
+from lockgate.runs.claims import CLAIMS_REVISION
 from lockgate.runs.sql import db_time, param
 from lockgate.store import Store, migrate
 
@@ -125,10 +126,9 @@ def _fill(conn: Any) -> None:
                                  f"(SELECT max(id) FROM {table}))")
 
 
-@pytest.fixture
-def project(tmp_path: Path, store_url: str) -> Path:
-    """A store at the first revision, filled, then upgraded to the head; its config."""
-    store = Store.open(store_url)
+def _first_revision_store(url: str) -> None:
+    """A store at the first revision, filled as that revision allowed."""
+    store = Store.open(url)
     try:
         from alembic import command
 
@@ -139,8 +139,11 @@ def project(tmp_path: Path, store_url: str) -> Path:
             _fill(conn)
     finally:
         store.close()
+
+
+def _config(folder: Path, url: str, **extra: Any) -> Path:
     config = {
-        "storage": {"url": store_url},
+        "storage": {"url": url},
         "jobs": {"noop": {"command": ["true"]}},
         "assets": {"daily": {"partitions": {"cadence": "daily", "start": "2026-01-01",
                                             "end": "2026-01-11", "timezone": "UTC"},
@@ -148,8 +151,19 @@ def project(tmp_path: Path, store_url: str) -> Path:
         "schedules": {"every": {"cron": "0 2 * * *", "target": "noop"}},
         "sensors": {"feed": {"kind": "http", "url": "http://127.0.0.1:9/feed",
                              "target": "noop", "interval": "1m"}},
+        **extra,
     }
-    (tmp_path / "lockgate.yaml").write_text(json.dumps(config))
+    path = folder / "lockgate.yaml"
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, store_url: str) -> Path:
+    """A store made at the first revision and filled, upgraded to the head by
+    `lockgate db upgrade`; its config's folder."""
+    _first_revision_store(store_url)
+    _config(tmp_path, store_url)
     upgraded = cli(tmp_path, "db", "upgrade")
     assert (upgraded["from"], upgraded["to"]) == (CHAIN[0], CHAIN[-1])
     return tmp_path
@@ -249,3 +263,17 @@ def test_a_request_for_a_partition_of_an_open_run_is_absorbed_into_it(project: P
     assert (queued["created"], queued["run_id"]) == (False, 9)
     running = cli(project, "trigger", "daily", "--partition", "2026-01-07")
     assert (running["created"], running["run_id"]) == (False, 10)
+
+
+def test_a_daemon_upgrading_the_store_at_its_start_claims_the_open_runs(
+        tmp_path: Path, sqlite_url: str, daemons: Any) -> None:
+    from daemon_helpers import free_port
+
+    _first_revision_store(sqlite_url)
+    config = _config(tmp_path, sqlite_url, http={"bind": f"127.0.0.1:{free_port()}"},
+                     launcher={"state_dir": "state"})
+    d = daemons.start(config)
+    upgraded = d.wait_event("store_upgraded")
+    assert (upgraded["from_revision"], upgraded["to_revision"]) == (CHAIN[0], CHAIN[-1])
+    if CHAIN[0] < CLAIMS_REVISION <= CHAIN[-1]:
+        assert d.wait_event("open_runs_claimed")["runs"] == 2  # runs 9 and 10, of daily

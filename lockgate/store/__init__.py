@@ -26,7 +26,8 @@ Driver errors on either path become :class:`~lockgate.errors.StoreError` in ``tr
 - ``keys``: the run-key ledger and the runs it inserts
 - ``claim_lanes``: the queue read lane by lane, and the one statement of "a paused
   backfill's runs are not claimable" (``HELD_STATUS``), used by claims and drains
-- ``attempts``: finished attempts; ``daemons``: the daemons' heartbeat rows
+- ``attempts``: finished attempts; ``daemons``: the daemons' heartbeat rows (and which
+  of them still run); ``backup``: online copies of a SQLite store
 - ``leases``: the decider lease; ``ticks``: ticks and trigger state
 - ``backfills``: backfill rows and the statements of the backfill state machine
   (cancel, retry, releasing and canceling dependent runs, progress)

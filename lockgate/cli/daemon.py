@@ -84,6 +84,9 @@ def health(
     else:
         late = [name for name, info in data.get("loops", {}).items() if not info["healthy"]]
         state = "healthy" if code == 200 else "unhealthy"
+        problems = data.get("problems") or {}
         extra = f" (late: {', '.join(late)})" if late else ""
+        if problems:  # each unhealthy loop with its reason (the store's error, ...)
+            extra = " (" + "; ".join(f"{name}: {why}" for name, why in problems.items()) + ")"
         common.console().print(f"{state}: {target} answered {code}{extra}")
     raise typer.Exit(0 if code == 200 else 1)

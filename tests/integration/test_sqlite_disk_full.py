@@ -115,6 +115,11 @@ def test_a_full_disk_under_sqlite_stops_nothing_loses_nothing_and_corrupts_nothi
     assert str(db) in json.dumps(health["problems"])
     errors = [json.dumps(e) for e in d.events if e.get("level") == "error"]
     assert any("database or disk is full" in e and str(db) in e for e in errors)
+    refused = lockgate("trigger", "work", "--config", str(config))
+    assert refused.returncode == 1
+    [line] = refused.stderr.splitlines()
+    assert "database or disk is full" in line and str(db) in line
+    assert lockgate("runs", "list", "--config", str(config)).returncode == 0  # reads work
     time.sleep(FULL_SECONDS)
     assert d.running
     assert len(api.requests) > polled + 2  # it kept polling (reads work on a full disk)

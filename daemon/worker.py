@@ -133,11 +133,6 @@ class Worker:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    @property
-    def store_error(self) -> str | None:
-        """Why the store does not answer, while it does not (None when it does)."""
-        return self._backoff.error
-
     # -- the loop -----------------------------------------------------------------------
 
     def run(self, *, drain: bool = False, grace: float | None = None) -> WorkerStats:
@@ -378,7 +373,7 @@ class WorkerThread:
                                        kwargs={"grace": grace})
 
     def _beat(self, loops: Loops) -> None:
-        error = self.worker.store_error
+        error = self.worker._backoff.error  # why the store does not answer, while it does not
         if error is None:
             loops.beat("worker")
         else:  # alive, but neither claiming nor recording: unhealthy, with the reason

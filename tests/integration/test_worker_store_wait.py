@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
-from daemon_helpers import LOCKGATE, free_port, wait_for
+from daemon_helpers import LOCKGATE, wait_for
 
 
 def test_a_worker_started_during_an_outage_waits_and_stops_cleanly_on_sigterm(
         tmp_path: Path) -> None:
-    url = f"postgresql://app:s3cret-pw@127.0.0.1:{free_port()}/db"  # nobody listens
+    closed = socket.socket()  # bound, never listening: connections are refused, and no
+    closed.bind(("127.0.0.1", 0))  # other test's server can take the port meanwhile
+    url = f"postgresql://app:s3cret-pw@127.0.0.1:{closed.getsockname()[1]}/db"
     config = tmp_path / "lockgate.yaml"
     config.write_text(json.dumps({"storage": {"url": url},
                                   "jobs": {"noop": {"command": ["true"]}}}))
@@ -30,6 +33,7 @@ def test_a_worker_started_during_an_outage_waits_and_stops_cleanly_on_sigterm(
         assert worker.returncode == 0, err
         assert "worker_stop_requested" in out and "Traceback" not in err
     finally:
+        closed.close()
         if worker.poll() is None:
             worker.kill()
             worker.wait(30)

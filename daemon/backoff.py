@@ -21,11 +21,16 @@ class StoreBackoff:
 
     ``store_unavailable`` is logged at the first failure and then with gaps doubling up
     to 30 s (``failures`` counts the tries), so a long outage does not flood the log.
+    ``error`` is the last failure's message while the store is failing (None once it
+    answers); ``up_since`` the monotonic time it answered again after the last outage
+    (None before any outage).
     """
 
     def __init__(self, log: Any) -> None:
         self.log = log
         self.failures = 0
+        self.error: str | None = None
+        self.up_since: float | None = None
         self._next_try = 0.0
         self._next_log = 0.0
         self._logged = 0  # store_unavailable lines since the first failure
@@ -39,6 +44,7 @@ class StoreBackoff:
 
     def failed(self, exc: Exception) -> None:
         self.failures += 1
+        self.error = str(exc)
         now = clock.monotonic()
         delay = exponential_backoff(0.5, self.failures, _RETRY_SECONDS)
         self._next_try = now + delay
@@ -54,7 +60,9 @@ class StoreBackoff:
     def succeeded(self) -> None:
         if self.failures:
             self.log.info("store_recovered", after_failures=self.failures)
+            self.up_since = clock.monotonic()
         self.failures = 0
+        self.error = None
 
     def reset(self) -> None:
         """Allow a try now (a last attempt before shutting down)."""

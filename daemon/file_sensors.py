@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FileSensorRunner"]
 
+_RETRY_SECONDS = 1.0  # after a commit the store refused, like the worker's store retries
+
 
 class FileSensorRunner:
     """One file sensor: a watcher feeding a thread that commits a tick per batch."""
@@ -51,6 +53,7 @@ class FileSensorRunner:
         self._cached: tuple[float, Any] = (0.0, None)
         self._paused_seen = False  # a tick found it paused: rescan once it is resumed
         self._generation: int | None = None  # of the run keys the last tick requested
+        self._retrying = False  # a commit failed (the store did not answer): rescan again
 
     def start(self) -> None:
         self.watcher.start()
@@ -123,9 +126,17 @@ class FileSensorRunner:
         read_cursor = state.cursor if state else None
         self._generation = generation_of(read_cursor)
         committed = False
-        for batch in self.ticks.batches(taken, read_cursor, started, first=state is None):
-            outcome = self.manager.commit(self.sensor, batch.result, started,
-                                          cursor=batch.cursor, expected_cursor=read_cursor)
+        # After a failed commit the retry records its tick even when nothing is new, so
+        # the sensor shows healthy again in /healthz once the store answers.
+        first = state is None or (self._retrying and taken.rescan)
+        for batch in self.ticks.batches(taken, read_cursor, started, first=first):
+            try:
+                outcome = self.manager.commit(self.sensor, batch.result, started,
+                                              cursor=batch.cursor, expected_cursor=read_cursor,
+                                              raise_store_errors=True)
+            except StoreError:
+                self._retry_later()
+                return
             if outcome is None:
                 return
             if not outcome.cursor_written:  # a reset or --set meanwhile: act on it now
@@ -135,4 +146,13 @@ class FileSensorRunner:
             self.ticks.committed(batch.result.requests)
             committed = True
         if committed:
+            self._retrying = False
             self._cached = (0.0, None)  # the cursor changed: read it again next time
+
+    def _retry_later(self) -> None:
+        """The store did not take the tick: nothing of it was written. A rescan in a
+        second finds every file again, those of this tick and any that came meanwhile
+        (run keys absorb the ones a committed earlier batch already requested)."""
+        self._retrying = True
+        if not self._stop.wait(_RETRY_SECONDS):
+            self.rescan()

@@ -2,7 +2,10 @@
 
 A :class:`Loop` is one long-running unit under the daemon's controller: it says which
 health entries it beats (and how late each may be), and it can be started and stopped.
-The controller registers each with :meth:`Loops.watch` when it builds it.
+The controller registers each with :meth:`Loops.watch` when it builds it. An entry
+can also be a condition without a heartbeat (``max_age`` None): healthy until
+:meth:`Loops.fail` marks it, healthy again at :meth:`Loops.clear` (a sensor's commits
+while the store does not answer).
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ class Loop(Protocol):
 
 @dataclass
 class _Loop:
-    max_age: float  # seconds without a beat before the loop counts as stalled
+    max_age: float | None  # seconds without a beat before it counts as stalled (None: never)
     last: float | None = None  # monotonic
     last_wall: str | None = None
     detail: str | None = None
+    failing: bool = False  # fail() said so; the next beat() clears it
 
 
 class Loops:
@@ -49,7 +53,7 @@ class Loops:
         self._loops: dict[str, _Loop] = {}
         self._lock = threading.Lock()
 
-    def register(self, name: str, max_age: float) -> None:
+    def register(self, name: str, max_age: float | None) -> None:
         with self._lock:
             self._loops.setdefault(name, _Loop(max_age=max_age)).max_age = max_age
 
@@ -64,13 +68,32 @@ class Loops:
             loop.last = clock.monotonic()
             loop.last_wall = format_iso(clock.now())
             loop.detail = detail
+            loop.failing = False
 
     def fail(self, name: str, detail: str) -> None:
-        """Mark a loop unhealthy now (e.g. the store does not answer)."""
+        """Mark a loop unhealthy now (e.g. the store does not answer), with the reason
+        (secrets redacted); an entry not registered yet becomes a condition."""
+        from lockgate.redact import redact_text
+
         with self._lock:
-            loop = self._loops.setdefault(name, _Loop(max_age=30.0))
+            loop = self._loops.setdefault(name, _Loop(max_age=None))
             loop.last = None
-            loop.detail = detail
+            loop.detail = redact_text(detail)
+            loop.failing = True
+
+    def clear(self, name: str) -> None:
+        """The failure :meth:`fail` marked is over (a condition is healthy again)."""
+        with self._lock:
+            loop = self._loops.get(name)
+            if loop is not None and loop.failing:
+                loop.failing, loop.detail = False, None
+                if loop.max_age is not None:
+                    loop.last = clock.monotonic()
+
+    def failing(self, name: str) -> bool:
+        with self._lock:
+            loop = self._loops.get(name)
+            return loop is not None and loop.failing
 
     def report(self) -> tuple[bool, dict[str, Any]]:
         now = clock.monotonic()
@@ -79,7 +102,8 @@ class Loops:
         with self._lock:
             for name, loop in sorted(self._loops.items()):
                 age = None if loop.last is None else round(now - loop.last, 3)
-                ok = age is not None and age <= loop.max_age
+                ok = not loop.failing and (loop.max_age is None
+                                           or (age is not None and age <= loop.max_age))
                 healthy &= ok
                 loops[name] = {"healthy": ok, "last_beat": loop.last_wall,
                                "age_seconds": age, "max_age_seconds": loop.max_age,

@@ -160,7 +160,6 @@ class LocalLauncher:
         """
         argv, args_env, names = self._prepare(job, context)
         log_path = self.log_path(context.run_id, context.attempt)
-        make_private_dirs(log_path.parent)
         env = dict(self.base_env)
         env.update(job.env)
         env.update(context.to_environ())
@@ -169,11 +168,9 @@ class LocalLauncher:
         if job.python and self.pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (self.pythonpath, env.get("PYTHONPATH", "")) if p)
-        with os.fdopen(open_private(log_path, os.O_WRONLY | os.O_APPEND), "ab",
-                       buffering=0) as log:
-            log.write(f"lockgate: run {context.run_id} attempt {context.attempt}: "
-                      f"{_shown(argv, args_env, names)}\n"
-                      .encode("utf-8", "surrogateescape"))
+        with _open_log(log_path) as log:
+            _write_log(log, log_path, f"lockgate: run {context.run_id} attempt "
+                       f"{context.attempt}: {_shown(argv, args_env, names)}\n")
             try:
                 if _SETPRIV:
                     _require_program(argv[0], env, job.cwd)
@@ -212,6 +209,28 @@ class LocalLauncher:
             pass
         except PermissionError:  # the group is gone and its id reused by someone else
             pass
+
+
+def _open_log(path: Path) -> Any:
+    """The attempt's log file, opened for appending.
+
+    Raises:
+        LaunchError: it cannot be created (a full disk, the state folder's permissions).
+    """
+    try:
+        make_private_dirs(path.parent)
+        return os.fdopen(open_private(path, os.O_WRONLY | os.O_APPEND), "ab", buffering=0)
+    except OSError as exc:
+        raise LaunchError(f"cannot write the run's log {str(path)!r}: {exc.strerror}; free "
+                          "space in launcher.state_dir or make it writable") from None
+
+
+def _write_log(log: Any, path: Path, text: str) -> None:
+    try:
+        log.write(text.encode("utf-8", "surrogateescape"))
+    except OSError as exc:
+        raise LaunchError(f"cannot write the run's log {str(path)!r}: {exc.strerror}; free "
+                          "space in launcher.state_dir or make it writable") from None
 
 
 def _shown(argv: list[str], args_env: dict[str, str], names: dict[str, str]) -> str:

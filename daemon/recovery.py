@@ -72,8 +72,12 @@ def recover_lost_runs(
     own_worker_id: str,
     heartbeat_timeout: dt.timedelta,
     finish_hooks: Sequence[Any] = (),
+    trust_stale: bool = True,
 ) -> list[tuple[int, str | None]]:
-    """Fail the attempts of lost runs (retrying by policy); returns (run id, worker)."""
+    """Fail the attempts of lost runs (retrying by policy); returns (run id, worker).
+
+    ``trust_stale`` False: only runs whose worker is gone from this host are lost, not
+    those with a stale heartbeat (just after a store outage nobody could write one)."""
     now = clock.now()
     host = socket.gethostname()
     with store.begin() as conn:
@@ -84,7 +88,8 @@ def recover_lost_runs(
             w_host, w_pid, w_started = parse_worker_id(run.worker_id)
             dead_here = w_host == host and w_pid is not None and not process_alive(
                 w_pid, started=w_started)
-            stale = run.heartbeat_at is None or run.heartbeat_at < now - heartbeat_timeout
+            stale = trust_stale and (run.heartbeat_at is None
+                                     or run.heartbeat_at < now - heartbeat_timeout)
             if dead_here or stale:
                 lost.append(run)
         if not lost:

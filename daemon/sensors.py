@@ -24,6 +24,7 @@ from lockgate.statuses import TickStatus
 from lockgate.store import Store
 from lockgate.time import clock
 
+from .health import Loops
 from .lease import Lease, LeaseLost
 from .sensor_ticks import _ANY, commit_failure, commit_result, evaluate
 from .ticks import get_state
@@ -39,8 +40,9 @@ class SensorManager:
     def __init__(self, *, store: Store, lease: Lease, scheduler: Any,
                  call_user: Callable[..., Any], on_runs: Callable[[int], None],
                  on_tick: Callable[[Sensor, TickStatus, float | None], None],
-                 on_lease_lost: Callable[[str], None]) -> None:
+                 on_lease_lost: Callable[[str], None], loops: Loops | None = None) -> None:
         self.store = store
+        self.loops = loops or Loops()  # /healthz: `sensor:NAME` while its store fails
         self.lease = lease
         self.scheduler = scheduler
         self.call_user = call_user
@@ -138,7 +140,7 @@ class SensorManager:
             with self.store.read() as conn:
                 state = get_state(conn, "sensor", name, started) if known(conn, name) else None
         except StoreError as exc:
-            self.log.error("sensor_state_unavailable", sensor=name, error=str(exc))
+            self.store_failed(sensor, exc, "sensor_state_unavailable")
             return
         if state is not None and (state.paused or (state.next_eval_at is not None
                                                    and state.next_eval_at > started)):
@@ -147,7 +149,10 @@ class SensorManager:
         try:
             result = evaluate(self.store, defs, sensor, cursor, started,
                               evaluator=self._evaluator(sensor, defs), call=self._call_python)
-        except (StoreError, UserCodeStopped) as exc:  # no tick: not the sensor's failure
+        except StoreError as exc:  # no tick: not the sensor's failure
+            self.store_failed(sensor, exc, "sensor_evaluation_failed")
+            return
+        except UserCodeStopped as exc:
             self.log.error("sensor_evaluation_failed", sensor=name, error=str(exc))
             return
         except Exception as exc:  # the sensor's failure: a failed tick, never a dead daemon
@@ -183,12 +188,23 @@ class SensorManager:
 
         return self.call_user(call, fn, context)
 
+    def store_failed(self, sensor: Sensor, exc: StoreError, event: str) -> None:
+        """The store did not answer for ``sensor``: log ``event``, show it in /healthz."""
+        self.log.error(event, sensor=sensor.name, error=str(exc))
+        self.loops.fail(f"sensor:{sensor.name}", f"store unavailable: {exc}")
+
     def commit(self, sensor: Sensor, result: SensorResult, started: dt.datetime,
-               cursor: str | None = None, expected_cursor: Any = _ANY) -> Any:
+               cursor: str | None = None, expected_cursor: Any = _ANY,
+               raise_store_errors: bool = False) -> Any:
         """Commit an evaluation; returns the CommitOutcome, or None if it was not written.
 
         ``expected_cursor``: the cursor the evaluation read; if the stored one changed
-        since (from the CLI), the runs commit but the change is kept."""
+        since (from the CLI), the runs commit but the change is kept.
+
+        Raises:
+            StoreError: with ``raise_store_errors``, when the store did not answer
+                (logged and shown in /healthz first), so the caller can try again.
+        """
         now = clock.now()
         try:
             outcome = commit_result(self.store, self.defs, sensor, result,  # type: ignore[arg-type]
@@ -198,11 +214,14 @@ class SensorManager:
             self.on_lease_lost(str(exc))
             return None
         except StoreError as exc:
-            self.log.error("sensor_commit_failed", sensor=sensor.name, error=str(exc))
+            self.store_failed(sensor, exc, "sensor_commit_failed")
+            if raise_store_errors:
+                raise
             return None
         except Exception as exc:  # the ledger refused the output: a failed tick, backoff
             self._fail(sensor, exc, started)
             return None
+        self.loops.clear(f"sensor:{sensor.name}")
         status = TickStatus.SUCCEEDED if result.requests else TickStatus.SKIPPED
         latency = (clock.now() - started).total_seconds() if outcome.created else None
         self.on_tick(sensor, status, latency)
@@ -224,8 +243,9 @@ class SensorManager:
             self.on_lease_lost(str(lost))
             return
         except StoreError as err:
-            self.log.error("sensor_commit_failed", sensor=sensor.name, error=str(err))
+            self.store_failed(sensor, err, "sensor_commit_failed")
             return
+        self.loops.clear(f"sensor:{sensor.name}")
         self.on_tick(sensor, TickStatus.FAILED, None)
         self.log.warning("sensor_tick_failed", sensor=sensor.name,
                          error=str(exc).splitlines()[-1] if str(exc) else type(exc).__name__,

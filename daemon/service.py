@@ -91,7 +91,7 @@ class Daemon:
         self.sensors = SensorManager(
             store=self.store, lease=self.decider.lease, scheduler=self.scheduler,
             call_user=self._call_user, on_runs=lambda _n: self.worker.wake(),
-            on_tick=self._sensor_ticked, on_lease_lost=self.decider.lost)
+            on_tick=self._sensor_ticked, on_lease_lost=self.decider.lost, loops=self.loops)
         self.housekeeping = Housekeeping(
             self.store, self.daemon_id, scheduler=self.scheduler, loops=self.loops,
             metrics=self.metrics, notifier=self.notifier, started_at=self.started_at,
@@ -275,9 +275,15 @@ class Daemon:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         healthy, loops = self.loops.report()
+        # What is wrong, one line per unhealthy loop: its reason, else that it is late.
+        problems = {name: info.get("detail") or (
+                        "no beat yet" if info["age_seconds"] is None
+                        else f"late: no beat for {info['age_seconds']}s")
+                    for name, info in loops.items() if not info["healthy"]}
         return healthy, {"status": "ok" if healthy else "unhealthy",
                          "leader": self.decider.leader, "daemon_id": self.daemon_id,
-                         "version": __version__, "loops": loops}
+                         "version": __version__, "loops": loops,
+                         **({"problems": problems} if problems else {})}
 
     def _status_line(self) -> str:
         role = "leader" if self.decider.leader else "standby"

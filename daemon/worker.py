@@ -318,11 +318,16 @@ class Worker:
         """Fail (and retry by policy) runs whose worker is gone."""
         if not self._backoff.ready():
             return
+        timeout = self.defs.launcher.heartbeat_timeout
+        # No worker could write a heartbeat while the store was away: right after an
+        # outage a stale one proves nothing until each had heartbeat_timeout to write.
+        up = self._backoff.up_since
+        trust_stale = up is None or clock.monotonic() - up >= timeout.total_seconds()
         try:
             recovered = recover_lost_runs(
                 self.store, self.defs, own_worker_id=self.worker_id,
-                heartbeat_timeout=self.defs.launcher.heartbeat_timeout,
-                finish_hooks=self.finish_hooks)
+                heartbeat_timeout=timeout, finish_hooks=self.finish_hooks,
+                trust_stale=trust_stale)
         except StoreError as exc:
             self.finished.discard()
             self._backoff.failed(exc)
@@ -363,9 +368,16 @@ class WorkerThread:
     def __init__(self, worker: Worker, loops: Loops, *, grace: float) -> None:
         self.worker = worker
         self.grace = grace
-        worker.on_beat = lambda: loops.beat("worker")
+        worker.on_beat = lambda: self._beat(loops)
         self.thread = threading.Thread(target=worker.run, name="lockgate-worker",
                                        kwargs={"grace": grace})
+
+    def _beat(self, loops: Loops) -> None:
+        error = self.worker._backoff.error  # why the store does not answer, while it does not
+        if error is None:
+            loops.beat("worker")
+        else:  # alive, but neither claiming nor recording: unhealthy, with the reason
+            loops.fail("worker", f"store unavailable: {error}")
 
     def heartbeats(self) -> Mapping[str, float]:
         poll = self.worker.defs.launcher.poll_interval.total_seconds()

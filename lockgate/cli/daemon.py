@@ -84,6 +84,10 @@ def health(
     else:
         late = [name for name, info in data.get("loops", {}).items() if not info["healthy"]]
         state = "healthy" if code == 200 else "unhealthy"
+        problems = data.get("problems") or {}
         extra = f" (late: {', '.join(late)})" if late else ""
-        common.console().print(f"{state}: {target} answered {code}{extra}")
+        # Then each unhealthy loop with its reason (the store's error, ...), a line each.
+        reasons = "".join(f"\n  {name}: {why}" for name, why in problems.items())
+        common.console().print(f"{state}: {target} answered {code}{extra}{reasons}",
+                               soft_wrap=True)
     raise typer.Exit(0 if code == 200 else 1)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lockgate.cli import common
+
+if TYPE_CHECKING:
+    import threading
+
+    from lockgate.definitions import Definitions
+    from lockgate.store import Store
 
 
 def worker(
@@ -26,12 +32,15 @@ def worker(
     """Claim queued runs and execute them in child processes until stopped.
 
     SIGTERM or SIGINT stops claiming, lets running runs finish within the grace period,
-    then terminates them and leaves their runs for recovery at the next start.
+    then terminates them and leaves their runs for recovery at the next start. A
+    database that does not answer (at start or later) is waited for, never fatal.
     """
     import signal
+    import threading
 
     from lockgate.daemon.worker import Worker
     from lockgate.errors import UsageError
+    from lockgate.logs import get_logger
     from lockgate.time import clock
 
     defs = common.load(config)
@@ -40,15 +49,24 @@ def worker(
     except ValueError as exc:
         raise UsageError(f"--grace: {exc}") from None
     common.setup_logging()
-    store = common.open_store(defs, upgrade=True)
-    w = Worker(store, defs, slots=max_concurrent)
+    stopped = threading.Event()
+    workers: list[Worker] = []
 
     def stop(signum: int, _frame: object) -> None:
-        w.log.info("worker_stop_requested", signal=signal.Signals(signum).name)
-        w.request_stop()
+        get_logger("worker").info("worker_stop_requested", signal=signal.Signals(signum).name)
+        stopped.set()
+        for w in workers:
+            w.request_stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    store = _store_once_it_answers(defs, stopped)
+    if store is None:
+        return
+    w = Worker(store, defs, slots=max_concurrent)
+    workers.append(w)
+    if stopped.is_set():
+        w.request_stop()
     w.log.info("worker_started", slots=w.slots, drain=drain, store=store.url)
     try:
         stats = w.run(drain=drain, grace=grace_s)
@@ -58,3 +76,29 @@ def worker(
                failed=stats.failed, canceled=stats.canceled, retried=stats.retried)
     if drain and (stats.failed or stats.canceled):
         raise typer.Exit(1)
+
+
+def _store_once_it_answers(defs: Definitions, stopped: threading.Event) -> Store | None:
+    """The store, upgraded; a database that does not answer yet is waited for (a try a
+    second, as the daemon does), until ``stopped`` (None then).
+
+    Raises:
+        StoreSetupError, SchemaMismatch: what no waiting fixes (URL, login, schema).
+    """
+    from lockgate.daemon.backoff import StoreBackoff
+    from lockgate.errors import SchemaMismatch, StoreError, StoreSetupError
+    from lockgate.logs import get_logger
+
+    backoff = StoreBackoff(get_logger("worker"))
+    while not stopped.is_set():
+        try:
+            store = common.open_store(defs, upgrade=True)
+        except (StoreSetupError, SchemaMismatch):
+            raise
+        except StoreError as exc:
+            backoff.failed(exc)
+            stopped.wait(backoff.wait_seconds())
+            continue
+        backoff.succeeded()
+        return store
+    return None

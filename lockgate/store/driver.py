@@ -17,11 +17,15 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, unquote
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "RawConnection", "configure_sqlite", "connect",
-           "normalize_url", "postgres_conninfo", "sqlite_file", "sqlite_file_missing",
-           "sqlite_path"]
+__all__ = ["PG_CONNECT_TIMEOUT_S", "SQLITE_BUSY_TIMEOUT_MS", "RawConnection",
+           "configure_sqlite", "connect", "normalize_url", "postgres_conninfo", "sqlite_file",
+           "sqlite_file_missing", "sqlite_path"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Seconds a PostgreSQL connection may take to open unless the URL says
+# `?connect_timeout=N`: a server that does not answer fails a command in seconds, not
+# after the minutes of the system's TCP retries.
+PG_CONNECT_TIMEOUT_S = 10
 WAL_RETRY_MS = 10
 _PG_PREFIXES = ("postgresql+psycopg://", "postgresql://", "postgres://")
 
@@ -191,6 +195,9 @@ def connect(url: str, *, write: bool) -> RawConnection | None:
     except ImportError:
         return None
     try:
+        if "connect_timeout=" not in conninfo:
+            sep = "&" if "?" in conninfo else "?"
+            conninfo += f"{sep}connect_timeout={PG_CONNECT_TIMEOUT_S}"
         pg = psycopg.connect(conninfo, autocommit=False)
     except psycopg.Error:
         return None

@@ -11,6 +11,7 @@ from sqlalchemy.exc import ArgumentError
 
 from lockgate.errors import StoreError, StoreSetupError
 from lockgate.store.driver import (
+    PG_CONNECT_TIMEOUT_S,
     SQLITE_BUSY_TIMEOUT_MS,
     configure_sqlite,
     normalize_url,
@@ -51,6 +52,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if backend == "sqlite":
             return _sqlite_engine(parsed, sqlite_file(url), **kwargs)
         if backend == "postgresql":
+            if "connect_timeout" not in parsed.query:
+                kwargs.setdefault("connect_args", {}).setdefault(
+                    "connect_timeout", PG_CONNECT_TIMEOUT_S)
             kwargs.setdefault("pool_pre_ping", True)
             kwargs.setdefault("pool_size", 10)
             kwargs.setdefault("max_overflow", 20)

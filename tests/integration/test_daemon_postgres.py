@@ -122,8 +122,9 @@ def test_store_outage_reports_unhealthy_keeps_running_and_resumes_without_losing
         conn.exec_driver_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
             (role,))
-    _, body = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(d.health()),
-                          what="/healthz to report 503")
+    # The worker notices first (it polls every 100 ms), housekeeping within 2 s.
+    _, body = wait_for(lambda: (lambda r: r if r[0] == 503 and "store" in r[1].get(
+        "problems", {}) else None)(d.health()), what="/healthz to report 503, store failing")
     assert body["status"] == "unhealthy"
     assert body["loops"]["store"]["healthy"] is False
     assert body["loops"]["store"].get("detail")  # the store's error, for the operator

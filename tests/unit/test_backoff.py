@@ -127,3 +127,17 @@ def test_store_backoff_logs_with_gaps_doubling_up_to_30_seconds(
     assert log.events[-1] == ("store_recovered", {"after_failures": 400})
     backoff.failed(OSError("again"))  # a new outage logs at once and starts from 0.5 s
     assert log.events[-1][1]["failures"] == 1 and log.events[-1][1]["retry_in"] == 0.5
+
+
+def test_store_backoff_keeps_the_error_while_failing_and_when_the_store_came_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [5.0]
+    monkeypatch.setattr(clock, "monotonic", lambda: now[0])
+    backoff = StoreBackoff(_Log())
+    backoff.succeeded()
+    assert (backoff.error, backoff.up_since) == (None, None)  # no outage yet
+    backoff.failed(OSError("refused"))
+    assert backoff.error == "refused"
+    now[0] = 35.0
+    backoff.succeeded()
+    assert (backoff.error, backoff.up_since) == (None, 35.0)

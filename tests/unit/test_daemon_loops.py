@@ -59,3 +59,32 @@ def test_user_pool_call_within_fails_the_tick_naming_the_timeout() -> None:
     finally:
         release.set()
         pool.stop()
+
+
+def test_a_failure_makes_a_beating_loop_unhealthy_with_its_reason_until_the_next_beat(
+) -> None:
+    loops = Loops()
+    loops.register("worker", 10.0)
+    loops.beat("worker")
+    loops.fail("worker", "store unavailable: database 'postgresql://app:s3cret@db/x' failed")
+    healthy, report = loops.report()
+    assert not healthy and not report["worker"]["healthy"]
+    assert report["worker"]["detail"] == (
+        "store unavailable: database 'postgresql://app:[redacted]@db/x' failed")
+    loops.beat("worker")
+    assert loops.report()[0]
+
+
+def test_a_condition_is_healthy_without_beats_and_unhealthy_only_between_fail_and_clear(
+) -> None:
+    loops = Loops()
+    loops.clear("sensor:drop")  # nothing failed: no entry at all
+    assert loops.report() == (True, {})
+    loops.fail("sensor:drop", "store unavailable: disk full")
+    healthy, report = loops.report()
+    assert not healthy and report["sensor:drop"]["max_age_seconds"] is None
+    assert loops.failing("sensor:drop")
+    loops.clear("sensor:drop")
+    healthy, report = loops.report()
+    assert healthy and report["sensor:drop"]["healthy"]
+    assert "detail" not in report["sensor:drop"]

@@ -24,7 +24,8 @@ reports, against targets:
 
 - RSS slope: least squares over the samples after warm-up of the resident memory of
   the daemon plus its lockgate children (descendants without ``LOCKGATE_RUN_ID`` in
-  their environment, so not the jobs), at most 2 MiB/h;
+  their environment, so not the jobs), at most 2 MiB/h (the slope of the anonymous
+  part, RssAnon, is shown beside it);
 - open descriptors (``/proc/PID/fd``) and threads (``/proc/PID/status``) of the daemon
   at the end of warm-up and at the end: end at most start + 8 descriptors, + 4 threads;
 - store size (db + wal; on PostgreSQL the schema's relations) and, on SQLite, the
@@ -54,6 +55,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -82,6 +84,12 @@ STORE_FACTOR = 1.2
 LAG_TARGET_MS = 50.0
 JOB = ('printf \'%s\\t%s\\t%s\\t%s\\t%s\\n\' "$LOCKGATE_ORIGIN" "$LOCKGATE_RUN_KEY" '
        '"$LOCKGATE_PARTITION_KEY" "$LOCKGATE_FILE_NAME" "$LOCKGATE_RUN_ID" >> "$1"\n')
+
+
+def fail(message: str) -> NoReturn:
+    """The soak itself failed (not a target): exit 2, as bench/run expects."""
+    print(f"bench_soak: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
 
 
 def write_config(folder: Path, store_url: str, items_url: str, retention: bool) -> Path:
@@ -126,7 +134,7 @@ def configure(folder: Path, store_url: str, items_url: str) -> tuple[Path, bool]
         refusal = f"lockgate check refused it: {checked.stderr.strip().splitlines()[0]}"
         if retention and "retention" not in checked.stderr:
             break
-    sys.exit(f"lockgate check refused the soak's config:\n{checked.stderr}")
+    fail(f"lockgate check refused the soak's config:\n{checked.stderr}")
 
 
 class Load:
@@ -164,15 +172,19 @@ class Load:
         low = 0
         while not self.stop.is_set():
             keys = [hour_key(i) for i in range(low, low + BACKFILL_SPAN)]
-            done = subprocess.run(
-                [lockgate_executable(), "backfill", "launch", "hours", "--from", keys[0],
-                 "--to", keys[-1], "--missing-only", "--json", "--config", str(self.config)],
-                capture_output=True, text=True, timeout=120)
-            if done.returncode == 0:
-                self.partitions.update(keys)
+            try:
+                done = subprocess.run(
+                    [lockgate_executable(), "backfill", "launch", "hours", "--from", keys[0],
+                     "--to", keys[-1], "--missing-only", "--json", "--config", str(self.config)],
+                    capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                self.refused.append(f"{keys[0]}..{keys[-1]}: no answer in 120 s")
             else:
-                self.refused.append(done.stderr.strip().splitlines()[-1:][0]
-                                    if done.stderr.strip() else f"exit {done.returncode}")
+                if done.returncode == 0:
+                    self.partitions.update(keys)
+                else:
+                    why = done.stderr.strip().splitlines() or [f"exit {done.returncode}"]
+                    self.refused.append(f"{keys[0]}..{keys[-1]}: {why[-1]}")
             low += BACKFILL_STEP
             self.stop.wait(BACKFILL_EVERY)
 
@@ -188,7 +200,7 @@ class Daemon:
         while "daemon_ready" not in self.log_path.read_text():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                sys.exit(f"the daemon did not start:\n{self.log_path.read_text()[-3000:]}")
+                fail(f"the daemon did not start:\n{self.log_path.read_text()[-3000:]}")
             time.sleep(0.1)
 
     def stop(self) -> int:
@@ -294,7 +306,8 @@ class Soak:
         self.ref_at, self.ref_why = reference_after(self.run_seconds, self.warmup)
         self.items = ItemServer(ITEMS_PER_SECOND)
         self.config, self.retention = configure(folder, store_url, self.items.url)
-        self.samples: list[tuple[float, float]] = []  # (seconds, MiB) after warm-up
+        self.samples: list[tuple[float, float]] = []  # (seconds, RSS MiB) after warm-up
+        self.anon: list[tuple[float, float]] = []  # (seconds, RssAnon MiB)
         self.snaps: dict[str, Snapshot] = {}
         self.cpu = (0.0, 0.0)  # daemon, bench: CPU seconds after warm-up
 
@@ -310,12 +323,14 @@ class Soak:
         while (now := time.monotonic() - t0) < self.run_seconds:
             time.sleep(min(self.args.sample, max(0.05, self.run_seconds - now)))
             if self.daemon.proc.poll() is not None:
-                raise SystemExit(f"the daemon exited ({self.daemon.proc.returncode}) during "
+                fail(f"the daemon exited ({self.daemon.proc.returncode}) during "
                                  f"the soak:\n{self.daemon.log_path.read_text()[-3000:]}")
             now = time.monotonic() - t0
             self.reader.collect()
             if now >= self.warmup:
-                self.samples.append((now, self.watch.rss_mib()))
+                rss, anon = self.watch.rss_mib()
+                self.samples.append((now, rss))
+                self.anon.append((now, anon))
                 if "start" not in self.snaps:
                     self.snaps["start"] = self.snapshot(now)
                     cpu0, bench0 = self.watch.cpu_seconds(), time.process_time()
@@ -359,11 +374,13 @@ class Soak:
 
     def report_process(self, measured: float) -> None:
         samples, start, end = self.samples, self.snaps["start"], self.snaps["end"]
+        quarters = [samples[round(i * (len(samples) - 1) / 4)][1] for i in range(5)]
         report(Figure(name="soak: RSS slope (daemon + lockgate children)",
                       value=slope_per_hour(samples), unit="MiB/h", target=RSS_TARGET,
                       note=f"{len(samples)} samples over {measured:.0f} s after "
-                           f"{self.warmup:.0f} s warm-up; {samples[0][1]:.1f} -> "
-                           f"{samples[-1][1]:.1f} MiB"))
+                           f"{self.warmup:.0f} s warm-up; by quarters "
+                           + " -> ".join(f"{q:.1f}" for q in quarters) + " MiB; anonymous "
+                           f"{slope_per_hour(self.anon):.1f} MiB/h"))
         report(Figure(name="soak: daemon open descriptors at end", value=end.fds, unit="fds",
                       target=start.fds + FD_SLACK, note=f"start {start.fds}"))
         report(Figure(name="soak: daemon threads at end", value=end.threads, unit="threads",

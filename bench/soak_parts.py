@@ -97,13 +97,16 @@ class ProcessWatch:
             pass
         return 0
 
-    def rss_mib(self) -> float:
-        children, total, todo = self._children(), 0, [self.pid]
+    def rss_mib(self) -> tuple[float, float]:
+        """Resident memory (VmRSS) and its anonymous part (RssAnon: the heaps, not the
+        mapped libraries) of the daemon and its lockgate children, in MiB."""
+        children, total, anon, todo = self._children(), 0, 0, [self.pid]
         while todo:
             pid = todo.pop()
             total += self._status(pid, "VmRSS")
+            anon += self._status(pid, "RssAnon")
             todo.extend(c for c in children.get(pid, []) if not self._is_job(c))
-        return total / 1024
+        return total / 1024, anon / 1024
 
     def counts(self) -> dict[str, int]:
         return {"fds": len(os.listdir(f"/proc/{self.pid}/fd")),

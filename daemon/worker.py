@@ -92,8 +92,9 @@ class Worker:
         self._backoff = StoreBackoff(self.log)
         self.slots = slots or defs.launcher.max_concurrent_runs
         self.set_definitions(defs, slots=slots)
-        self.launcher = launcher or LocalLauncher(state_dir=defs.launcher.state_dir,
-                                                  pythonpath=defs.base_dir)
+        self.launcher = launcher or LocalLauncher(
+            state_dir=defs.launcher.state_dir, pythonpath=defs.base_dir,
+            on_daemon_exit=defs.launcher.on_daemon_exit)
         self.children = Children(self.launcher, self.log)
         self.last_beat = clock.monotonic()
         self.on_beat: Callable[[], None] | None = None  # called once per loop iteration
@@ -315,21 +316,27 @@ class Worker:
                              self.defs.launcher.kill_grace.total_seconds())
 
     def recover(self) -> None:
-        """Fail (and retry by policy) runs whose worker is gone."""
+        """Record, adopt, or fail (and retry by policy) runs whose worker is gone."""
         if not self._backoff.ready():
             return
         try:
             recovered = recover_lost_runs(
                 self.store, self.defs, own_worker_id=self.worker_id,
                 heartbeat_timeout=self.defs.launcher.heartbeat_timeout,
-                finish_hooks=self.finish_hooks)
+                finish_hooks=self.finish_hooks, log_path=self.launcher.log_path,
+                adopt=self.launcher.supervise)
         except StoreError as exc:
             self.finished.discard()
             self._backoff.failed(exc)
             return
         self.finished.publish()
-        for run_id, worker in recovered:
-            self.log.warning("run_recovered", run_id=run_id, lost_worker=worker)
+        for item in recovered:
+            if item.run is not None and item.pid is not None:
+                self.children.adopt(item.run, self.defs, pid=item.pid, ticks=item.ticks)
+                continue
+            fields = {} if item.exit_code is None else {"exit_code": item.exit_code}
+            self.log.warning("run_recovered", run_id=item.run_id, lost_worker=item.worker_id,
+                             outcome=str(item.outcome), **fields)
 
     # -- shutdown ---------------------------------------------------------------------------
 

@@ -264,6 +264,10 @@ class Worker:
         self.finished.publish()
         self._backoff.succeeded()
         self._claim_now = True  # retries and released backfill runs may be claimable
+        self._after_commit(applied)
+
+    def _after_commit(self, applied: list[tuple[AttemptResult, bool]]) -> None:
+        """Count and log recorded attempts, then the side effects outside the store."""
         for res, final in applied:
             self._count(res, final)
         for callback in self.after_finish:
@@ -319,17 +323,19 @@ class Worker:
         """Record, adopt, or fail (and retry by policy) runs whose worker is gone."""
         if not self._backoff.ready():
             return
+        applied: list[tuple[AttemptResult, bool]] = []
         try:
             recovered = recover_lost_runs(
                 self.store, self.defs, own_worker_id=self.worker_id,
                 heartbeat_timeout=self.defs.launcher.heartbeat_timeout,
-                finish_hooks=self.finish_hooks, log_path=self.launcher.log_path,
-                adopt=self.launcher.supervise)
+                finish_hooks=[*self.finish_hooks, lambda _c, done, _n: applied.extend(done)],
+                log_path=self.launcher.log_path, adopt=self.launcher.supervise)
         except StoreError as exc:
             self.finished.discard()
             self._backoff.failed(exc)
             return
         self.finished.publish()
+        self._after_commit(applied)  # a file whose run succeeded meanwhile is archived
         for item in recovered:
             if item.run is not None and item.pid is not None:
                 self.children.adopt(item.run, self.defs, pid=item.pid, ticks=item.ticks)

@@ -110,7 +110,7 @@ def recover_lost_runs(
     now = clock.now()
     host = socket.gethostname()
     with store.begin() as conn:
-        candidates: list[tuple[Run, bool]] = []
+        candidates: list[tuple[Run, bool, bool]] = []  # run, worker here, dead here
         for run in queue.active_runs(conn):
             if run.worker_id == own_worker_id:
                 continue
@@ -120,15 +120,17 @@ def recover_lost_runs(
                 w_pid, started=w_started)
             stale = run.heartbeat_at is None or run.heartbeat_at < now - heartbeat_timeout
             if dead_here or stale:
-                candidates.append((run, here))
+                candidates.append((run, here, dead_here))
         if not candidates:
             return []
         done: list[Recovered] = []
         results: list[AttemptResult] = []
-        for run, here in candidates:
+        for run, here, dead_here in candidates:
             base = _base(run, log_path)
+            # A worker that is alive but silent may still reap its children: only the
+            # files of a dead one's are taken over.
             found = _settle(conn, run, base, own_worker_id=own_worker_id, now=now,
-                            adopt=adopt) if here and base else None
+                            adopt=adopt) if dead_here and base else None
             if found is None:
                 if here and (pid := run.pid or (read_pid(base) if base else None)):
                     kill_run_processes(run.id, pid)
@@ -137,7 +139,7 @@ def recover_lost_runs(
                 done.append(found[0])
             if found[1] is not None:
                 results.append(found[1])
-        policies = {run.id: defs.target_job(run.target).retries for run, _ in candidates
+        policies = {run.id: defs.target_job(run.target).retries for run, _, _ in candidates
                     if defs.has_target(run.target)}
         applied = queue.finish_attempts(conn, results, policies=policies, now=now)
         for hook in finish_hooks:

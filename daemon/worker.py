@@ -264,12 +264,12 @@ class Worker:
         self.finished.publish()
         self._backoff.succeeded()
         self._claim_now = True  # retries and released backfill runs may be claimable
+        for res, final in applied:
+            self._count(res, final)
         self._after_commit(applied)
 
     def _after_commit(self, applied: list[tuple[AttemptResult, bool]]) -> None:
-        """Count and log recorded attempts, then the side effects outside the store."""
-        for res, final in applied:
-            self._count(res, final)
+        """The side effects outside the store of recorded attempts."""
         for callback in self.after_finish:
             try:
                 callback(applied)
@@ -335,7 +335,9 @@ class Worker:
             self._backoff.failed(exc)
             return
         self.finished.publish()
-        self._after_commit(applied)  # a file whose run succeeded meanwhile is archived
+        # A file whose run succeeded meanwhile is archived. Not counted: this worker did
+        # not execute these attempts (``worker --drain``'s exit status is about its own).
+        self._after_commit(applied)
         for item in recovered:
             if item.run is not None and item.pid is not None:
                 self.children.adopt(item.run, self.defs, pid=item.pid, ticks=item.ticks)

@@ -34,7 +34,7 @@ from lockgate.private_files import make_private_dirs, open_private
 from lockgate.runs.queue import AttemptResult
 from lockgate.statuses import RunStatus
 
-from .supervision import SUPERVISOR, base_of
+from .supervision import SUPERVISOR, base_of, current_umask
 
 __all__ = ["Child", "LaunchError", "LocalLauncher", "Process", "attempt_result", "exit_result",
            "prepare_state_dir", "tail"]
@@ -129,6 +129,7 @@ class LocalLauncher:
                  = None, pythonpath: str | None = None, on_daemon_exit: str = "adopt") -> None:
         self.log_root = Path(state_dir).absolute() / "logs"  # the supervisor may run elsewhere
         self.supervise = on_daemon_exit == "adopt"
+        self._umask = current_umask()  # what the supervisor hands on to the job
         self.base_env = dict(os.environ if base_env is None else base_env)
         self.pythonpath = pythonpath
 
@@ -230,7 +231,7 @@ class LocalLauncher:
         the function to run before exec (only without setpriv)."""
         if self.supervise:
             _require_program(argv[0], env, cwd)
-            return ["/bin/sh", "-c", SUPERVISOR, base_of(log_path), *argv], None
+            return ["/bin/sh", "-c", SUPERVISOR, base_of(log_path), self._umask, *argv], None
         if _SETPRIV:
             _require_program(argv[0], env, cwd)
             return [_SETPRIV, "--pdeathsig", "KILL", "--", *argv], None

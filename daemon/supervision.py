@@ -2,14 +2,15 @@
 
 With ``launcher.on_daemon_exit: adopt`` every attempt runs under a tiny POSIX shell
 supervisor (one exec of ``/bin/sh``, as cheap as the ``setpriv`` it replaces) that
-leads the attempt's own session and process group. It ignores nothing: it traps
-SIGTERM, SIGINT and SIGHUP with a no-op handler, so a stop signal sent to the group
-ends the job but not the supervisor (handlers, unlike ignored signals, are reset in
-the exec'd job, and the shell runs the trap only once the foreground job has ended).
-It writes its pid to ``attempt-N.pid``, runs the job, writes the job's status with
-one short write to ``attempt-N.exit`` (its mtime is the end time; without its
-terminating newline the file counts as absent) and exits with that status. Both
-files sit next to the attempt's log, where recovery finds them after a crash.
+leads the attempt's own session and process group. It ignores nothing:
+it traps SIGTERM, SIGINT and SIGHUP with a no-op handler, so a stop signal sent to the
+group ends the job but not the supervisor (handlers, unlike ignored signals, are reset
+in the exec'd job, and the shell runs the trap only once the foreground job has
+ended). It writes its pid to ``attempt-N.pid``, runs the job with the daemon's umask,
+writes the job's status with one short write to ``attempt-N.exit`` (its mtime is the
+end time; without its terminating newline the file counts as absent) and exits with
+that status. Its own files are 0600; both sit next to the attempt's log, where
+recovery finds them after a crash.
 
 A stop at shutdown leaves ``attempt-N.stopped`` first: at the next start such a run
 is retried by its policy as before, not recorded as killed by SIGTERM.
@@ -24,15 +25,31 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from lockgate.private_files import open_private
 from lockgate.time import clock
 
-__all__ = ["SUPERVISOR", "AdoptedProcess", "Outcome", "base_of", "mark_stopped",
+__all__ = ["SUPERVISOR", "AdoptedProcess", "Outcome", "base_of", "current_umask", "mark_stopped",
            "read_outcome", "read_pid", "shell_status", "supervised_status",
            "verified_wrapper"]
 
-# $0 is the attempt's base path (".../attempt-N"); "$@" is the job's argv.
-SUPERVISOR = ('trap : HUP INT TERM; echo $$ >"$0.pid"; "$@"; s=$?; '
-              'echo $s >"$0.exit"; exit $s')
+# $0 is the attempt's base path (".../attempt-N"), $1 the umask the job gets (its own
+# files are private, 0600, whatever the umask), then the job's argv. Builtins only: the
+# supervisor's one fork is the job's.
+SUPERVISOR = ('trap : HUP INT TERM; umask 077; echo $$ >"$0.pid"; umask "$1"; shift; '
+              '"$@"; s=$?; umask 077; echo $s >"$0.exit"; exit $s')
+
+
+def current_umask() -> str:
+    """This process's umask, in octal, without changing it (Linux: /proc/self/status)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return line.split()[1]
+    except OSError:
+        pass
+    mask = os.umask(0o077)  # no /proc: set and restore (a file made meanwhile is private)
+    os.umask(mask)
+    return f"{mask:04o}"
 
 
 def base_of(log_path: str | os.PathLike[str]) -> str:
@@ -67,7 +84,7 @@ def read_outcome(base: str) -> Outcome | None:
 def mark_stopped(base: str) -> None:
     """Record that the worker stops this attempt at shutdown (before it signals it)."""
     with contextlib.suppress(OSError):
-        Path(base + ".stopped").touch()
+        os.close(open_private(base + ".stopped", os.O_WRONLY))
 
 
 def read_pid(base: str) -> int | None:

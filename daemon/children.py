@@ -5,7 +5,9 @@ it to launch what it claimed and, at every look, to reap children that ended (th
 attempt results, for the worker to record), to stop those past their timeout (SIGTERM
 to the process group, SIGKILL after ``launcher.kill_grace``) and to stop those whose
 run was canceled. At shutdown, what is still running after the grace period is
-terminated and left ``running`` for recovery at the next start.
+terminated and left ``running`` for recovery at the next start (marked as stopped at
+shutdown, so that its exit status is not taken for the job's). Recovery hands it the
+runs it adopted from a dead worker (:meth:`Children.adopt`), watched like the others.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from lockgate.time import clock
 
 from .contexts import context_for
 from .launcher import Child, LaunchError, LocalLauncher, attempt_result
+from .supervision import AdoptedProcess, base_of, mark_stopped, supervised_status
 
 __all__ = ["Children"]
 
@@ -70,6 +73,24 @@ class Children:
                       pid=child.pid, partition_key=run.partition_key)
         return child
 
+    def adopt(self, run: Run, defs: Definitions, *, pid: int, ticks: int) -> Child:
+        """Watch ``run``'s supervisor ``pid`` (started by a worker now dead) as if this
+        worker had started it: its timeout counts from the run's ``started_at``."""
+        now_m = clock.monotonic()
+        elapsed = (clock.now() - run.started_at).total_seconds() if run.started_at else 0.0
+        job = defs.target_job(run.target) if defs.has_target(run.target) else None
+        limit = job.timeout.total_seconds() if job and job.timeout else 0.0
+        log_path = run.log_path or str(self.launcher.log_path(run.id, run.attempt))
+        base = base_of(log_path)
+        child = Child(run_id=run.id, attempt=run.attempt, log_path=log_path,
+                      popen=AdoptedProcess(pid, ticks, base), started=now_m - elapsed,
+                      deadline=now_m - elapsed + limit if limit else None, base=base)
+        child.extra["timeout"] = limit
+        self._running[run.id] = child
+        self.log.info("run_adopted", run_id=run.id, target=run.target, attempt=run.attempt,
+                      pid=pid, lost_worker=run.worker_id)
+        return child
+
     def poll(self, now_m: float, kill_grace: float) -> list[AttemptResult]:
         """Reap the children that ended (their results); stop those past their timeout,
         kill those that outlived their kill grace."""
@@ -78,6 +99,8 @@ class Children:
             code = child.popen.poll()
             if code is not None:
                 del self._running[run_id]
+                if child.base is not None:
+                    code = supervised_status(code, child.base)
                 # The group may hold grandchildren that outlived the leader: end them too.
                 LocalLauncher.signal_group(child, signal.SIGKILL)
                 ended.append(attempt_result(child, code, kill_grace=kill_grace))
@@ -110,6 +133,8 @@ class Children:
         if not self._running:
             return
         for child in self._running.values():
+            if child.base is not None:  # its result must not read as a failure later
+                mark_stopped(child.base)
             self.stop(child, "shutdown", clock.monotonic(), kill_grace)
         end = clock.monotonic() + kill_grace
         while clock.monotonic() < end and any(

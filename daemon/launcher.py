@@ -1,17 +1,20 @@
 """The local launcher: one child process per run attempt, in its own process group.
 
-A child never shares the daemon's fate by accident: it runs in its own session (so a
-timeout or cancel can kill its whole process group, grandchildren included) and asks
-the kernel to kill it if the launching process dies (PR_SET_PDEATHSIG), so a crashed
-worker cannot leave a run executing while recovery starts it again. Output goes
-straight to the attempt's log file through the file descriptor: a job that writes
-gigabytes costs disk, not memory.
+A child runs in its own session, so a timeout or cancel can kill its whole process
+group, grandchildren included. What happens to it when the worker dies is
+``launcher.on_daemon_exit``: ``adopt`` (the default) starts it under the small
+supervisor of :mod:`.supervision`, which outlives the worker and records the job's
+exit status where recovery finds it; ``stop`` asks the kernel to kill it with the
+launching process (PR_SET_PDEATHSIG), so recovery retries it. Output goes straight
+to the attempt's log file through the file descriptor: a job that writes gigabytes
+costs disk, not memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import datetime as dt
 import errno
 import os
 import shlex
@@ -19,9 +22,10 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lockgate.context import RunContext, render_argv
 from lockgate.definitions import Job
@@ -30,7 +34,10 @@ from lockgate.private_files import make_private_dirs, open_private
 from lockgate.runs.queue import AttemptResult
 from lockgate.statuses import RunStatus
 
-__all__ = ["Child", "LaunchError", "LocalLauncher", "attempt_result", "prepare_state_dir", "tail"]
+from .supervision import SUPERVISOR, base_of, current_umask
+
+__all__ = ["Child", "LaunchError", "LocalLauncher", "Process", "attempt_result", "exit_result",
+           "prepare_state_dir", "tail"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -48,7 +55,8 @@ _SETPRIV = shutil.which("setpriv")
 
 
 def _require_program(program: str, env: dict[str, str], cwd: str | None) -> None:
-    """Raise what exec would for a missing program, before the setpriv wrapper hides it."""
+    """Raise what exec would for a missing program, before a wrapper (setpriv, the
+    supervisor) hides it."""
     if cwd and not os.path.isdir(cwd):
         return  # Popen reports the missing folder itself
     if os.sep in program:
@@ -65,19 +73,31 @@ class LaunchError(JobError):
     """The run could not be started (bad placeholder, missing program); not retried."""
 
 
+class Process(Protocol):
+    """What the worker watches: a ``subprocess.Popen``, or an adopted supervisor."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 @dataclass
 class Child:
-    """A started attempt, watched by the worker."""
+    """A started (or adopted) attempt, watched by the worker."""
 
     run_id: int
     attempt: int
-    popen: subprocess.Popen[bytes]
+    popen: Process
     log_path: str
     started: float  # monotonic
     deadline: float | None  # monotonic; None without a timeout
     stop_reason: str | None = None  # timeout, canceled, shutdown
     kill_at: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    base: str | None = None  # the supervisor's files (``base.exit``...), when supervised
 
     @property
     def pid(self) -> int:
@@ -106,8 +126,10 @@ class LocalLauncher:
     """Starts, signals and reaps children for the runs a worker claimed."""
 
     def __init__(self, *, state_dir: str | os.PathLike[str], base_env: dict[str, str] | None
-                 = None, pythonpath: str | None = None) -> None:
-        self.log_root = Path(state_dir) / "logs"
+                 = None, pythonpath: str | None = None, on_daemon_exit: str = "adopt") -> None:
+        self.log_root = Path(state_dir).absolute() / "logs"  # the supervisor may run elsewhere
+        self.supervise = on_daemon_exit == "adopt"
+        self._umask = current_umask()  # what the supervisor hands on to the job
         self.base_env = dict(os.environ if base_env is None else base_env)
         self.pythonpath = pythonpath
 
@@ -172,17 +194,16 @@ class LocalLauncher:
             _write_log(log, log_path, f"lockgate: run {context.run_id} attempt "
                        f"{context.attempt}: {_shown(argv, args_env, names)}\n")
             try:
-                if _SETPRIV:
-                    _require_program(argv[0], env, job.cwd)
+                args, preexec = self._wrapped(argv, env, job.cwd, log_path)
                 popen = subprocess.Popen(
-                    [_SETPRIV, "--pdeathsig", "KILL", "--", *argv] if _SETPRIV else argv,
+                    args,
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     cwd=job.cwd or None,
                     env=env,
                     start_new_session=True,
-                    preexec_fn=None if _SETPRIV else _die_with_parent,
+                    preexec_fn=preexec,
                     close_fds=True,
                 )
             except FileNotFoundError as exc:
@@ -198,7 +219,20 @@ class LocalLauncher:
             except (OSError, ValueError) as exc:  # ValueError: a NUL byte in an argument
                 raise LaunchError(f"cannot start {argv[0]!r}: {exc}") from None
         return Child(run_id=context.run_id, attempt=context.attempt, popen=popen,
-                     log_path=str(log_path), started=now_monotonic, deadline=timeout_at)
+                     log_path=str(log_path), started=now_monotonic, deadline=timeout_at,
+                     base=base_of(log_path) if self.supervise else None)
+
+    def _wrapped(self, argv: list[str], env: dict[str, str], cwd: str | None, log_path: Path
+                 ) -> tuple[list[str], Callable[[], None] | None]:
+        """The argv that starts ``argv`` under the supervisor or with a death signal, and
+        the function to run before exec (only without setpriv)."""
+        if self.supervise:
+            _require_program(argv[0], env, cwd)
+            return ["/bin/sh", "-c", SUPERVISOR, base_of(log_path), self._umask, *argv], None
+        if _SETPRIV:
+            _require_program(argv[0], env, cwd)
+            return [_SETPRIV, "--pdeathsig", "KILL", "--", *argv], None
+        return argv, _die_with_parent
 
     @staticmethod
     def signal_group(child: Child, sig: int) -> None:
@@ -260,8 +294,17 @@ def attempt_result(child: Child, code: int, *, kill_grace: float) -> AttemptResu
         limit = child.extra.get("timeout", 0)
         return result(RunStatus.FAILED, f"timed out after {limit:g}s (SIGTERM, then SIGKILL after "
                                 f"{kill_grace:g}s)")
+    return exit_result(run_id=child.run_id, attempt=child.attempt, code=code,
+                       log_path=child.log_path)
+
+
+def exit_result(*, run_id: int, attempt: int, code: int, log_path: str | None,
+                finished_at: dt.datetime | None = None) -> AttemptResult:
+    """How an attempt that nobody stopped ended, from its exit code (negative: the
+    signal that killed it): 0 succeeded, anything else failed with the log's tail."""
     if code == 0:
-        return result(RunStatus.SUCCEEDED)
+        return AttemptResult(run_id=run_id, attempt=attempt, status=RunStatus.SUCCEEDED,
+                             exit_code=code, log_path=log_path, finished_at=finished_at)
     if code < 0:
         try:
             error = f"killed by {signal.Signals(-code).name}"
@@ -269,8 +312,10 @@ def attempt_result(child: Child, code: int, *, kill_grace: float) -> AttemptResu
             error = f"killed by signal {-code}"
     else:
         error = f"exited with code {code}"
-    last = tail(child.log_path)
-    return result(RunStatus.FAILED, f"{error}\n{last}" if last else error)
+    last = tail(log_path) if log_path else ""
+    return AttemptResult(run_id=run_id, attempt=attempt, status=RunStatus.FAILED,
+                         exit_code=code, error=f"{error}\n{last}" if last else error,
+                         log_path=log_path, finished_at=finished_at)
 
 
 def tail(path: str | os.PathLike[str], *, max_bytes: int = 4000, max_lines: int = 20) -> str:

@@ -92,8 +92,9 @@ class Worker:
         self._backoff = StoreBackoff(self.log)
         self.slots = slots or defs.launcher.max_concurrent_runs
         self.set_definitions(defs, slots=slots)
-        self.launcher = launcher or LocalLauncher(state_dir=defs.launcher.state_dir,
-                                                  pythonpath=defs.base_dir)
+        self.launcher = launcher or LocalLauncher(
+            state_dir=defs.launcher.state_dir, pythonpath=defs.base_dir,
+            on_daemon_exit=defs.launcher.on_daemon_exit)
         self.children = Children(self.launcher, self.log)
         self.last_beat = clock.monotonic()
         self.on_beat: Callable[[], None] | None = None  # called once per loop iteration
@@ -265,6 +266,10 @@ class Worker:
         self._claim_now = True  # retries and released backfill runs may be claimable
         for res, final in applied:
             self._count(res, final)
+        self._after_commit(applied)
+
+    def _after_commit(self, applied: list[tuple[AttemptResult, bool]]) -> None:
+        """The side effects outside the store of recorded attempts."""
         for callback in self.after_finish:
             try:
                 callback(applied)
@@ -315,7 +320,7 @@ class Worker:
                              self.defs.launcher.kill_grace.total_seconds())
 
     def recover(self) -> None:
-        """Fail (and retry by policy) runs whose worker is gone."""
+        """Record, adopt, or fail (and retry by policy) runs whose worker is gone."""
         if not self._backoff.ready():
             return
         timeout = self.defs.launcher.heartbeat_timeout
@@ -323,18 +328,29 @@ class Worker:
         # outage a stale one proves nothing until each had heartbeat_timeout to write.
         up = self._backoff.up_since
         trust_stale = up is None or clock.monotonic() - up >= timeout.total_seconds()
+        applied: list[tuple[AttemptResult, bool]] = []
         try:
             recovered = recover_lost_runs(
                 self.store, self.defs, own_worker_id=self.worker_id,
-                heartbeat_timeout=timeout, finish_hooks=self.finish_hooks,
+                heartbeat_timeout=timeout,
+                finish_hooks=[*self.finish_hooks, lambda _c, done, _n: applied.extend(done)],
+                log_path=self.launcher.log_path, adopt=self.launcher.supervise,
                 trust_stale=trust_stale)
         except StoreError as exc:
             self.finished.discard()
             self._backoff.failed(exc)
             return
         self.finished.publish()
-        for run_id, worker in recovered:
-            self.log.warning("run_recovered", run_id=run_id, lost_worker=worker)
+        # A file whose run succeeded meanwhile is archived. Not counted: this worker did
+        # not execute these attempts (``worker --drain``'s exit status is about its own).
+        self._after_commit(applied)
+        for item in recovered:
+            if item.run is not None and item.pid is not None:
+                self.children.adopt(item.run, self.defs, pid=item.pid, ticks=item.ticks)
+                continue
+            fields = {} if item.exit_code is None else {"exit_code": item.exit_code}
+            self.log.warning("run_recovered", run_id=item.run_id, lost_worker=item.worker_id,
+                             outcome=str(item.outcome), **fields)
 
     # -- shutdown ---------------------------------------------------------------------------
 

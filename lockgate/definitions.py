@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "UNPARTITIONED_KEY",
@@ -192,6 +192,7 @@ class LauncherSettings:
     heartbeat_interval: dt.timedelta = dt.timedelta(seconds=10)
     heartbeat_timeout: dt.timedelta = dt.timedelta(seconds=60)
     poll_interval: dt.timedelta = dt.timedelta(seconds=1)
+    on_daemon_exit: Literal["adopt", "stop"] = "adopt"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

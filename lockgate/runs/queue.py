@@ -32,6 +32,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "AttemptResult",
     "Limits",
+    "adopt",
     "claim",
     "finish_attempts",
     "heartbeat",
@@ -148,6 +149,15 @@ def mark_running(conn: Connection, *, run_id: int, attempt: int, pid: int,
     return store.mark_running(conn, params)
 
 
+def adopt(conn: Connection, run: Run, *, worker_id: str, pid: int, log_path: str,
+          now: dt.datetime) -> bool:
+    """Take over ``run``'s attempt from its dead worker (conditional on it still being
+    that worker's); False if another worker took it or it ended meanwhile."""
+    params = {"rid": run.id, "att": run.attempt, "old": run.worker_id, "new": worker_id,
+              "pid": pid, "log": log_path, "now": now}
+    return store.adopt(conn, params)
+
+
 @dataclass(frozen=True, kw_only=True)
 class AttemptResult:
     """How one attempt ended. ``retryable`` False means the error is permanent."""
@@ -159,6 +169,7 @@ class AttemptResult:
     error: str | None = None
     log_path: str | None = None
     retryable: bool = True
+    finished_at: dt.datetime | None = None  # when it ended, if not when it is recorded
 
 
 def retry_delay(policy: RetryPolicy, attempt: int, rng: random.Random | None = None
@@ -196,7 +207,7 @@ def finish_attempts(
         retry = (res.status == RunStatus.FAILED and res.retryable and res.attempt <= policy.max)
         params: dict[str, object] = {
             "rid": res.run_id, "att": res.attempt, "code": res.exit_code, "err": res.error,
-            "log": res.log_path or None, "st": res.status, "now": now,
+            "log": res.log_path or None, "st": res.status, "now": res.finished_at or now,
         }
         if retry:
             params |= {"next": res.attempt + 1,

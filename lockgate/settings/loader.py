@@ -159,6 +159,7 @@ def _process_settings(root: schema.RootModel, base_dir: Path,
             heartbeat_interval=launcher.heartbeat_interval,
             heartbeat_timeout=launcher.heartbeat_timeout,
             poll_interval=launcher.poll_interval,
+            on_daemon_exit=launcher.on_daemon_exit,
         ),
         d.DaemonSettings(
             http_bind=root.http.bind,

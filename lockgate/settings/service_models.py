@@ -7,6 +7,7 @@ Each key can also come from a ``LOCKGATE_<SECTION>_<KEY>`` variable
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import field_validator
 
@@ -29,6 +30,9 @@ class LauncherModel(Model):
     heartbeat_interval: Duration = dt.timedelta(seconds=10)
     heartbeat_timeout: Duration = dt.timedelta(seconds=60)
     poll_interval: Duration = dt.timedelta(seconds=1)
+    # adopt: runs outlive the daemon and a restarted one records or adopts them;
+    # stop: they die with it and are retried by their policy.
+    on_daemon_exit: Literal["adopt", "stop"] = "adopt"
 
 
 class DaemonModel(Model):

@@ -19,7 +19,7 @@ from lockgate.store.runs import RUN_COLUMNS, run_row
 if TYPE_CHECKING:
     from lockgate.store.connection import Connection
 
-__all__ = ["ACTIVE_STATUSES", "active_rows", "cancel_queued", "finish", "flag_cancel",
+__all__ = ["ACTIVE_STATUSES", "active_rows", "adopt", "cancel_queued", "finish", "flag_cancel",
            "heartbeat", "lock_claimers", "mark_running", "running_counts", "start"]
 
 ACTIVE_STATUSES = ACTIVE_RUN_STATUSES
@@ -86,6 +86,25 @@ def mark_running(conn: Connection, params: Mapping[str, object]) -> bool:
     result = conn.exec_driver_sql(_MARK_RUN[m], values)
     conn.exec_driver_sql(_MARK_ATTEMPT[m], values)
     return result.rowcount == 1
+
+
+def adopt(conn: Connection, params: Mapping[str, object]) -> bool:
+    """Hand run ``rid`` in attempt ``att`` from worker ``old`` to worker ``new`` (its
+    supervisor ``pid``, log ``log``, heartbeat ``now``) if it is still active there;
+    True if it changed, so two workers never take over one run."""
+    m = param(conn)
+    values = (params["new"], db_time(conn, _when(params["now"])), params["pid"],
+              params["log"], params["rid"], params["att"], params["old"])
+    done = conn.exec_driver_sql(
+        f"UPDATE runs SET worker_id = {m}, heartbeat_at = {m}, status = 'running', "
+        f"pid = {m}, log_path = coalesce(log_path, {m}) WHERE id = {m} AND attempt = {m} "
+        f"AND worker_id = {m} AND status IN ({_ACTIVE_IN})", values).rowcount == 1
+    if done:
+        conn.exec_driver_sql(
+            f"UPDATE run_attempts SET worker_id = {m}, status = 'running', pid = {m}, "
+            f"log_path = coalesce(log_path, {m}) WHERE run_id = {m} AND attempt = {m}",
+            (params["new"], params["pid"], params["log"], params["rid"], params["att"]))
+    return done
 
 
 # The update only touches a run still active in this attempt.

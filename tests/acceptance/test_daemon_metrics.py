@@ -163,6 +163,7 @@ def test_an_attempt_that_recovery_ends_is_observed_as_failed(
         jobs={
             "slow": {"command": ["sleep", "60"]},
         },
+        launcher={"on_daemon_exit": "stop"},  # the run dies with the daemon: lost
     )
     first = daemons.start(config)
     assert lockgate("trigger", "slow", "--config", str(config)).returncode == 0

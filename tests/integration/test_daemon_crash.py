@@ -4,8 +4,9 @@ A per-second schedule with ``catchup_window: 8s``. The daemon is killed twice: o
 down for about a second (every missed tick inside the window), once for longer than
 the window. Every instant from the first tick to the last has exactly one tick row;
 each row's status follows from the policy, its instant, the evaluation time and when
-the restarted daemon took the decider lease; the runs are exactly the run ticks. A run
-left running by the killed daemon is recovered (failed as lost) at the restart.
+the restarted daemon took the decider lease; the runs are exactly the run ticks. With
+``launcher.on_daemon_exit: stop``, a run left running by the killed daemon is recovered
+(failed as lost) at the restart (``adopt``: tests/integration/test_daemon_restart_runs.py).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def test_kill_and_restart_within_and_beyond_the_window_follow_the_policy(
 
 def test_a_run_left_running_by_a_killed_daemon_is_recovered_at_restart(
         tmp_path: Path, sqlite_url: str, daemons: Daemons) -> None:
-    config = write_config(tmp_path, url=sqlite_url, jobs={
+    config = write_config(tmp_path, url=sqlite_url, launcher={"on_daemon_exit": "stop"}, jobs={
         "slow": {"command": ["sleep", "300"]},
     }, schedules={
         # Fires once, now-ish; catchup none so the restart queues nothing new.

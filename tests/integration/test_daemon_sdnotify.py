@@ -64,6 +64,7 @@ def listener(tmp_path: Path) -> Iterator[Listener]:
 def test_ready_after_recovery_status_watchdog_and_stopping(
         tmp_path: Path, sqlite_url: str, daemons: Daemons, listener: Listener) -> None:
     config = write_config(tmp_path, url=sqlite_url, jobs={"long": {"command": ["sleep", "300"]}},
+                          launcher={"on_daemon_exit": "stop"},  # the run is lost, not adopted
                           schedules={"once": {"cron": "* * * * * *", "target": "long",
                                               "overlap": "skip", "catchup": "none"}})
     # A first daemon (not under "systemd") leaves a running run behind.

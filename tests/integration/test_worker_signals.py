@@ -115,7 +115,7 @@ def test_killed_worker_runs_are_recovered_and_retried(tmp_path: Path, store_url:
     config = write_config(tmp_path, store_url, {
         "sleepy": {"command": ["sh", "-c", script], "retries": {"max": 1, "backoff": "10ms"}},
         "fragile": {"command": ["sh", "-c", script]},  # no retries
-    })
+    }, on_daemon_exit="stop")  # with adopt they would outlive it: test_daemon_restart_runs
     defs = load_definitions(config)
     store = open_store()
     retried = queue(store, defs, "sleepy", 3)

@@ -1,7 +1,7 @@
 """``lockgate daemon``: the controller that composes the loops and runs their sequence.
 
 Threads: the main thread waits for signals; the worker thread claims and runs jobs
-(:class:`~lockgate.daemon.worker.WorkerThread`); APScheduler's background scheduler
+(:class:`~lockgate.daemon.worker_thread.WorkerThread`); APScheduler's background scheduler
 drives the timers of the decider lease (:mod:`.deciding`), the schedules
 (:mod:`.schedule_timers`), the sensors and housekeeping (:mod:`.housekeeping`); the
 user-code pool (:mod:`.user_pool`) runs Python sensors and schedules; the HTTP thread
@@ -40,7 +40,8 @@ from .sdnotify import Notifier
 from .sensors import SensorManager
 from .sqlite_guard import SqliteDaemonLock, claim_sqlite
 from .user_pool import UserCodePool
-from .worker import Worker, WorkerThread, new_worker_id
+from .worker import Worker, new_worker_id
+from .worker_thread import WorkerThread
 
 # ScheduleContext lives in .contexts; imported from here before, so still importable.
 __all__ = ["Daemon", "ScheduleContext"]

@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +36,10 @@ from lockgate.time import clock
 from .backoff import StoreBackoff
 from .children import Children
 from .durations import FinishedAttempts
-from .health import Loops
 from .launcher import Child, LocalLauncher
 from .recovery import process_start_ticks, recover_lost_runs
 
-__all__ = ["FinishHook", "Worker", "WorkerStats", "WorkerThread", "new_worker_id"]
+__all__ = ["FinishHook", "Worker", "WorkerStats", "new_worker_id"]
 
 FinishHook = Callable[[Connection, list[tuple[AttemptResult, bool]], dt.datetime], None]
 _BUSY_WAIT = 0.002  # seconds between looks at running children
@@ -366,7 +365,6 @@ class Worker:
             self._backoff.reset()
             self._record_results()
 
-
     def _nap(self, seconds: float) -> None:
         """Wait ``seconds`` while stopping. The stop request left the wake event set, so
         waiting on it as it is would return at once and spin through the grace period."""
@@ -376,34 +374,3 @@ class Worker:
 
 def _first(text: str | None) -> str | None:
     return text.splitlines()[0] if text else text
-
-
-class WorkerThread:
-    """The daemon's worker on its own thread, as a loop under the daemon's controller."""
-
-    def __init__(self, worker: Worker, loops: Loops, *, grace: float) -> None:
-        self.worker = worker
-        self.grace = grace
-        worker.on_beat = lambda: self._beat(loops)
-        self.thread = threading.Thread(target=worker.run, name="lockgate-worker",
-                                       kwargs={"grace": grace})
-
-    def _beat(self, loops: Loops) -> None:
-        error = self.worker._backoff.error  # why the store does not answer, while it does not
-        if error is None:
-            loops.beat("worker")
-        else:  # alive, but neither claiming nor recording: unhealthy, with the reason
-            loops.fail("worker", f"store unavailable: {error}")
-
-    def heartbeats(self) -> Mapping[str, float]:
-        poll = self.worker.defs.launcher.poll_interval.total_seconds()
-        return {"worker": max(10.0, 3 * poll)}
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        """Stop claiming; returns once running runs finished or were left for recovery
-        (within the grace period)."""
-        self.worker.request_stop()
-        self.thread.join()

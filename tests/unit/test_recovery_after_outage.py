@@ -31,5 +31,6 @@ def test_stale_heartbeats_are_not_lost_runs_until_they_are_trusted_again(store: 
     timeout = dt.timedelta(seconds=60)
     assert recover_lost_runs(store, DEFS, own_worker_id="me", heartbeat_timeout=timeout,
                              trust_stale=False) == []
-    assert recover_lost_runs(store, DEFS, own_worker_id="me",
-                             heartbeat_timeout=timeout) == [(run_id, ELSEWHERE)]
+    recovered = recover_lost_runs(store, DEFS, own_worker_id="me", heartbeat_timeout=timeout)
+    assert [(r.run_id, r.worker_id, r.outcome) for r in recovered] == [
+        (run_id, ELSEWHERE, "lost")]

@@ -66,6 +66,7 @@ class Daemon:
         self.log = get_logger("daemon", daemon_id=self.daemon_id)
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self._stop_signal: str | None = None  # the signal that asked for the stop
         self.exit_code = 0  # 78 after the store was upgraded by a newer lockgate
         self.defs: Definitions = load_definitions(config_path)  # ConfigError: exit 2
         defs = self.defs
@@ -106,7 +107,9 @@ class Daemon:
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, _frame: object) -> None:
-            self.log.info("daemon_stop_requested", signal=signal.Signals(signum).name)
+            # Not logged here: the handler interrupts the main thread, which may hold the
+            # log stream's lock mid-line (a deadlock); run() logs it once it notices.
+            self._stop_signal = self._stop_signal or signal.Signals(signum).name
             self._stop.set()
 
         def reload(_signum: int, _frame: object) -> None:
@@ -139,6 +142,7 @@ class Daemon:
             self.store.close()
             raise
         if not self._upgrade_store():
+            self._log_stop_request()
             self.user_pool.stop()
             self._release_sqlite()
             return 0
@@ -157,8 +161,13 @@ class Daemon:
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
+        self._log_stop_request()
         self._shutdown()
         return self.exit_code
+
+    def _log_stop_request(self) -> None:
+        if self._stop_signal is not None:
+            self.log.info("daemon_stop_requested", signal=self._stop_signal)
 
     def _release_sqlite(self) -> None:
         if self._sqlite_lock is not None:

@@ -52,16 +52,27 @@ def worker(
     stopped = threading.Event()
     workers: list[Worker] = []
 
+    signals: list[str] = []
+
     def stop(signum: int, _frame: object) -> None:
-        get_logger("worker").info("worker_stop_requested", signal=signal.Signals(signum).name)
+        # No logging here: the handler runs between two bytecodes of the main thread,
+        # which may hold the log stream's lock mid-line; the line is written by a thread.
+        signals.append(signal.Signals(signum).name)
         stopped.set()
         for w in workers:
             w.request_stop()
 
+    def announce() -> None:
+        stopped.wait()
+        get_logger("worker").info("worker_stop_requested", signal=signals[0])
+
+    announcer = threading.Thread(target=announce, name="lockgate-stop-log", daemon=True)
+    announcer.start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     store = _store_once_it_answers(defs, stopped)
     if store is None:
+        announcer.join(5)
         return
     w = Worker(store, defs, slots=max_concurrent)
     workers.append(w)

@@ -78,3 +78,6 @@ def _quiet_logs() -> None:
 
     fmt = common.state.log_format  # validated by the root callback
     logs.configure(fmt, level="warning", stream=sys.stderr)  # type: ignore[arg-type]
+
+
+from lockgate.cli import db_prune as _db_prune  # noqa: E402, F401  (registers `db prune`)

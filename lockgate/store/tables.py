@@ -131,6 +131,7 @@ runs = Table(
           "queued_at", "id"),
     Index("ix_runs_target_status", "target", "status"),
     Index("ix_runs_backfill_status", "backfill_id", "status"),
+    Index("ix_runs_status_finished_at", "status", "finished_at"),  # retention's age
 )
 
 run_keys = Table(
@@ -189,6 +190,7 @@ ticks = Table(
     Column("first_started_at", UTCDateTime),
     UniqueConstraint("trigger_kind", "trigger", "scheduled_for"),
     Index("ix_ticks_trigger", "trigger_kind", "trigger", "id"),
+    Index("ix_ticks_started_at", "started_at"),
 )
 
 trigger_state = Table(
@@ -215,6 +217,7 @@ partition_status = Table(
     Column("run_id", Id),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_partition_status_asset_status", "asset", "status"),
+    Index("ix_partition_status_run_id", "run_id"),
 )
 
 # One open materialization request per asset partition: the run that claimed it, which
@@ -225,6 +228,7 @@ partition_claims = Table(
     Column("asset", String(200), primary_key=True),
     Column("partition_key", String(200), primary_key=True),
     Column("run_id", Id, nullable=False),
+    Index("ix_partition_claims_run_id", "run_id"),
     sqlite_with_rowid=False,
 )
 

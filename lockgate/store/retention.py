@@ -77,7 +77,7 @@ def prune_runs(conn: Connection, *, cutoff: dt.datetime, batch: int) -> PrunedRu
     lock = " FOR UPDATE OF r SKIP LOCKED" if conn.dialect.name == "postgresql" else ""
     ids = [int(r[0]) for r in conn.exec_driver_sql(
         f"SELECT r.id FROM runs r WHERE {_prunable_runs(conn)} "
-        f"ORDER BY r.finished_at LIMIT {int(batch)}{lock}", (db_time(conn, cutoff),))]
+        f"LIMIT {int(batch)}{lock}", (db_time(conn, cutoff),))]
     if not ids:
         return PrunedRuns(run_ids=[], run_attempts=0, run_deps=0)
     listed = ", ".join(str(i) for i in ids)

@@ -75,3 +75,20 @@ def test_the_cap_checks_running_logs_about_once_a_second(tmp_path: Path) -> None
     assert disk_bytes(Path(Child.log_path)) > 1_000_000
     cap.check([Child()], 101.1)
     assert disk_bytes(Path(Child.log_path)) <= LIMIT + 4 * 4096
+
+
+def test_readers_never_show_the_hole(tmp_path: Path) -> None:
+    import io
+
+    from lockgate.cli.run_logs import _copy_from
+    from lockgate.daemon.launcher import tail
+
+    log = tmp_path / "attempt-1.log"
+    numbered(log, 40_000)
+    punch_middle(str(log), LIMIT)
+    out = io.BytesIO()
+    assert _copy_from(str(log), 0, out) == os.path.getsize(log)  # offsets stay the file's
+    assert b"\0" not in out.getvalue() and out.getvalue().endswith(b"039999 of the job's output\n")
+    with open(log, "ab") as f:  # the job writes on past a hole at the end of the tail
+        f.write(b"\0" * 8192 + b"cut line\nafter\n")
+    assert "\0" not in tail(str(log)) and tail(str(log)).endswith("after")

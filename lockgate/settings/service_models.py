@@ -1,4 +1,4 @@
-"""The process sections of the config: storage, launcher, daemon, http.
+"""The process sections of the config: storage, launcher, daemon, http, retention.
 
 Each key can also come from a ``LOCKGATE_<SECTION>_<KEY>`` variable
 (:mod:`lockgate.settings.environment`).

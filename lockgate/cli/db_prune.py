@@ -38,7 +38,7 @@ def prune(
 
     _quiet_logs()
     defs = common.load(config)
-    store = common.open_store(defs)
+    store = common.open_read_store(defs)  # no store yet: an empty one, nothing to prune
     try:
         pruner = Pruner(store, defs.retention, state_dir=defs.launcher.state_dir)
         report = pruner.prune(clock.now(), dry_run=dry_run)

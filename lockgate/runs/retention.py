@@ -162,7 +162,11 @@ class Pruner:
     def _logs(self, now: dt.datetime, report: PruneReport) -> None:
         """Remove the log folders of runs that are gone, and of runs finished before the
         ``logs`` cutoff; a dry run also counts those of the runs it would prune."""
-        ids = self._log_folders()
+        with self.store.read() as conn:
+            newest = sql.newest_run_id(conn)
+        # A folder above the store's newest id is not a pruned run's: the store is not
+        # the one that ran it (a new database, a wrong URL). Leave it alone.
+        ids = [i for i in self._log_folders() if i <= newest]
         logs_cutoff = None if self.settings.logs is None else now - self.settings.logs
         runs_cutoff = None if self.settings.runs is None else now - self.settings.runs
         for start in range(0, len(ids), _LOG_CHUNK):

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PrunedRuns", "RunCounts", "auto_vacuum", "count_runs", "count_ticks",
            "delete_tombstones", "existing_ids", "finished_runs", "incremental_vacuum",
-           "prunable_ids", "prune_runs", "prune_ticks", "tombstone_page", "vacuum"]
+           "newest_run_id", "prunable_ids", "prune_runs", "prune_ticks", "tombstone_page",
+           "vacuum"]
 
 _TERMINAL = ", ".join(f"'{s}'" for s in TERMINAL_RUN_STATUSES)
 _ACTIVE_BACKFILL = f"'{BackfillStatus.RUNNING}', '{BackfillStatus.PAUSED}'"
@@ -178,6 +179,11 @@ def finished_runs(conn: Connection, run_ids: Iterable[int]
     return {int(r[0]): parse_db_time(r[1]) for r in conn.exec_driver_sql(
         f"SELECT id, finished_at FROM runs WHERE id IN ({ids}) "
         f"AND status IN ({_TERMINAL})")}
+
+
+def newest_run_id(conn: Connection) -> int:
+    """The highest run id in the store (0 without runs)."""
+    return int(conn.exec_driver_sql("SELECT MAX(id) FROM runs").scalar() or 0)
 
 
 def existing_ids(conn: Connection, run_ids: Iterable[int]) -> set[int]:

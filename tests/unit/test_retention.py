@@ -256,3 +256,11 @@ def test_bad_retention_values_are_refused_with_the_fix(key: str, value: object,
 
     with pytest.raises(ValidationError, match=phrase):
         RetentionModel.model_validate({key: value})
+
+
+def test_log_folders_a_store_never_ran_are_left_alone(store: Store, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    [mine] = new_runs(store, 1)
+    strangers = [_log(state, mine + 100), _log(state, mine + 101)]  # another store's runs
+    report = pruner(store, tmp_path).prune(NOW)
+    assert report.deleted["log_files"] == 0 and all(p.exists() for p in strangers)

@@ -25,6 +25,7 @@ from lockgate.time import clock
 
 from .contexts import context_for
 from .launcher import Child, LaunchError, LocalLauncher, attempt_result
+from .log_cap import LogCap
 from .supervision import AdoptedProcess, base_of, mark_stopped, supervised_status
 
 __all__ = ["Children"]
@@ -37,6 +38,7 @@ class Children:
         self.launcher = launcher
         self.log = log
         self._running: dict[int, Child] = {}
+        self.log_cap = LogCap()  # retention.max_log_bytes, set by each launch
 
     def __len__(self) -> int:
         return len(self._running)
@@ -53,6 +55,7 @@ class Children:
                 error=f"target {run.target!r} is no longer defined in the config; "
                       "restore it or cancel the run")
         job = defs.target_job(run.target)
+        self.log_cap.limit = defs.retention.max_log_bytes
         now_m = clock.monotonic()
         try:
             context = context_for(run, defs)
@@ -95,6 +98,7 @@ class Children:
         """Reap the children that ended (their results); stop those past their timeout,
         kill those that outlived their kill grace."""
         ended: list[AttemptResult] = []
+        self.log_cap.check(self._running.values(), now_m)
         for run_id, child in list(self._running.items()):
             code = child.popen.poll()
             if code is not None:
@@ -103,6 +107,7 @@ class Children:
                     code = supervised_status(code, child.base)
                 # The group may hold grandchildren that outlived the leader: end them too.
                 LocalLauncher.signal_group(child, signal.SIGKILL)
+                self.log_cap.finish(child.log_path)
                 ended.append(attempt_result(child, code, kill_grace=kill_grace))
                 continue
             if child.stop_reason is None and child.deadline is not None \

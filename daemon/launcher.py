@@ -328,7 +328,8 @@ def tail(path: str | os.PathLike[str], *, max_bytes: int = 4000, max_lines: int 
             data = f.read()
     except OSError:
         return ""
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    # NUL bytes: the hole a log cap punched (daemon/log_cap.py) reads as them.
+    lines = data.replace(b"\0", b"").decode("utf-8", errors="replace").splitlines()
     if size > max_bytes and lines:
         lines = lines[1:]  # the first one is probably cut
     lines = [line for line in lines if not line.startswith("lockgate: run ")]

@@ -43,6 +43,9 @@ class Metrics:
                               "Seconds since each loop last reported in.", ["loop"],
                               registry=r)
         self.up = Gauge("lockgate_store_up", "1 while the store answers.", registry=r)
+        self.retention_pruned = Counter(
+            "lockgate_retention_pruned", "Rows (and log files, log bytes) retention deleted, "
+            "by table.", ["table"], registry=r)
 
     def observe_attempts(self, attempts: Any) -> None:
         """Finished attempts (``FinishedAttempt``) into ``lockgate_run_duration_seconds``."""

@@ -35,6 +35,7 @@ from .housekeeping import Housekeeping
 from .http import HttpEndpoint
 from .launcher import prepare_state_dir
 from .metrics import Metrics
+from .retention import RetentionLoop
 from .schedule_timers import ScheduleTimers
 from .sdnotify import Notifier
 from .sensors import SensorManager
@@ -99,8 +100,11 @@ class Daemon:
             metrics=self.metrics, notifier=self.notifier, started_at=self.started_at,
             leader=lambda: self.decider.leader, status_line=self._status_line,
             on_schema_ahead=self._schema_ahead)
+        self.retention = RetentionLoop(
+            self.store, lambda: self.defs, scheduler=self.scheduler, metrics=self.metrics,
+            log=self.log, leader=lambda: self.decider.leader, stopping=self._stop.is_set)
         for loop in (self.worker_thread, self.decider, self.schedules, self.housekeeping,
-                     self.user_pool):
+                     self.user_pool, self.retention):
             self.loops.watch(loop)
 
     # -- signals --------------------------------------------------------------------------
@@ -148,7 +152,8 @@ class Daemon:
             return 0
         self.http.start()
         self.worker.recover()  # runs left running by a dead process, before anything else
-        for loop in (self.worker_thread, self.decider, self.schedules, self.housekeeping):
+        for loop in (self.worker_thread, self.decider, self.schedules, self.housekeeping,
+                     self.retention):
             loop.start()
         self.scheduler.start()
         self.decider.tick()  # decide at once rather than at the first interval

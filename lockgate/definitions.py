@@ -28,6 +28,7 @@ __all__ = [
     "LauncherSettings",
     "Overlap",
     "PartitionsSpec",
+    "RetentionSettings",
     "RetryPolicy",
     "RunRequest",
     "Schedule",
@@ -202,6 +203,19 @@ class DaemonSettings:
     tick_timeout: dt.timedelta = dt.timedelta(seconds=60)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RetentionSettings:
+    """How long finished history stays (``retention:``); None keeps it forever."""
+
+    runs: dt.timedelta | None = dt.timedelta(days=90)
+    ticks: dt.timedelta | None = dt.timedelta(days=14)
+    logs: dt.timedelta | None = dt.timedelta(days=30)
+    keys: dt.timedelta | None = None
+    max_log_bytes: int = 10 * 1024 * 1024
+    interval: dt.timedelta = dt.timedelta(minutes=10)
+    batch: int = 500
+
+
 @dataclass(frozen=True, kw_only=True)
 class Definitions:
     """Everything one config (and the Python modules it names) declares."""
@@ -209,6 +223,7 @@ class Definitions:
     storage_url: str
     launcher: LauncherSettings = field(default_factory=LauncherSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     pools: Mapping[str, int] = field(default_factory=dict)
     jobs: Mapping[str, Job] = field(default_factory=dict)
     assets: Mapping[str, Asset] = field(default_factory=dict)

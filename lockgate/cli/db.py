@@ -125,4 +125,5 @@ def _quiet_logs() -> None:
     logs.configure(fmt, level="warning", stream=sys.stderr)  # type: ignore[arg-type]
 
 
-from lockgate.cli import db_backup as _db_backup  # noqa: E402, F401  # registers `db backup`
+from lockgate.cli import db_backup as _db_backup  # noqa: E402, F401  (registers `db backup`)
+from lockgate.cli import db_prune as _db_prune  # noqa: E402, F401  (registers `db prune`)

@@ -44,7 +44,8 @@ def show(origin: OriginArg, key: KeyArg, config: common.ConfigOpt = None,
         common.print_json(entry)
     else:
         common.console().print(
-            f"{origin} {key!r} -> run {entry['run_id']} ({entry['run_status']}), "
+            f"{origin} {key!r} -> run {entry['run_id']} "
+            f"({entry['run_status'] or 'pruned by retention; the key stays spent'}), "
             f"spent {entry['created_at']:%Y-%m-%d %H:%M:%S} UTC")
     if entry is None:
         raise typer.Exit(1)

@@ -48,6 +48,9 @@ def logs(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's
         if path is not None and run.is_finished and not os.path.exists(path):
             from lockgate.errors import EnvironmentFault
 
+            removed = _removed_by_retention(run, config)
+            if removed is not None:
+                raise EnvironmentFault(removed)
             # Run logs stay where the worker that executed the run wrote them.
             raise EnvironmentFault(
                 f"the log of run {run_id} is not on this machine: worker "
@@ -77,6 +80,18 @@ def logs(run_id: Annotated[int, typer.Argument(metavar="RUN_ID", help="The run's
                                    soft_wrap=True)
     if follow:
         raise typer.Exit(FOLLOW_EXIT.get(run.status, 0))
+
+
+def _removed_by_retention(run: Run, config: str | None) -> str | None:
+    """Why a finished run's log is gone when ``retention.logs`` removed it, else None."""
+    from lockgate.time import clock
+
+    keep = common.load(config).retention.logs
+    if keep is None or run.finished_at is None or run.finished_at >= clock.now() - keep:
+        return None
+    return (f"the log of run {run.id} was removed by retention.logs ({clock.format_duration(keep)}"
+            f"): the run finished at {run.finished_at:%Y-%m-%d %H:%M:%S}Z; set retention.logs "
+            "longer (or forever) to keep logs longer")
 
 
 def _job_printed(path: str | None, printed: int) -> bool:
@@ -113,7 +128,8 @@ def _copy_from(path: str, offset: int, out: Any) -> int:
         with open(path, "rb") as f:
             f.seek(offset)
             while chunk := f.read(1 << 16):
-                out.write(chunk)
+                # A capped log's freed middle reads as NUL bytes: never shown.
+                out.write(chunk.replace(b"\0", b""))
                 offset += len(chunk)
     except FileNotFoundError:
         return offset

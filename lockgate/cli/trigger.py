@@ -49,11 +49,14 @@ def trigger(
                               facts=_parse_sets(set_ or [], run_config),
                               run_key=run_key, priority=priority)
     outcome, run = _queue(defs, request)
+    if run is None:  # the key's run was pruned: its tombstone absorbed the request
+        _print_pruned(outcome.run_id, target, partition, run_key, json=json)
+        return
     if json:
         common.print_json({"id": run.id, "run_id": run.id, "created": outcome.created,
                            "run_key": run.run_key, "status": run.status,
                            "target": run.target, "partition_key": run.partition_key,
-                           "origin": run.origin})
+                           "origin": run.origin, "pruned": False})
         return
     _print_outcome(outcome.created, run, target, partition, run_key)
 
@@ -72,8 +75,10 @@ def _manual_request(defs: Definitions, target: str, partition: str | None,
                       config=run_config, tags=tags, priority=priority, trigger=facts)
 
 
-def _queue(defs: Definitions, request: RunRequest) -> tuple[RequestOutcome, Run]:
-    """Queue ``request`` as a manual run: the ledger's outcome and the run it names."""
+def _queue(defs: Definitions, request: RunRequest) -> tuple[RequestOutcome, Run | None]:
+    """Queue ``request`` as a manual run: the ledger's outcome and the run it names
+    (None when its key names a run that retention pruned)."""
+    from lockgate.errors import NotFoundError
     from lockgate.runs import get_run, request_runs
     from lockgate.time import clock
 
@@ -82,9 +87,25 @@ def _queue(defs: Definitions, request: RunRequest) -> tuple[RequestOutcome, Run]
         with store.begin() as conn:
             outcome = request_runs(conn, [request], origin="manual", defs=defs,
                                    now=clock.now())[0]
-            return outcome, get_run(conn, outcome.run_id)
+            try:
+                return outcome, get_run(conn, outcome.run_id)
+            except NotFoundError:
+                if outcome.created:
+                    raise
+                return outcome, None  # a tombstone: retention pruned the key's run
     finally:
         store.close()
+
+
+def _print_pruned(run_id: int, target: str, partition: str | None, run_key: str | None,
+                  *, json: bool) -> None:
+    if json:
+        common.print_json({"id": run_id, "run_id": run_id, "created": False,
+                           "run_key": run_key, "status": None, "target": target,
+                           "partition_key": partition, "origin": "manual", "pruned": True})
+        return
+    common.console().print(f"run {run_id} for run key {run_key!r} was pruned by retention; "
+                           "the key stays spent, nothing queued", soft_wrap=True, markup=False)
 
 
 def _print_outcome(created: bool, run: Run, target: str, partition: str | None,

@@ -12,6 +12,8 @@ these modules keep the rules.
 - ``queue``: claiming queued runs under concurrency limits (lane by lane), marking them
   running, ending attempts with retries and backoff, heartbeats and cancel requests.
 - ``records``: :class:`Run`, the frozen view of a run row, and reading or listing runs.
+- ``retention``: :class:`~lockgate.runs.retention.Pruner`, the ``retention:`` policy in
+  small batches, with the log folders of pruned runs and old logs.
 - ``sql``: driver-level helpers for the bulk paths (time binding, literals, JSON text).
 
 A run's status is a :class:`lockgate.statuses.RunStatus`, converted once as a row is

@@ -1,4 +1,5 @@
-"""Environment overrides of the process settings: ``storage``, ``launcher``, ``daemon``, ``http``.
+"""Environment overrides of the process settings: ``storage``, ``launcher``, ``daemon``,
+``http``, ``retention``.
 
 One naming rule: ``LOCKGATE_<SECTION>_<KEY>`` in capitals sets ``<section>.<key>``, e.g.
 ``LOCKGATE_HTTP_BIND=0.0.0.0:8686``, ``LOCKGATE_LAUNCHER_STATE_DIR=/var/lib/lockgate``,
@@ -44,6 +45,7 @@ SECTIONS: Mapping[str, type[BaseModel]] = {
     "launcher": schema.LauncherModel,
     "daemon": schema.DaemonModel,
     "http": schema.HttpModel,
+    "retention": schema.RetentionModel,
 }
 
 ALIASES: Mapping[tuple[str, str], tuple[str, ...]] = {

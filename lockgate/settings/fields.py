@@ -25,6 +25,7 @@ __all__ = [
     "LocalDateTime",
     "NonNegativeInt",
     "PositiveInt",
+    "RetentionAge",
     "StrList",
     "Zone",
 ]
@@ -77,6 +78,23 @@ def _local(value: Any) -> dt.datetime:
 
 
 Duration = Annotated[dt.timedelta, BeforeValidator(_duration)]
+
+
+def _retention_age(value: Any) -> dt.timedelta | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() == "forever"):
+        return None
+    try:
+        age = clock.parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; or write forever to keep it for good") from None
+    if age.total_seconds() <= 0:
+        raise ValueError(f"{value!r} would keep nothing; write a positive age like 30d, "
+                         "or forever")
+    return age
+
+
+# How long finished history stays: a positive duration, or None for `forever`.
+RetentionAge = Annotated[dt.timedelta | None, BeforeValidator(_retention_age)]
 Zone = Annotated[str, BeforeValidator(_zone)]
 Cron = Annotated[str, BeforeValidator(_cron)]
 LocalDateTime = Annotated[dt.datetime, BeforeValidator(_local)]

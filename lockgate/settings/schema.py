@@ -32,6 +32,7 @@ from lockgate.settings.service_models import (
     DaemonModel,
     HttpModel,
     LauncherModel,
+    RetentionModel,
     StorageModel,
 )
 
@@ -270,6 +271,7 @@ class RootModel(Model):
     launcher: LauncherModel = LauncherModel()
     daemon: DaemonModel = DaemonModel()
     http: HttpModel = HttpModel()
+    retention: RetentionModel = RetentionModel()
     pools: dict[str, PositiveInt] = {}
     definitions: StrList = []
     jobs: dict[str, JobModel] = {}

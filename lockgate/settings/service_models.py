@@ -1,4 +1,4 @@
-"""The process sections of the config: storage, launcher, daemon, http.
+"""The process sections of the config: storage, launcher, daemon, http, retention.
 
 Each key can also come from a ``LOCKGATE_<SECTION>_<KEY>`` variable
 (:mod:`lockgate.settings.environment`).
@@ -12,9 +12,10 @@ from typing import Literal
 from pydantic import field_validator
 
 from lockgate.settings.base_model import Model
-from lockgate.settings.fields import Duration, PositiveInt
+from lockgate.settings.fields import ByteSize, Duration, PositiveInt, RetentionAge
 
-__all__ = ["DEFAULT_STORAGE_URL", "DaemonModel", "HttpModel", "LauncherModel", "StorageModel"]
+__all__ = ["DEFAULT_STORAGE_URL", "DaemonModel", "HttpModel", "LauncherModel",
+           "RetentionModel", "StorageModel"]
 
 DEFAULT_STORAGE_URL = "sqlite:///.lockgate/lockgate.db"
 
@@ -50,4 +51,23 @@ class HttpModel(Model):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8686)")
+        return value
+
+
+class RetentionModel(Model):
+    """How long finished history stays; each age also takes ``forever`` (None)."""
+
+    runs: RetentionAge = dt.timedelta(days=90)
+    ticks: RetentionAge = dt.timedelta(days=14)
+    logs: RetentionAge = dt.timedelta(days=30)
+    keys: RetentionAge = None
+    max_log_bytes: ByteSize = 10 * 1024 * 1024
+    interval: Duration = dt.timedelta(minutes=10)
+    batch: PositiveInt = 500
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: dt.timedelta) -> dt.timedelta:
+        if value.total_seconds() <= 0:
+            raise ValueError("the pruning interval must be positive; write e.g. 10m")
         return value

@@ -33,6 +33,8 @@ Driver errors on either path become :class:`~lockgate.errors.StoreError` in ``tr
   (cancel, retry, releasing and canceling dependent runs, progress)
 - ``partition_claims``, ``partition_states``: which run holds an asset partition, each
   partition's materialization state, and the runs that hold partitions in progress
+- ``retention``: the batched deletes of finished history (runs with their attempts and
+  deps, ticks, tombstones) and what may never be deleted; SQLite's free pages
 
 ``Store`` is loaded on first use, so light submodules (``migrate``'s constants,
 ``driver``, ``opener``) do not import SQLAlchemy.

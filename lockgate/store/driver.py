@@ -81,9 +81,12 @@ def postgres_conninfo(url: str) -> str | None:
 def configure_sqlite(conn: Any, *, wal: bool) -> None:
     """lockgate's settings for a new sqlite3 connection (or cursor): wait for locks,
     foreign keys on, NORMAL sync; ``wal`` switches the file to WAL mode (once per file:
-    it persists, and the raw path only opens files the engine made)."""
+    it persists, and the raw path only opens files the engine made) after asking for
+    incremental auto-vacuum, which only a file without tables takes (retention returns
+    its free pages; an older file keeps its mode until ``lockgate db prune --vacuum``)."""
     conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     if wal:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         _enable_wal(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")

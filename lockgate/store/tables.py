@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     column,
     desc,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -51,6 +52,9 @@ __all__ = [
     "ticks",
     "trigger_state",
 ]
+
+# The predicate of a finished run, as the partial index and retention's statements write it.
+_FINISHED = "status IN ('succeeded', 'failed', 'canceled')"
 
 # The values of runs.status, in lifecycle order (lockgate.statuses.RunStatus).
 RUN_STATUSES = tuple(RunStatus)
@@ -131,6 +135,9 @@ runs = Table(
           "queued_at", "id"),
     Index("ix_runs_target_status", "target", "status"),
     Index("ix_runs_backfill_status", "backfill_id", "status"),
+    # Retention's age of finished runs; partial, so a queued run costs it nothing.
+    Index("ix_runs_finished_at", "finished_at",
+          sqlite_where=text(_FINISHED), postgresql_where=text(_FINISHED)),
 )
 
 run_keys = Table(
@@ -189,6 +196,7 @@ ticks = Table(
     Column("first_started_at", UTCDateTime),
     UniqueConstraint("trigger_kind", "trigger", "scheduled_for"),
     Index("ix_ticks_trigger", "trigger_kind", "trigger", "id"),
+    Index("ix_ticks_started_at", "started_at"),
 )
 
 trigger_state = Table(
@@ -215,6 +223,7 @@ partition_status = Table(
     Column("run_id", Id),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_partition_status_asset_status", "asset", "status"),
+    Index("ix_partition_status_run_id", "run_id"),
 )
 
 # One open materialization request per asset partition: the run that claimed it, which
@@ -225,6 +234,7 @@ partition_claims = Table(
     Column("asset", String(200), primary_key=True),
     Column("partition_key", String(200), primary_key=True),
     Column("run_id", Id, nullable=False),
+    Index("ix_partition_claims_run_id", "run_id"),
     sqlite_with_rowid=False,
 )
 

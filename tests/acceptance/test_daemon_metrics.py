@@ -6,6 +6,7 @@ changed, and every finished attempt is one observation of
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from daemon_helpers import Daemons, lockgate, query, runs, wait_for, write_config
@@ -92,6 +93,10 @@ def test_every_declared_metric_moves_in_a_running_daemon(
         },
         schedules={"every": {"cron": "* * * * * *", "target": "ok", "catchup": "all"}},
     )
+    # Retention short enough to prune while the test looks (lockgate_retention_pruned).
+    data = json.loads(config.read_text())
+    data["retention"] = {"runs": "1s", "interval": "1s"}
+    config.write_text(json.dumps(data))
     d = daemons.start(config)
     declared = {f.name for f in Metrics().registry.collect()}
 

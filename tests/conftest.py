@@ -10,6 +10,7 @@
 
 Tests in ``tests/integration`` and ``tests/acceptance`` get those markers, and every
 test that uses PostgreSQL gets ``postgres``, so ``-m "not postgres"`` selects the rest.
+The tests listed in ``tests/slowest_first.txt`` run first (see that file).
 """
 
 from __future__ import annotations
@@ -55,6 +56,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(folder)
         if "postgres_url" in getattr(item, "fixturenames", ()):
             item.add_marker("postgres")
+    _slowest_first(items)
+
+
+def _slowest_first(items: list[pytest.Item]) -> None:
+    """Move the tests listed in ``slowest_first.txt`` to the front, in its order (every
+    parameter of one together); all others keep their order. Each xdist worker sorts
+    its identical collection the same way, so the controller hands the long tests out
+    first."""
+    listed = [line.strip() for line in (TESTS / "slowest_first.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    rank = {name: i for i, name in enumerate(listed)}
+
+    def key(item: pytest.Item) -> int:
+        path = Path(str(item.path))
+        if TESTS not in path.parents:
+            return len(rank)
+        name = f"{path.relative_to(TESTS).as_posix()}::{item.name.partition('[')[0]}"
+        return rank.get(name, len(rank))
+
+    items.sort(key=key)  # stable: the rest stay in collection order
 
 
 @pytest.fixture

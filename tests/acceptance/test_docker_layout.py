@@ -17,7 +17,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from daemon_helpers import DaemonProcess, Daemons, free_port, lockgate, wait_for
+from daemon_helpers import DaemonProcess, Daemons, free_port, lockgate, runs, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ETC, VAR = "/etc/lockgate", "/var/lib/lockgate"
@@ -90,6 +90,18 @@ def succeeded(image: Image, target: str) -> list[dict[str, object]]:
     return [r for r in found if r["status"] == "succeeded"]
 
 
+def wait_succeeded(image: Image, target: str) -> list[dict[str, object]]:
+    """The succeeded runs of ``target`` as ``runs list`` shows them, once one has ended.
+    The wait reads the store in the state volume directly: a CLI start per poll would
+    cost a second of CPU each."""
+    url = f"sqlite:///{image.var / 'lockgate.db'}"
+    wait_for(lambda: any(r["target"] == target and r["status"] in ("succeeded", "failed")
+                         for r in runs(url)), what=f"the {target} run")
+    done = succeeded(image, target)
+    assert done, runs_of(image, target)
+    return done
+
+
 @pytest.fixture
 def image(tmp_path: Path) -> Image:
     return Image(tmp_path, free_port())
@@ -123,7 +135,7 @@ def test_bundled_project_runs_its_job_scripts_from_the_image_layout(
     d = start(image, daemons)
     healthy(image, tmp_path)
     (image.var / "incoming" / "sales.csv").write_text("day,amount\n2024-03-01,12\n")
-    done = wait_for(lambda: succeeded(image, "load_file"), what="the load_file run")
+    done = wait_succeeded(image, "load_file")
     log = lockgate("runs", "logs", str(done[0]["id"]), env=image.env)
     assert "rows" in log.stdout and "sales.csv" in log.stdout, log.stdout + log.stderr
     assert (image.var / "lockgate.db").exists()  # the store is in the state volume
@@ -144,11 +156,11 @@ def test_project_built_from_lockgate_runs_its_jobs_and_definitions(
     start(image, daemons)
     healthy(image, tmp_path)
     (image.var / "incoming" / "orders.csv").write_text("id\n1\n2\n3\n")
-    done = wait_for(lambda: succeeded(image, "load_file"), what="the load_file run")
+    done = wait_succeeded(image, "load_file")
     log = lockgate("runs", "logs", str(done[0]["id"]), env=image.env).stdout
     assert "orders.csv: 3 rows" in log, log
     # This config says nothing about state: it goes to the image's volume all the same.
     assert (image.var / "lockgate.db").exists() and (image.var / "logs").is_dir()
     queued = lockgate("trigger", "daily_summary", "--partition", "2024-01-02", env=image.env)
     assert queued.returncode == 0, queued.stderr
-    wait_for(lambda: succeeded(image, "daily_summary"), what="the daily_summary run")
+    wait_succeeded(image, "daily_summary")

@@ -8,6 +8,7 @@ drives it from outside the repository.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -61,8 +62,24 @@ def source_packages() -> list[str]:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A ``pip install --target`` copy of lockgate built from a copy of the sources."""
-    tmp = tmp_path_factory.mktemp("install")
+    """A ``pip install --target`` copy of lockgate built from a copy of the sources,
+    once per test run: the xdist workers of one run share it (the first builds it
+    under a lock, the others wait and reuse it)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this run's folder, above each worker's own
+    tmp = base / "lockgate-install"
+    with open(base / "lockgate-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (tmp / "built").exists():
+            shutil.rmtree(tmp, ignore_errors=True)  # what a failed build left
+            tmp.mkdir()
+            _build(tmp)
+            (tmp / "built").touch()
+    return tmp / "site"
+
+
+def _build(tmp: Path) -> None:
     src = tmp / "src"
     # Build from a copy: an in-tree build would leave build/ behind in the checkout
     # and could pick up stale files from an earlier one.
@@ -74,7 +91,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True, text=True, timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return target
 
 
 def run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -343,6 +343,10 @@ class Worker:
         # A file whose run succeeded meanwhile is archived. Not counted: this worker did
         # not execute these attempts (``worker --drain``'s exit status is about its own).
         self._after_commit(applied)
+        self.children.log_cap.limit = self.defs.retention.max_log_bytes
+        for res, _final in applied:  # ended while no worker watched: capped now
+            if res.log_path:
+                self.children.log_cap.finish(res.log_path)
         for item in recovered:
             if item.run is not None and item.pid is not None:
                 self.children.adopt(item.run, self.defs, pid=item.pid, ticks=item.ticks)

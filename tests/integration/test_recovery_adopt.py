@@ -78,3 +78,31 @@ def test_runs_left_starting_are_adopted_recorded_or_lost_by_their_pid_file(
     finally:
         LocalLauncher.signal_group(children["slow"], signal.SIGKILL)
         children["slow"].popen.wait(10)
+
+
+def test_a_log_that_grew_past_the_cap_while_no_worker_watched_is_capped_at_recovery(
+        tmp_path: Path, store: Store) -> None:
+    from lockgate.daemon.worker import Worker
+
+    import json
+
+    config = write_config(tmp_path, url=store.url, jobs={
+        "chatty": {"command": ["sh", "-c", "yes 'a line of output' | head -c 300000"]}})
+    config.write_text(json.dumps({**json.loads(config.read_text()),
+                                  "retention": {"max_log_bytes": "64KiB"}}))
+    defs = load_definitions(config)
+    with store.begin() as conn:
+        request_runs(conn, [RunRequest(target="chatty")], origin="manual", defs=defs,
+                     now=clock.now())
+        [run] = queue.claim(conn, worker_id=dead_worker_id(), now=clock.now(),
+                            limits=queue.Limits(max_concurrent_runs=8), max_runs=1)
+    launcher = LocalLauncher(state_dir=defs.launcher.state_dir)
+    child = launcher.spawn(defs.target_job("chatty"), context_for(run, defs),
+                           timeout_at=None, now_monotonic=0.0)
+    assert child.popen.wait(10) == 0
+    assert Path(child.log_path).stat().st_size > 300_000  # its worker died: nobody capped it
+    Worker(store, defs, launcher=launcher).recover()
+    with store.read() as conn:
+        assert get_run(conn, run.id).status == RunStatus.SUCCEEDED
+    text = Path(child.log_path).read_text()
+    assert len(text) <= 64 * 1024 + 200 and "bytes cut" in text

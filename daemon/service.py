@@ -66,7 +66,7 @@ class Daemon:
         self.daemon_id = new_worker_id()
         self.log = get_logger("daemon", daemon_id=self.daemon_id)
         self._stop = threading.Event()
-        self._reload = threading.Event()
+        self._reload_requested = False  # by SIGHUP
         self._stop_signal: str | None = None  # the signal that asked for the stop
         self.exit_code = 0  # 78 after the store was upgraded by a newer lockgate
         self.defs: Definitions = load_definitions(config_path)  # ConfigError: exit 2
@@ -110,14 +110,14 @@ class Daemon:
     # -- signals --------------------------------------------------------------------------
 
     def install_signal_handlers(self) -> None:
+        # Plain assignments only: a handler interrupts the main thread between two
+        # bytecodes, where it may hold a lock (the log stream's, an Event's) that logging
+        # or Event.set would wait for forever. The main loop notices within 0.25 s.
         def stop(signum: int, _frame: object) -> None:
-            # Not logged here: the handler interrupts the main thread, which may hold the
-            # log stream's lock mid-line (a deadlock); run() logs it once it notices.
             self._stop_signal = self._stop_signal or signal.Signals(signum).name
-            self._stop.set()
 
         def reload(_signum: int, _frame: object) -> None:
-            self._reload.set()
+            self._reload_requested = True
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -162,9 +162,9 @@ class Daemon:
                       schedules=len(self.defs.schedules), store=self.store.url,
                       version=__version__)
         self.notifier.ready(self._status_line())
-        while not self._stop.wait(0.25):
-            if self._reload.is_set():
-                self._reload.clear()
+        while not self._stop.wait(0.25) and self._stop_signal is None:
+            if self._reload_requested:
+                self._reload_requested = False
                 self.reload()
         self._log_stop_request()
         self._shutdown()
@@ -173,6 +173,7 @@ class Daemon:
     def _log_stop_request(self) -> None:
         if self._stop_signal is not None:
             self.log.info("daemon_stop_requested", signal=self._stop_signal)
+            self._stop.set()  # for the loops that watch it
 
     def _release_sqlite(self) -> None:
         if self._sqlite_lock is not None:
@@ -182,7 +183,7 @@ class Daemon:
         from .backoff import StoreBackoff
 
         backoff = StoreBackoff(self.log)  # a try a second: start as soon as it answers
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self._stop_signal is None:
             try:
                 before = self.store.revision()
                 self._claim_open_runs(before, self.store.upgrade())
@@ -196,7 +197,9 @@ class Daemon:
             except StoreError as exc:
                 backoff.failed(exc)
                 self.notifier.status(f"waiting for the store: {exc}")
-                self._stop.wait(backoff.wait_seconds())
+                for _ in range(max(1, round(backoff.wait_seconds() / 0.25))):
+                    if self._stop.wait(0.25) or self._stop_signal is not None:
+                        break
         return False
 
     def _claim_open_runs(self, before: str | None, after: str) -> None:

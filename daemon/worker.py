@@ -87,6 +87,9 @@ class Worker:
         self.after_finish: list[Callable[[list[tuple[AttemptResult, bool]]], None]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        # Set by a signal handler (a plain assignment: it must take no lock); the loop
+        # stops at its next look, as after request_stop().
+        self.signaled: str | None = None
         self._pending: list[AttemptResult] = []  # results not yet recorded (store down)
         self._backoff = StoreBackoff(self.log)
         self.slots = slots or defs.launcher.max_concurrent_runs
@@ -145,13 +148,16 @@ class Worker:
         self.recover()
         self._last_heartbeat = self._last_recovery = clock.monotonic()
         self._claim_now, self._claim_due_at = True, 0.0
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and self.signaled is None:
             try:
                 if self._iterate(drain, self.defs.launcher):
                     break
             except Exception:  # a bug here must not silently stop every run
                 self.log.exception("worker_loop_error")
                 self._wake.wait(0.5)
+        if self.signaled is not None:
+            self.log.info("worker_stop_requested", signal=self.signaled)
+            self._stopping.set()
         self._shutdown(grace)
         return self.stats
 

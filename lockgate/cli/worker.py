@@ -9,8 +9,6 @@ import typer
 from lockgate.cli import common
 
 if TYPE_CHECKING:
-    import threading
-
     from lockgate.definitions import Definitions
     from lockgate.store import Store
 
@@ -36,7 +34,6 @@ def worker(
     database that does not answer (at start or later) is waited for, never fatal.
     """
     import signal
-    import threading
 
     from lockgate.daemon.worker import Worker
     from lockgate.errors import UsageError
@@ -49,35 +46,27 @@ def worker(
     except ValueError as exc:
         raise UsageError(f"--grace: {exc}") from None
     common.setup_logging()
-    stopped = threading.Event()
+    signals: list[str] = []  # what asked for the stop (before the worker existed, too)
     workers: list[Worker] = []
 
-    signals: list[str] = []
-
     def stop(signum: int, _frame: object) -> None:
-        # No logging here: the handler runs between two bytecodes of the main thread,
-        # which may hold the log stream's lock mid-line; the line is written by a thread.
+        # Plain assignments only: the handler runs between two bytecodes of the main
+        # thread, which may hold a lock (the log stream's, an Event's) that logging or
+        # Event.set would wait for forever. The worker notices at its next look.
         signals.append(signal.Signals(signum).name)
-        stopped.set()
         for w in workers:
-            w.request_stop()
+            w.signaled = w.signaled or signals[0]
 
-    def announce() -> None:
-        stopped.wait()
-        get_logger("worker").info("worker_stop_requested", signal=signals[0])
-
-    announcer = threading.Thread(target=announce, name="lockgate-stop-log", daemon=True)
-    announcer.start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    store = _store_once_it_answers(defs, stopped)
+    store = _store_once_it_answers(defs, signals)
     if store is None:
-        announcer.join(5)
+        get_logger("worker").info("worker_stop_requested", signal=signals[0])
         return
     w = Worker(store, defs, slots=max_concurrent)
     workers.append(w)
-    if stopped.is_set():
-        w.request_stop()
+    if signals:
+        w.signaled = signals[0]
     w.log.info("worker_started", slots=w.slots, drain=drain, store=store.url)
     try:
         stats = w.run(drain=drain, grace=grace_s)
@@ -89,26 +78,32 @@ def worker(
         raise typer.Exit(1)
 
 
-def _store_once_it_answers(defs: Definitions, stopped: threading.Event) -> Store | None:
+def _store_once_it_answers(defs: Definitions, signals: list[str]) -> Store | None:
     """The store, upgraded; a database that does not answer yet is waited for (a try a
-    second, as the daemon does), until ``stopped`` (None then).
+    second, as the daemon does), until a signal lands in ``signals`` (None then).
 
     Raises:
         StoreSetupError, SchemaMismatch: what no waiting fixes (URL, login, schema).
     """
+    import threading
+
     from lockgate.daemon.backoff import StoreBackoff
     from lockgate.errors import SchemaMismatch, StoreError, StoreSetupError
     from lockgate.logs import get_logger
 
     backoff = StoreBackoff(get_logger("worker"))
-    while not stopped.is_set():
+    idle = threading.Event()  # never set: a wait that a signal's handler cannot block
+    while not signals:
         try:
             store = common.open_store(defs, upgrade=True)
         except (StoreSetupError, SchemaMismatch):
             raise
         except StoreError as exc:
             backoff.failed(exc)
-            stopped.wait(backoff.wait_seconds())
+            for _ in range(max(1, round(backoff.wait_seconds() / 0.25))):
+                if signals:
+                    break
+                idle.wait(0.25)
             continue
         backoff.succeeded()
         return store

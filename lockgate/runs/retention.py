@@ -195,11 +195,12 @@ class Pruner:
         folder = self.log_root / str(run_id)
         try:
             with os.scandir(folder) as entries:
-                files = [e.stat(follow_symlinks=False).st_size for e in entries
-                         if e.is_file(follow_symlinks=False)]
+                files = {e.name: e.stat(follow_symlinks=False).st_size for e in entries
+                         if e.is_file(follow_symlinks=False)}
         except FileNotFoundError:
             return
-        report.deleted["log_files"] += len(files)
-        report.deleted["log_bytes"] += sum(files)
+        # Counted: the attempts' logs; their supervisors' small .pid/.exit files go too.
+        report.deleted["log_files"] += sum(1 for name in files if name.endswith(".log"))
+        report.deleted["log_bytes"] += sum(files.values())
         if not report.dry_run:
             shutil.rmtree(folder, ignore_errors=True)

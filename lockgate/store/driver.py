@@ -86,7 +86,10 @@ def configure_sqlite(conn: Any, *, wal: bool) -> None:
     its free pages; an older file keeps its mode until ``lockgate db prune --vacuum``)."""
     conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     if wal:
-        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        # Setting the mode writes to the file (and fails on a full disk) even where it
+        # cannot change it: ask only while the file has no table yet.
+        if not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall():
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         _enable_wal(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")

@@ -82,9 +82,9 @@ def test_runs_left_starting_are_adopted_recorded_or_lost_by_their_pid_file(
 
 def test_a_log_that_grew_past_the_cap_while_no_worker_watched_is_capped_at_recovery(
         tmp_path: Path, store: Store) -> None:
-    from lockgate.daemon.worker import Worker
-
     import json
+
+    from lockgate.daemon.worker import Worker
 
     config = write_config(tmp_path, url=store.url, jobs={
         "chatty": {"command": ["sh", "-c", "yes 'a line of output' | head -c 300000"]}})

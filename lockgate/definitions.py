@@ -213,7 +213,7 @@ class RetentionSettings:
     keys: dt.timedelta | None = None
     max_log_bytes: int = 10 * 1024 * 1024
     interval: dt.timedelta = dt.timedelta(minutes=10)
-    batch: int = 500
+    batch: int = 100
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -63,7 +63,7 @@ class RetentionModel(Model):
     keys: RetentionAge = None
     max_log_bytes: ByteSize = 10 * 1024 * 1024
     interval: Duration = dt.timedelta(minutes=10)
-    batch: PositiveInt = 500
+    batch: PositiveInt = 100
 
     @field_validator("interval")
     @classmethod

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import Figure, finish, lockgate_executable, report
+from benchlib import Figure, finish, lockgate_executable, reply_json, report
 
 
 def free_port() -> int:
@@ -156,13 +156,7 @@ class _NotModified(http.server.BaseHTTPRequestHandler):
             self.send_response(304)
             self.end_headers()
             return
-        body = b'{"items": []}'
-        self.send_response(200)
-        self.send_header("ETag", '"v1"')
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        reply_json(self, b'{"items": []}', {"ETag": '"v1"'})
 
     def log_message(self, *args: object) -> None:
         pass

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "RESULTS_ENV",
@@ -37,6 +38,7 @@ __all__ = [
     "finish",
     "lockgate_executable",
     "median_seconds",
+    "reply_json",
     "report",
 ]
 
@@ -157,3 +159,14 @@ def lockgate_executable() -> str:
         return str(candidate)
     sys.exit(f"no lockgate entry point next to {sys.executable}; install the package first "
              "(pip install -e .)")
+
+
+def reply_json(handler: Any, body: bytes, headers: dict[str, str] | None = None) -> None:
+    """Answer a stdlib ``BaseHTTPRequestHandler`` request with 200 and a JSON ``body``."""
+    handler.send_response(200)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchlib import reply_json  # bench/ is on the path of every bench script
+
 __all__ = ["ItemServer", "Ledger", "ProcessWatch", "StoreReader", "free_port", "hour_key",
            "percentile", "slope_per_hour"]
 
@@ -246,11 +248,7 @@ class ItemServer:
                 body = json.dumps({"items": [{"id": server.item_id(n)}
                                              for n in range(first, last + 1)],
                                    "next": max(since, last)}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply_json(self, body)
 
             def log_message(self, *args: object) -> None:
                 pass

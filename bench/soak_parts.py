@@ -284,7 +284,7 @@ class Ledger:
 
     def by_kind(self) -> dict[str, dict[object, int]]:
         """Executions per identity: ``schedule`` by second, ``file`` by name, ``item`` by
-        key, ``backfill`` by partition."""
+        key, ``backfill`` by backfill and partition."""
         seen: dict[str, dict[object, int]] = {}
         text = self.path.read_text() if self.path.exists() else ""
         for line in text.splitlines():
@@ -297,8 +297,8 @@ class Ledger:
                 kind, ident = "file", name
             elif origin == "sensor:api":
                 kind, ident = "item", key
-            elif origin.startswith("backfill:"):
-                kind, ident = "backfill", partition
+            elif origin.startswith("backfill:"):  # a partition once per backfill
+                kind, ident = "backfill", f"{origin}|{partition}"
             else:
                 kind, ident = origin, key
             counts = seen.setdefault(kind, {})
